@@ -1,0 +1,100 @@
+"""Config: valid files load, bad ones say which key, secrets stay out of everything."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from vmstui.config import ConfigError, load_settings, parse_settings
+
+GOOD = """
+site = "HQ control room"
+[cache]
+path = "{cache}"
+retention_days = 7
+
+[[sources]]
+name = "hq"
+kind = "genetec"
+url = "https://sc.example.com:4590/WebSdk"
+username = "operator"
+app_id = "app-1"
+password_env = "VMSTUI_TEST_PASSWORD"
+subscriptions = ["event(Camera,CameraMotion)", "event(Door,AccessGranted)"]
+ca_file = "/etc/ssl/site-ca.pem"
+recipients = {{ Supervisors = "00000000-0000-0000-0000-000000000003" }}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VMSTUI_TEST_PASSWORD", "s3cret-value")
+    settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
+    source = settings.source("hq")
+    assert source.auth_user == "operator;app-1"
+    assert source.password().get_secret_value() == "s3cret-value"
+    assert "s3cret-value" not in repr(settings) + repr(source.password())
+    assert settings.cache.retention_days == 7
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('url = "https://sc.example.com:4590/WebSdk"', 'url = "ftp://x"'), "sources[0].url"),
+        (("retention_days = 7", "retention_days = -1"), "cache.retention_days"),
+        (
+            ('username = "operator"', 'username = "operator"\npassword = "oops"'),
+            "sources[0].password: unknown key",
+        ),
+        (("event(Door,AccessGranted)", "event(Door;drop)"), "sources[0].subscriptions"),
+        (('kind = "genetec"', 'kind = "milestone"'), "sources[0]"),
+        (('password_env = "VMSTUI_TEST_PASSWORD"', ""), "password_env"),
+        (("[cache]", "[cache\n"), "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    text = GOOD.format(cache=tmp_path / "c.db").replace(*change)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    assert message in str(caught.value)
+    assert "oops" not in str(caught.value)
+
+
+def test_missing_env_and_file_permissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VMSTUI_TEST_PASSWORD", raising=False)
+    settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
+    with pytest.raises(ConfigError, match="VMSTUI_TEST_PASSWORD is not set"):
+        settings.source("hq").password()
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    os.chmod(secret, 0o644)
+    data = {
+        "sources": [
+            {
+                "name": "x",
+                "kind": "genetec",
+                "url": "http://h/WebSdk",
+                "username": "u",
+                "password_file": str(secret),
+            }
+        ]
+    }
+    source = parse_settings(data).source(None)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        source.password()
+    os.chmod(secret, 0o600)
+    assert source.password().get_secret_value() == "from-file"
+
+
+def test_missing_file_and_unknown_source(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="no \\[\\[sources\\]\\]"):
+        parse_settings({}).source(None)

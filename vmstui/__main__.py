@@ -1,0 +1,3 @@
+from vmstui.cli import main
+
+main()
