@@ -1,0 +1,1 @@
+"""Genetec Security Center Web SDK: REST client, event stream, alarm desk."""
