@@ -1,0 +1,154 @@
+"""The stream reader against every way of splitting the same bytes, and every documented quirk."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vmstui.sources.genetec.multipart import MultipartReader, Part, boundary_from_content_type
+
+EVENT = (
+    b'{"Rsp":{"Status":"Ok","Result":{"Event":{"Type":"CameraMotion"},"EventType":"CameraMotion",'
+    b'"SourceGuid":"00000001-0000-babe-0000-2bddb61cced4","Timestamp":"2026-03-15T11:05:44.3322672Z"}}}'
+)
+
+
+def stream(parts: list[bytes], eol: bytes = b"\r\n", blank: bool = False) -> bytes:
+    out = b"--GENETECBOUNDARY" + eol
+    for body in parts:
+        out += b"Content-type: text/json" + eol + (eol if blank else b"") + body + eol
+        out += b"--GENETECBOUNDARY" + eol
+    return out
+
+
+def read_all(data: bytes, cuts: list[int], max_part: int = 1024 * 1024) -> list[Part]:
+    reader = MultipartReader(max_part_bytes=max_part)
+    parts: list[Part] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        parts += reader.feed(data[start:cut])
+        start = cut
+    parts += reader.feed(data[start:])
+    parts += reader.close()
+    return parts
+
+
+def shape(parts: list[Part]) -> list[tuple[str, bytes, bool]]:
+    return [(p.content_type, b"" if p.oversized else p.body, p.oversized) for p in parts]
+
+
+def test_documented_format_one_read() -> None:
+    parts = read_all(stream([EVENT, EVENT.replace(b"Motion", b"Tamper")]), [])
+    assert [orjson.loads(p.body)["Rsp"]["Result"]["EventType"] for p in parts] == [
+        "CameraMotion",
+        "CameraTamper",
+    ]
+    assert all(p.parsed for p in parts)
+
+
+def test_json_part_released_before_the_next_boundary() -> None:
+    reader = MultipartReader()
+    got = reader.feed(b"--GENETECBOUNDARY\r\nContent-type: text/json\r\n" + EVENT + b"\r\n")
+    assert len(got) == 1 and got[0].data["Rsp"]["Status"] == "Ok"
+
+
+def test_quirks_keepalive_connection_id_plain_xml_blank_line_and_lf() -> None:
+    data = (
+        b"--GENETECBOUNDARY\n"
+        b"ConnectionId: f810a565-16cc-493c-8749-41ee8b999539\n"
+        b"KeepAlive\r\n"
+        b"--GENETECBOUNDARY\r\nContent-type: text/plain\r\n\r\nhello\r\n"
+        b"KeepAlive\n"
+        b"--GENETECBOUNDARY\nContent-Type: text/xml\n<Event><Type>X</Type></Event>\n"
+        b"--GENETECBOUNDARY\nContent-type: text/json\n\n" + EVENT + b"\n"
+        b"KeepAlive\n--GENETECBOUNDARY\n"
+    )
+    reader = MultipartReader()
+    parts = reader.feed(data) + reader.close()
+    assert reader.connection_id == "f810a565-16cc-493c-8749-41ee8b999539"
+    assert reader.keepalives == 3
+    assert [(p.content_type, p.body[:6]) for p in parts] == [
+        ("text/plain", b"hello"),
+        ("text/xml", b"<Event"),
+        ("text/json", EVENT[:6]),
+    ]
+
+
+def test_multiline_json_and_rfc_delimiters() -> None:
+    pretty = orjson.dumps(orjson.loads(EVENT), option=orjson.OPT_INDENT_2)
+    data = (
+        b"----GENETECBOUNDARY\r\nContent-type: text/json\r\n\r\n"
+        + pretty
+        + b"\r\n----GENETECBOUNDARY--\r\n"
+    )
+    parts = read_all(data, [])
+    assert len(parts) == 1 and parts[0].data == orjson.loads(EVENT)
+
+
+def test_bad_json_is_a_part_and_the_next_one_still_comes() -> None:
+    data = stream([b'{"Rsp": nope', EVENT])
+    parts = read_all(data, [])
+    assert [p.parsed for p in parts] == [False, True]
+    assert parts[0].body == b'{"Rsp": nope'
+
+
+def test_oversized_part_is_dropped_and_counted() -> None:
+    huge = b'{"x":"' + b"a" * 5000 + b'"}'
+    reader = MultipartReader(max_part_bytes=2048)
+    parts = reader.feed(stream([huge, EVENT])) + reader.close()
+    assert [p.oversized for p in parts] == [True, False]
+    assert reader.oversized == 1
+    assert len(parts[0].body) <= 256
+
+
+def test_endless_line_without_newline_is_bounded() -> None:
+    reader = MultipartReader(max_part_bytes=4096)
+    reader.feed(b"--GENETECBOUNDARY\r\nContent-type: text/json\r\n")
+    for _ in range(100):
+        reader.feed(b"x" * 1000)
+    assert len(reader._tail) <= 4096 + 1000
+    parts = reader.feed(b"\r\n" + stream([EVENT]))
+    assert parts[-1].parsed
+
+
+def test_boundary_from_header() -> None:
+    assert (
+        boundary_from_content_type("multipart/mixed; boundary=--GENETECBOUNDARY")
+        == "--GENETECBOUNDARY"
+    )
+    assert boundary_from_content_type('multipart/mixed; boundary="abc"') == "abc"
+    assert boundary_from_content_type(None) == "--GENETECBOUNDARY"
+
+
+bodies = st.lists(
+    st.one_of(
+        st.just(EVENT),
+        st.binary(max_size=60).filter(lambda b: b"\n" not in b and b"\r" not in b),
+        st.just(b'{"Rsp":{"Status":"Ok","Result":{"AlarmTriggered":{"InstanceId":1}}}}'),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bodies, st.sampled_from([b"\r\n", b"\n"]), st.booleans(), st.data())
+def test_any_split_gives_the_same_parts(
+    parts: list[bytes], eol: bytes, blank: bool, data: st.DataObject
+) -> None:
+    raw = stream(parts, eol, blank).replace(
+        b"--GENETECBOUNDARY" + eol, b"KeepAlive" + eol + b"--GENETECBOUNDARY" + eol, 1
+    )
+    whole = shape(read_all(raw, []))
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=20))
+    assert shape(read_all(raw, cuts)) == whole
+    # byte by byte, the slowest possible drip
+    assert shape(read_all(raw, list(range(len(raw))))) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=10))
+def test_garbage_never_raises(garbage: bytes, cuts: list[int]) -> None:
+    raw = stream([EVENT]) + garbage + stream([EVENT])
+    parts = read_all(raw, [c for c in cuts if c <= len(raw)], max_part=256)
+    assert sum(1 for p in parts if p.parsed and p.data == orjson.loads(EVENT)) >= 1
