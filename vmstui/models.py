@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema
+from pydantic_core import core_schema
+
+# A datetime that must carry a zone with offset 0. Checked by pydantic-core itself: a Python
+# validator would cost more than the rest of an Event's validation on the ingest path.
+UtcDatetime = Annotated[
+    datetime,
+    GetPydanticSchema(lambda _type, _handler: core_schema.datetime_schema(tz_constraint=0)),
+]
 
 
 def utcnow() -> datetime:
@@ -31,7 +39,8 @@ class Event(BaseModel):
 
     `id` is stable for the same vendor event, so a replay after a reconnect or a broker
     redelivery is stored once. `raw` is the vendor JSON exactly as decoded; `raw_json`, when
-    the source has the original bytes, lets the store keep them without serializing again.
+    the source has the original bytes, lets the store keep them without serializing again
+    (it is left out of dumps: `raw` says the same). `time` is UTC: build it with `as_utc`.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -42,25 +51,11 @@ class Event(BaseModel):
     kind: EventKind
     type: str
     topic: str
-    time: AwareDatetime
+    time: UtcDatetime
     entity: str = ""
     summary: str = ""
     raw: dict[str, Any] = Field(default_factory=dict)
-
-    _raw_json: bytes | None = PrivateAttr(default=None)
-
-    @field_validator("time")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
-
-    def with_raw_json(self, data: bytes) -> Event:
-        self._raw_json = data
-        return self
-
-    @property
-    def raw_json(self) -> bytes | None:
-        return self._raw_json
+    raw_json: bytes | None = Field(default=None, exclude=True, repr=False)
 
 
 class AlarmState(StrEnum):
@@ -89,7 +84,7 @@ class Forward(BaseModel):
     by_name: str = ""
     to: list[str] = Field(default_factory=list)
     to_names: list[str] = Field(default_factory=list)
-    time: AwareDatetime | None = None
+    time: UtcDatetime | None = None
 
 
 class Alarm(BaseModel):
@@ -104,20 +99,20 @@ class Alarm(BaseModel):
     alarm_name: str = ""
     state: AlarmState = AlarmState.ACTIVE
     priority: int = 0
-    trigger_time: AwareDatetime | None = None
+    trigger_time: UtcDatetime | None = None
     trigger_entity: str = ""
     trigger_entity_name: str = ""
     trigger_event: str = ""
     context: str = ""
     acked_by: str = ""
-    acked_time: AwareDatetime | None = None
+    acked_time: UtcDatetime | None = None
     investigated_by: str = ""
-    investigated_time: AwareDatetime | None = None
+    investigated_time: UtcDatetime | None = None
     forwards: list[Forward] = Field(default_factory=list)
     has_source_condition: bool = False
     active: bool = True
     stale: bool = False
-    updated: AwareDatetime = Field(default_factory=utcnow)
+    updated: UtcDatetime = Field(default_factory=utcnow)
     raw: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -150,7 +145,7 @@ class SourceStatus(BaseModel):
     state: SourceState
     detail: str = ""
     next_retry_s: float | None = None
-    since: AwareDatetime = Field(default_factory=utcnow)
+    since: UtcDatetime = Field(default_factory=utcnow)
     events: int = 0
     malformed: int = 0
     reconnects: int = 0
@@ -169,8 +164,8 @@ class Gap(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDatetime
+    end: UtcDatetime
     reason: str = ""
 
 
@@ -179,7 +174,7 @@ class AuditEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    time: AwareDatetime = Field(default_factory=utcnow)
+    time: UtcDatetime = Field(default_factory=utcnow)
     source: str
     action: str
     target: str

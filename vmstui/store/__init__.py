@@ -1,0 +1,25 @@
+"""The local SQLite cache: events, alarms, gaps, audit, rejects, filter patterns, outbox.
+
+    store = await Store.open(path)            # or: async with await Store.open(path) as store:
+    await store.add_events(events)            # add_events returns a future: committed ⇒ ack
+    page = await store.recent_events(200, pattern="genetec.Door.#")
+    await store.close()
+
+Modules: schema (files, pragmas, migrations), codec (row conversions, StoredEvent, OutboxItem),
+writer (the one writer task), queries (reads), core (Store).
+"""
+
+from vmstui.store.codec import OutboxItem, OutboxStats, StoredEvent
+from vmstui.store.core import Store
+from vmstui.store.schema import SCHEMA_VERSION, SchemaTooNewError
+from vmstui.store.writer import StoreClosedError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "OutboxItem",
+    "OutboxStats",
+    "SchemaTooNewError",
+    "Store",
+    "StoreClosedError",
+    "StoredEvent",
+]

@@ -1,0 +1,397 @@
+"""The Store: lifecycle, the write API (all through the one writer task) and the reads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiosqlite
+import orjson
+
+from vmstui import topics
+from vmstui.models import Alarm, AuditEntry, Event, Gap, utcnow
+from vmstui.store import queries, retention, schema
+from vmstui.store.codec import (
+    UPSERT_ALARM,
+    OutboxItem,
+    OutboxStats,
+    StoredEvent,
+    alarm_row,
+    event_row,
+    to_us,
+)
+from vmstui.store.writer import Op, StoreClosedError, Writer
+
+log = logging.getLogger("vmstui.store")
+
+T = TypeVar("T")
+
+REJECT_EXCERPT_MAX = 4096
+PATTERNS_KEPT = 100
+
+
+class Store:
+    """The local SQLite cache. Open with `store = await Store.open(path)`; the store is also
+    an async context manager (`async with await Store.open(path) as store:`) that closes it.
+
+    Writes go through one writer task and resolve only once committed; reads use a second
+    connection, so the console can page while the writer commits (WAL). Use it from the event
+    loop's thread only (hand over from other threads with `call_soon_threadsafe`).
+    """
+
+    def __init__(  # use Store.open()
+        self,
+        path: Path,
+        writer_db: aiosqlite.Connection,
+        reader_db: aiosqlite.Connection,
+        *,
+        retention_days: float,
+        batch_max: int,
+    ) -> None:
+        self.path = path
+        self.retention_days = retention_days
+        self._writer_db = writer_db
+        self._reader = reader_db
+        self._writer = Writer(writer_db, batch_max)
+        self._maintenance: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        retention_days: float = 30.0,
+        batch_max: int = 5000,
+        purge_every: float | None = 3600.0,
+    ) -> Store:
+        """Open (creating if needed) the cache at `path` and start its writer.
+
+        Retention runs in the background now and then every `purge_every` seconds
+        (None: only when `purge()` is called).
+        """
+        if retention_days <= 0:
+            raise ValueError("retention_days must be positive")
+        if batch_max < 1:
+            raise ValueError("batch_max must be at least 1")
+        file = await asyncio.to_thread(schema.prepare_files, path)
+        writer_db = await aiosqlite.connect(file, isolation_level=None)
+        reader_db: aiosqlite.Connection | None = None
+        try:
+            await schema.configure(writer_db, writer=True)
+            await schema.migrate(writer_db)
+            await asyncio.to_thread(schema.tighten_sidecars, file)
+            reader_db = await aiosqlite.connect(file, isolation_level=None)
+            await schema.configure(reader_db, writer=False)
+            await reader_db.create_function(
+                "topic_match", 2, queries.topic_match, deterministic=True
+            )
+        except BaseException:
+            await writer_db.close()
+            if reader_db is not None:
+                await reader_db.close()
+            raise
+        store = cls(file, writer_db, reader_db, retention_days=retention_days, batch_max=batch_max)
+        if purge_every is not None:
+            store._maintenance = asyncio.create_task(
+                store._maintain(purge_every), name="vmstui-store-retention"
+            )
+        return store
+
+    async def close(self) -> None:
+        """Commit everything queued, then close both connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.wait([self._maintenance])  # unlike await, leaves our own cancel alone
+        try:
+            await self._writer.stop()
+        finally:
+            await self._writer_db.close()
+            await self._reader.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def queued_rows(self) -> int:
+        """Event rows enqueued but not committed yet: a producer's back-pressure signal."""
+        return self._writer.queued_rows
+
+    # --- writes --------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """Enqueue events; the future resolves once they are committed (ack only then).
+
+        Not a coroutine, so a source can enqueue and carry on. An event whose id is already
+        stored is ignored. If the commit fails the future holds the error. A call's events
+        are committed together, even when there are more than batch_max of them.
+        """
+        return self._writer.add_rows([event_row(event) for event in events])
+
+    async def flush(self) -> None:
+        """Wait until everything enqueued so far is committed (or has failed)."""
+        await asyncio.shield(self._writer.barrier())
+
+    async def _write(self, op: Op[T]) -> T:
+        # Shielded: a caller cancelled mid-way must not cancel a write that is already queued
+        # (an audit row, say); the writer runs it regardless.
+        return await asyncio.shield(self._writer.submit(op))
+
+    async def upsert_alarms(self, alarms: Sequence[Alarm]) -> None:
+        rows = [alarm_row(alarm) for alarm in alarms]
+        if not rows:
+            return
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.executemany(UPSERT_ALARM, rows)
+
+        await self._write(op)
+
+    async def replace_active_alarms(self, source: str, alarms: Sequence[Alarm]) -> int:
+        """A full re-read from the VMS: store these, mark the source's other active alarms
+        inactive. Returns how many were marked inactive."""
+        if any(alarm.source != source for alarm in alarms):
+            raise ValueError(f"replace_active_alarms({source!r}) got an alarm of another source")
+        rows = [alarm_row(alarm) for alarm in alarms]
+        keep = orjson.dumps([alarm.instance_id for alarm in alarms]).decode()
+        now = utcnow()
+        now_json = now.isoformat().replace("+00:00", "Z")
+
+        async def op(db: aiosqlite.Connection) -> int:
+            if rows:
+                await db.executemany(UPSERT_ALARM, rows)
+            # The JSON is what alarms() returns, so it changes along with the columns.
+            cursor = await db.execute(
+                "UPDATE alarms SET active = 0, updated = ?,"
+                " data = json_set(data, '$.active', json('false'), '$.updated', ?)"
+                " WHERE source = ? AND active = 1"
+                " AND instance_id NOT IN (SELECT value FROM json_each(?))",
+                [to_us(now), now_json, source, keep],
+            )
+            return cursor.rowcount
+
+        return await self._write(op)
+
+    async def add_gap(self, gap: Gap) -> None:
+        row = (gap.source, to_us(gap.start), to_us(gap.end), gap.reason)
+        await self._execute(
+            "INSERT INTO gaps (source, start_us, end_us, reason) VALUES (?, ?, ?, ?)", row
+        )
+
+    async def add_audit(self, entry: AuditEntry) -> None:
+        row = (
+            to_us(entry.time),
+            entry.source,
+            entry.action,
+            entry.target,
+            entry.vms_user,
+            entry.local_user,
+            int(entry.ok),
+            entry.result,
+        )
+        await self._execute(
+            "INSERT INTO audit (time, source, action, target, vms_user, local_user, ok, result)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+
+    async def add_reject(self, source: str, reason: str, excerpt: bytes | str) -> None:
+        """Keep malformed vendor input for the integrator: the first 4 KiB, made readable
+        (undecodable bytes shown as \\xNN), with the original size."""
+        data = excerpt.encode("utf-8", "backslashreplace") if isinstance(excerpt, str) else excerpt
+        text = data[:REJECT_EXCERPT_MAX].decode("utf-8", "backslashreplace")
+        await self._execute(
+            "INSERT INTO rejects (time, source, reason, excerpt, size) VALUES (?, ?, ?, ?, ?)",
+            (to_us(utcnow()), source, reason, text, len(data)),
+        )
+
+    async def remember_pattern(self, pattern: str) -> None:
+        """Remember a filter pattern the operator used (ValueError if it is not valid)."""
+        topics.validate_pattern(pattern)
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO patterns (pattern, used)"
+                " VALUES (?, (SELECT coalesce(max(used), 0) + 1 FROM patterns))"
+                " ON CONFLICT (pattern) DO UPDATE SET used = excluded.used",
+                [pattern],
+            )
+            await db.execute(
+                "DELETE FROM patterns WHERE used <= (SELECT max(used) FROM patterns) - ?",
+                [PATTERNS_KEPT],
+            )
+
+        await self._write(op)
+
+    async def enqueue(
+        self,
+        sink: str,
+        order_key: str,
+        payload: dict[str, Any],
+        *,
+        not_before: datetime | None = None,
+    ) -> int:
+        """Add a durable outbox item for `sink`; returns its id once committed.
+
+        Items with the same (sink, order_key) are handed out strictly in order.
+        """
+        now = to_us(utcnow())
+        row = (
+            sink,
+            order_key,
+            orjson.dumps(payload).decode(),
+            now,
+            now if not_before is None else to_us(not_before),
+            now,
+        )
+
+        async def op(db: aiosqlite.Connection) -> int:
+            cursor = await db.execute(
+                "INSERT INTO outbox (sink, order_key, payload, created, not_before, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return await self._write(op)
+
+    async def mark_done(self, item_id: int) -> None:
+        """Delivered: the item stops blocking its order_key."""
+        await self._execute(
+            "UPDATE outbox SET status = 'done', attempts = attempts + 1, updated = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (to_us(utcnow()), item_id),
+        )
+
+    async def mark_retry(self, item_id: int, error: str, not_before: datetime) -> None:
+        """Failed for now: try again at `not_before`; later items of its order_key wait."""
+        await self._execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ?,"
+            " updated = ? WHERE id = ? AND status = 'pending'",
+            (error, to_us(not_before), to_us(utcnow()), item_id),
+        )
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        """Give up on an item: it stops blocking its order_key and counts as failed."""
+        await self._execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+            " updated = ? WHERE id = ? AND status = 'pending'",
+            (error, to_us(utcnow()), item_id),
+        )
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> None:
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.execute(sql, params)
+
+        await self._write(op)
+
+    async def purge(self, now: datetime | None = None) -> int:
+        """Delete what is older than the retention; returns the number of events deleted.
+
+        Each chunk is its own transaction in the writer's queue, so event batches keep
+        committing in between.
+        """
+        cutoff = to_us(now or utcnow()) - round(self.retention_days * 86_400_000_000)
+        return await retention.purge(self._write, cutoff)
+
+    async def _maintain(self, every: float) -> None:
+        while True:
+            try:
+                await self.purge()
+            except StoreClosedError:
+                return
+            except Exception:
+                log.exception("cache retention failed; trying again later")
+            await asyncio.sleep(every)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def _db(self) -> aiosqlite.Connection:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        return self._reader
+
+    async def recent_events(
+        self,
+        limit: int = 200,
+        *,
+        before: tuple[int, int] | None = None,
+        pattern: str | None = None,
+        source: str | None = None,
+    ) -> list[StoredEvent]:
+        """Newest first. Page on with before=(last.time_us, last.seq) of the last row seen."""
+        return await queries.recent_events(
+            self._db(), limit, before=before, pattern=pattern, source=source
+        )
+
+    async def iter_events(
+        self,
+        *,
+        pattern: str | None = None,
+        since: datetime | None = None,
+        source: str | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[StoredEvent]:
+        """Oldest first, `page_size` rows in memory at a time; rows committed after the
+        iteration started are not included."""
+        async for event in queries.iter_events(
+            self._db(), pattern=pattern, since=since, source=source, page_size=page_size
+        ):
+            yield event
+
+    async def count_events(self, pattern: str | None = None, *, source: str | None = None) -> int:
+        return await queries.count_events(self._db(), pattern, source)
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        return await queries.get_event(self._db(), event_id)
+
+    async def alarms(self, source: str | None = None, active_only: bool = True) -> list[Alarm]:
+        """Priority ascending (1 is the most urgent), then the newest trigger first."""
+        return await queries.alarms(self._db(), source, active_only)
+
+    async def gaps(self, source: str | None = None, since: datetime | None = None) -> list[Gap]:
+        """Oldest first; with `since`, the gaps that end at or after it."""
+        return await queries.gaps(self._db(), source, since)
+
+    async def audit_entries(
+        self, since: datetime | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        return await queries.audit_entries(self._db(), since, limit)
+
+    async def rejects(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first: dicts with id, time, source, reason, excerpt, size (original bytes)."""
+        return await queries.rejects(self._db(), limit)
+
+    async def recent_patterns(self, limit: int = 10) -> list[str]:
+        """Most recently used first, each pattern once."""
+        return await queries.recent_patterns(self._db(), limit)
+
+    async def next_pending(
+        self, sink: str, limit: int = 100, *, now: datetime | None = None
+    ) -> list[OutboxItem]:
+        """Due items of `sink`, oldest first, at most one per order_key (its oldest)."""
+        return await queries.next_pending(self._db(), sink, limit, now)
+
+    async def outbox_stats(
+        self, sink: str | None = None, *, now: datetime | None = None
+    ) -> OutboxStats:
+        return await queries.outbox_stats(self._db(), sink, now)

@@ -1,0 +1,322 @@
+"""Reads, on the reader connection (WAL lets them run while the writer commits).
+
+SQL here is put together only from this module's fixed fragments; every value is a bound
+parameter (hence the S608 waivers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from vmstui import topics
+from vmstui.models import Alarm, AuditEntry, Gap, utcnow
+from vmstui.store.codec import (
+    EVENT_COLUMNS,
+    OutboxItem,
+    OutboxStats,
+    StoredEvent,
+    from_us,
+    stored_event,
+    to_us,
+)
+
+Cursor = tuple[int, int]  # (time_us, seq) of a row: the keyset position
+
+
+def topic_match(pattern: str, topic: str) -> bool:
+    """SQL function topic_match(pattern, topic): the one matcher, topics.matches."""
+    return topics.matches(pattern, topic)
+
+
+# Past this many events of the matching topics, reading them all off the topic index and
+# sorting costs more than walking the time index newest first until the page is full.
+RANGE_PROBE_ROWS = 20_000
+
+
+def is_literal(pattern: str) -> bool:
+    """Without wildcards a pattern matches exactly one topic, itself."""
+    words = topics.validate_pattern(pattern).split(".")
+    return "*" not in words and "#" not in words
+
+
+def matching_topics(pattern: str) -> tuple[str, list[Any]]:
+    """A subquery for the ids of the stored topics that a wildcard `pattern` matches.
+
+    With a literal prefix the topics index narrows it first: a match is the prefix itself
+    (when the rest is all '#') or prefix + "." + more, and '/' is the character after '.',
+    so [prefix, prefix + "/") holds both. topic_match (topics.matches) then decides.
+    """
+    prefix = topics.literal_prefix(pattern)
+    if not prefix:
+        return "SELECT id FROM topics WHERE topic_match(?, topic)", [pattern]
+    literal_words = len(prefix.split("."))
+    if all(word == "#" for word in pattern.split(".")[literal_words:]):
+        # "prefix.#" is exactly the prefix or anything under "prefix.": no Python per topic.
+        return "SELECT id FROM topics WHERE topic = ? OR (topic >= ? AND topic < ?)", [
+            prefix,
+            prefix + ".",
+            prefix + "/",
+        ]
+    return (
+        "SELECT id FROM topics WHERE topic >= ? AND topic < ? AND topic_match(?, topic)",
+        [prefix, prefix + "/", pattern],
+    )
+
+
+async def use_topic_index(db: aiosqlite.Connection, pattern: str | None) -> bool:
+    """Whether a time-ordered query for a wildcard `pattern` should read its topics' events
+    off the topic index and sort them (few), or walk the time index and test each (many)."""
+    if pattern is None or is_literal(pattern):
+        return True
+    subquery, params = matching_topics(pattern)
+    rows = await db.execute_fetchall(
+        "SELECT count(*) FROM"  # noqa: S608
+        f" (SELECT 1 FROM events WHERE topic_id IN ({subquery}) LIMIT ?)",
+        [*params, RANGE_PROBE_ROWS],
+    )
+    return int(next(iter(rows))[0]) < RANGE_PROBE_ROWS
+
+
+def event_where(
+    *,
+    pattern: str | None = None,
+    topic_index: bool = True,
+    source: str | None = None,
+    since: datetime | None = None,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    max_seq: int | None = None,
+) -> tuple[str, list[Any]]:
+    """A WHERE clause and its parameters. With topic_index=False the topic test is only a
+    filter (unary + keeps SQLite off the topic index), so the time index drives the query."""
+    where: list[str] = []
+    params: list[Any] = []
+    if pattern is not None:
+        if is_literal(pattern):
+            # One topic: (topic_id, time) pages in time order, always the best plan.
+            where.append("topic_id = (SELECT id FROM topics WHERE topic = ?)")
+            params.append(pattern)
+            topic_index = True
+        else:
+            subquery, topic_params = matching_topics(pattern)
+            where.append(f"{'' if topic_index else '+'}topic_id IN ({subquery})")
+            params += topic_params
+    if source is not None:
+        where.append("+source = ?" if pattern is not None and topic_index else "source = ?")
+        params.append(source)
+    if since is not None:
+        where.append("time >= ?")
+        params.append(to_us(since))
+    # Row values compare as a keyset and still use the (time) index, which ends in seq.
+    if before is not None:
+        where.append("(time, seq) < (?, ?)")
+        params += [before[0], before[1]]
+    if after is not None:
+        where.append("(time, seq) > (?, ?)")
+        params += [after[0], after[1]]
+    if max_seq is not None:
+        where.append("seq <= ?")
+        params.append(max_seq)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+async def recent_events(
+    db: aiosqlite.Connection,
+    limit: int,
+    *,
+    before: Cursor | None,
+    pattern: str | None,
+    source: str | None,
+) -> list[StoredEvent]:
+    topic_index = await use_topic_index(db, pattern)
+    where, params = event_where(
+        pattern=pattern, topic_index=topic_index, source=source, before=before
+    )
+    sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time DESC, seq DESC LIMIT ?"  # noqa: S608
+    rows = await db.execute_fetchall(sql, [*params, limit])
+    return [stored_event(row) for row in rows]
+
+
+async def iter_events(
+    db: aiosqlite.Connection,
+    *,
+    pattern: str | None,
+    since: datetime | None,
+    source: str | None,
+    page_size: int,
+) -> AsyncIterator[StoredEvent]:
+    # Rows written after the export started are left out, so it ends even under live load.
+    rows = await db.execute_fetchall("SELECT max(seq) FROM events")
+    max_seq = next(iter(rows))[0]
+    if max_seq is None:
+        return
+    topic_index = await use_topic_index(db, pattern)
+    after: Cursor | None = None
+    while True:
+        where, params = event_where(
+            pattern=pattern,
+            topic_index=topic_index,
+            source=source,
+            since=since,
+            after=after,
+            max_seq=max_seq,
+        )
+        sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time, seq LIMIT ?"  # noqa: S608
+        page = [stored_event(row) for row in await db.execute_fetchall(sql, [*params, page_size])]
+        for event in page:
+            yield event
+        if len(page) < page_size:
+            return
+        after = (page[-1].time_us, page[-1].seq)
+
+
+async def count_events(db: aiosqlite.Connection, pattern: str | None, source: str | None) -> int:
+    where, params = event_where(pattern=pattern, source=source)
+    rows = await db.execute_fetchall(f"SELECT count(*) FROM events{where}", params)  # noqa: S608
+    return int(next(iter(rows))[0])
+
+
+async def get_event(db: aiosqlite.Connection, event_id: str) -> StoredEvent | None:
+    rows = list(
+        await db.execute_fetchall(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", [event_id])  # noqa: S608
+    )
+    return stored_event(rows[0]) if rows else None
+
+
+async def alarms(db: aiosqlite.Connection, source: str | None, active_only: bool) -> list[Alarm]:
+    where: list[str] = []
+    params: list[Any] = []
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    if active_only:
+        where.append("active = 1")
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    rows = await db.execute_fetchall(
+        f"SELECT data FROM alarms{clause}"  # noqa: S608
+        " ORDER BY priority, trigger_time IS NULL, trigger_time DESC, instance_id",
+        params,
+    )
+    return [Alarm.model_validate_json(row[0]) for row in rows]
+
+
+async def gaps(db: aiosqlite.Connection, source: str | None, since: datetime | None) -> list[Gap]:
+    where: list[str] = []
+    params: list[Any] = []
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    if since is not None:
+        where.append("end_us >= ?")  # every gap that reaches into the period
+        params.append(to_us(since))
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    rows = await db.execute_fetchall(
+        f"SELECT source, start_us, end_us, reason FROM gaps{clause}"  # noqa: S608
+        " ORDER BY start_us, id",
+        params,
+    )
+    return [
+        Gap(source=row[0], start=from_us(row[1]), end=from_us(row[2]), reason=row[3])
+        for row in rows
+    ]
+
+
+async def audit_entries(
+    db: aiosqlite.Connection, since: datetime | None, limit: int | None
+) -> list[AuditEntry]:
+    clause, params = ("", []) if since is None else (" WHERE time >= ?", [to_us(since)])
+    rows = await db.execute_fetchall(
+        "SELECT time, source, action, target, vms_user, local_user, ok, result"  # noqa: S608
+        f" FROM audit{clause} ORDER BY time DESC, id DESC LIMIT ?",
+        [*params, -1 if limit is None else limit],
+    )
+    return [
+        AuditEntry(
+            time=from_us(row[0]),
+            source=row[1],
+            action=row[2],
+            target=row[3],
+            vms_user=row[4],
+            local_user=row[5],
+            ok=bool(row[6]),
+            result=row[7],
+        )
+        for row in rows
+    ]
+
+
+async def rejects(db: aiosqlite.Connection, limit: int) -> list[dict[str, Any]]:
+    rows = await db.execute_fetchall(
+        "SELECT id, time, source, reason, excerpt, size FROM rejects"
+        " ORDER BY time DESC, id DESC LIMIT ?",
+        [limit],
+    )
+    return [
+        {
+            "id": row[0],
+            "time": from_us(row[1]),
+            "source": row[2],
+            "reason": row[3],
+            "excerpt": row[4],
+            "size": row[5],
+        }
+        for row in rows
+    ]
+
+
+async def recent_patterns(db: aiosqlite.Connection, limit: int) -> list[str]:
+    rows = await db.execute_fetchall(
+        "SELECT pattern FROM patterns ORDER BY used DESC LIMIT ?", [limit]
+    )
+    return [row[0] for row in rows]
+
+
+async def next_pending(
+    db: aiosqlite.Connection, sink: str, limit: int, now: datetime | None
+) -> list[OutboxItem]:
+    # Only the head of each order_key may go: a later item never overtakes an earlier one
+    # that is waiting for its retry.
+    rows = await db.execute_fetchall(
+        "SELECT id, sink, order_key, payload, attempts, created, not_before, last_error"
+        " FROM outbox AS o WHERE sink = ? AND status = 'pending' AND not_before <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.sink = o.sink"
+        " AND p.order_key = o.order_key AND p.status = 'pending' AND p.id < o.id)"
+        " ORDER BY id LIMIT ?",
+        [sink, to_us(now or utcnow()), limit],
+    )
+    return [
+        OutboxItem(
+            id=row[0],
+            sink=row[1],
+            order_key=row[2],
+            payload=orjson.loads(row[3]),
+            attempts=row[4],
+            created=from_us(row[5]),
+            not_before=from_us(row[6]),
+            last_error=row[7],
+        )
+        for row in rows
+    ]
+
+
+async def outbox_stats(
+    db: aiosqlite.Connection, sink: str | None, now: datetime | None
+) -> OutboxStats:
+    clause, params = ("", []) if sink is None else (" AND sink = ?", [sink])
+    rows = await db.execute_fetchall(
+        "SELECT"  # noqa: S608
+        f" (SELECT count(*) FROM outbox WHERE status = 'pending'{clause}),"
+        f" (SELECT min(created) FROM outbox WHERE status = 'pending'{clause}),"
+        f" (SELECT count(*) FROM outbox WHERE status = 'failed'{clause}),"
+        f" (SELECT last_error FROM outbox WHERE last_error != ''{clause}"
+        "   ORDER BY updated DESC, id DESC LIMIT 1)",
+        params * 4,
+    )
+    depth, oldest, failed, last_error = next(iter(rows))
+    age = None if oldest is None else (to_us(now or utcnow()) - oldest) / 1e6
+    return OutboxStats(depth=depth, oldest_pending_age_s=age, last_error=last_error, failed=failed)

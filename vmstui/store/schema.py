@@ -1,0 +1,205 @@
+"""Files, pragmas and the forward-only schema migrations of the cache."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger("vmstui.store")
+
+BUSY_TIMEOUT_MS = 5000
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+# One tuple of statements per schema version; never edit a released one, append a new one.
+# (Statements run one by one: executescript would commit the migration's transaction early.)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # Each distinct topic once: pattern matching runs per topic, not per event, and the
+        # events index holds a small integer instead of a long string (inserts ~1.5x faster).
+        """CREATE TABLE topics (
+            id INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL UNIQUE)""",
+        # seq is the rowid; the (time) index carries it too, so it orders by (time, seq).
+        # topic_id may be NULL only so that OR IGNORE could never drop an event over it.
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            vendor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            type TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            topic_id INTEGER,
+            time INTEGER NOT NULL,
+            entity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            raw TEXT NOT NULL)""",
+        "CREATE INDEX events_time ON events (time)",
+        # (topic_id, time): one topic pages newest first straight off the index.
+        "CREATE INDEX events_topic ON events (topic_id, time)",
+        "CREATE INDEX events_source ON events (source, time)",
+        """CREATE TABLE alarms (
+            source TEXT NOT NULL,
+            instance_id INTEGER NOT NULL,
+            alarm_guid TEXT NOT NULL,
+            state TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            trigger_time INTEGER,
+            active INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            UNIQUE (source, instance_id))""",
+        "CREATE INDEX alarms_active ON alarms (active, priority)",
+        """CREATE TABLE gaps (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            start_us INTEGER NOT NULL,
+            end_us INTEGER NOT NULL,
+            reason TEXT NOT NULL)""",
+        "CREATE INDEX gaps_end ON gaps (end_us)",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            vms_user TEXT NOT NULL,
+            local_user TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            result TEXT NOT NULL)""",
+        "CREATE INDEX audit_time ON audit (time)",
+        """CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            excerpt TEXT NOT NULL,
+            size INTEGER NOT NULL)""",
+        "CREATE INDEX rejects_time ON rejects (time)",
+        # used is a counter, not a clock: two patterns in the same microsecond still order.
+        """CREATE TABLE patterns (
+            pattern TEXT PRIMARY KEY,
+            used INTEGER NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            sink TEXT NOT NULL,
+            order_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL,
+            not_before INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '')""",
+        # Pending rows are few; a partial index keeps delivered history out of the hot lookups.
+        "CREATE INDEX outbox_pending ON outbox (sink, order_key, id) WHERE status = 'pending'",
+        "CREATE INDEX outbox_updated ON outbox (updated)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The cache file was written by a newer vmstui; migrations only go forward."""
+
+
+def prepare_files(location: str | os.PathLike[str]) -> Path:
+    """Create missing directories (0700) and the database file (0600) before SQLite opens it.
+
+    SQLite gives -wal/-shm the mode of the database file, so the file's mode is what matters.
+    Returns the path, with ~ expanded.
+    """
+    path = Path(location).expanduser()
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        _tighten(fd, path)
+    finally:
+        os.close(fd)
+    return path
+
+
+def tighten_sidecars(path: Path) -> None:
+    """-wal/-shm left by an older, laxer run keep their mode: narrow them too."""
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        try:
+            fd = os.open(sidecar, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            _tighten(fd, sidecar)
+        finally:
+            os.close(fd)
+
+
+def _tighten(fd: int, path: Path) -> None:
+    info = os.fstat(fd)
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        log.warning(
+            "cache file %s was readable by others (mode %o): narrowing to 600",
+            path,
+            stat.S_IMODE(info.st_mode),
+        )
+        os.fchmod(fd, FILE_MODE)
+
+
+async def configure(db: aiosqlite.Connection, *, writer: bool) -> None:
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await db.execute("PRAGMA cache_size = -16000")  # 16 MB: index pages stay hot on big caches
+    if writer:
+        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+            row = await cursor.fetchone()
+        if row is None or str(row[0]).lower() != "wal":
+            log.warning("cache journal mode is %s, not WAL: readers will wait for writes", row)
+        await db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
+        await db.execute("PRAGMA journal_size_limit = 67108864")  # WAL shrinks back after a burst
+    else:
+        await db.execute("PRAGMA query_only = ON")  # the reader must never take the write lock
+
+
+async def user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one transaction per step; return the version.
+
+    The version is read again under the write lock, so two processes opening a new file at
+    once do not both create the tables.
+    """
+    version = await user_version(db)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"the cache has schema version {version}, this vmstui knows up to {SCHEMA_VERSION}: "
+            "upgrade vmstui or point it at another cache file"
+        )
+    while version < SCHEMA_VERSION:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            version = await user_version(db)
+            if version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    await db.execute(statement)
+                version += 1
+                # PRAGMA takes no parameters; version is our own integer.
+                await db.execute(f"PRAGMA user_version = {version}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return version
