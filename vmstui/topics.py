@@ -97,9 +97,11 @@ def word(value: object, default: str = "_") -> str:
     return text or default
 
 
+@lru_cache(maxsize=65536)  # entities and event types are a bounded set; this is the hot path
 def genetec_event_topic(entity_type: str, source_guid: str, event_type: str) -> str:
     return f"genetec.{word(entity_type, 'Unknown')}.{word(source_guid)}.{word(event_type)}"
 
 
+@lru_cache(maxsize=8192)
 def genetec_alarm_topic(alarm_guid: str, trigger_event: str) -> str:
     return f"genetec.alarm.{word(alarm_guid)}.{word(trigger_event)}"

@@ -23,6 +23,7 @@ DEFAULT_BOUNDARY = "--GENETECBOUNDARY"
 _UNPARSED: Any = object()
 
 _PREAMBLE, _HEADERS, _BODY, _SKIP = range(4)
+_JSON_TYPES = ("text/json", "application/json", "")
 
 
 @dataclass(slots=True)
@@ -71,8 +72,37 @@ class MultipartReader:
         chunk = self._tail + data if self._tail else data
         lines = chunk.split(b"\n")
         self._tail = lines.pop()
+        delimiters = self._delimiters
+        line_handler = self._line
         for raw in lines:
-            self._line(raw[:-1] if raw.endswith(b"\r") else raw, out)
+            line = raw[:-1] if raw[-1:] == b"\r" else raw
+            # Fast path for the documented shape (boundary, Content-type, one-line JSON):
+            # the same decisions `_line` makes, without three method calls per line.
+            state = self._state
+            if line in delimiters:
+                if state == _BODY and self._body:
+                    self._finish(out)
+                self._state = _HEADERS
+                self._content_type = ""
+            elif state == _HEADERS and line[:13].lower() == b"content-type:":
+                self._content_type = line[13:].split(b";")[0].strip().lower().decode("latin-1")
+            elif (
+                line[:1] == b"{"
+                and line[-1:] == b"}"
+                and not self._body
+                and (state == _BODY or (state == _HEADERS and self._content_type))
+                and self._content_type in _JSON_TYPES
+                and len(line) < self._max
+            ):
+                try:
+                    value = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    line_handler(line, out)
+                    continue
+                out.append(Part(self._content_type or "text/json", line, value))
+                self._state = _SKIP
+            else:
+                line_handler(line, out)
         if len(self._tail) > self._max:
             # One endless line: drop it rather than hold it in memory.
             self._drop_oversized(out)
@@ -145,9 +175,7 @@ class MultipartReader:
         if self._body_size > self._max:
             self._drop_oversized(out)
             return
-        if self._content_type in ("text/json", "application/json", "") and line.rstrip().endswith(
-            (b"}", b"]")
-        ):
+        if self._content_type in _JSON_TYPES and line.rstrip().endswith((b"}", b"]")):
             body = b"\n".join(self._body) if len(self._body) > 1 else line
             try:
                 data = orjson.loads(body)

@@ -1,0 +1,137 @@
+"""The alarm desk: operator actions on alarms, each one audited, for the CLI and the console.
+
+Every action goes to the VMS through the source's client and leaves an audit row (who, what,
+which alarm, when, and what the VMS answered), whether it worked or not.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from vmstui.models import AuditEntry
+from vmstui.sources.genetec.client import GenetecClient
+from vmstui.sources.genetec.qexpr import AckType, AlarmRef
+from vmstui.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def describe_refs(refs: Sequence[AlarmRef]) -> str:
+    return ",".join(
+        f"{r.instance_id}/{r.alarm_guid}" if r.alarm_guid else str(r.instance_id) for r in refs
+    )
+
+
+class AlarmDesk:
+    def __init__(self, clients: dict[str, GenetecClient], store: Store | None) -> None:
+        self.clients = clients
+        self.store = store
+        self.local_user = local_user()
+
+    def client(self, source: str) -> GenetecClient:
+        try:
+            return self.clients[source]
+        except KeyError:
+            raise ValueError(f"no alarm desk for source {source!r}") from None
+
+    async def _audited(
+        self, source: str, action: str, target: str, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        client = self.client(source)
+        try:
+            result = await call()
+        except Exception as exc:
+            await self._audit(
+                source, action, target, client.cfg.username, ok=False, result=str(exc)
+            )
+            raise
+        await self._audit(
+            source, action, target, client.cfg.username, ok=True, result=_brief(result)
+        )
+        return result
+
+    async def _audit(
+        self, source: str, action: str, target: str, vms_user: str, *, ok: bool, result: str
+    ) -> None:
+        entry = AuditEntry(
+            source=source,
+            action=action,
+            target=target,
+            vms_user=vms_user,
+            local_user=self.local_user,
+            ok=ok,
+            result=result[:500],
+        )
+        log.info(
+            "audit: %s %s %s by %s: %s",
+            source,
+            action,
+            target,
+            vms_user,
+            "ok" if ok else f"failed: {result}",
+        )
+        if self.store is not None:
+            await self.store.add_audit(entry)
+
+    async def acknowledge(
+        self, source: str, refs: Sequence[AlarmRef], ack_type: AckType = "Ack"
+    ) -> None:
+        client = self.client(source)
+        action = "ack" if ack_type == "Ack" else "nack"
+        await self._audited(
+            source, action, describe_refs(refs), lambda: client.acknowledge(refs, ack_type)
+        )
+
+    async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:
+        client = self.client(source)
+        await self._audited(
+            source, "force-ack", describe_refs([ref]), lambda: client.force_acknowledge(ref)
+        )
+
+    async def force_acknowledge_all(self, source: str) -> None:
+        client = self.client(source)
+        await self._audited(source, "force-ack-all", "*", client.force_acknowledge_all)
+
+    async def investigate(self, source: str, refs: Sequence[AlarmRef]) -> None:
+        client = self.client(source)
+        await self._audited(
+            source, "investigate", describe_refs(refs), lambda: client.investigate(refs)
+        )
+
+    async def forward(self, source: str, instance_id: int, recipients: Sequence[str]) -> None:
+        client = self.client(source)
+        target = f"{instance_id}->{','.join(recipients)}"
+        await self._audited(
+            source, "forward", target, lambda: client.forward(instance_id, recipients)
+        )
+
+    async def edit_context(self, source: str, ref: AlarmRef, context: str) -> None:
+        client = self.client(source)
+        await self._audited(
+            source, "context", describe_refs([ref]), lambda: client.edit_context(ref, context)
+        )
+
+    async def trigger(
+        self, source: str, alarm: str, entity: str | None = None, **content: Any
+    ) -> int:
+        client = self.client(source)
+        return await self._audited(
+            source, "trigger", alarm, lambda: client.trigger(alarm, entity, **content)
+        )
+
+
+def _brief(result: object) -> str:
+    if result is None:
+        return "ok"
+    return f"ok: {result}"

@@ -1,0 +1,296 @@
+"""Web SDK JSON → vmstui models: stream parts to Events, alarm payloads to Alarms.
+
+Pure functions, no I/O. Anything that does not have a known shape raises `Malformed` with a
+one-line reason; the stream keeps going around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from vmstui import topics
+from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc
+
+VENDOR = "genetec"
+_EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+_NEVER = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class Malformed(ValueError):
+    """A part or payload vmstui cannot read; the message is one line for the log."""
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 from the Web SDK (up to 7 fractional digits, 'Z'); 0001-01-01 means none."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+    return None if parsed <= _NEVER else parsed
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _guid(value: Any) -> str:
+    text = str(value or "").strip().strip("{}").lower()
+    return "" if text == _EMPTY_GUID else text
+
+
+def event_id(source: str, body: bytes) -> str:
+    # The stream carries no event id: the same bytes from the same source are the same event
+    # (a replay after a reconnect), so a digest of them de-duplicates in the cache.
+    digest = hashlib.blake2b(body, digest_size=12, person=b"vmstui-genetec")
+    digest.update(source.encode())
+    return "g-" + digest.hexdigest()
+
+
+def _result(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Malformed("part is JSON but not an object")
+    rsp = data.get("Rsp")
+    if not isinstance(rsp, dict):
+        raise Malformed("part has no Rsp envelope")
+    if rsp.get("Status") not in ("Ok", "OK", "ok"):
+        raise Malformed(f"part has status {str(rsp.get('Status'))[:40]!r}")
+    result = rsp.get("Result")
+    if not isinstance(result, dict):
+        raise Malformed("part has no Result object")
+    return result
+
+
+def decode(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Malformed(f"bad JSON: {exc.args[0][:80]}") from None
+
+
+def stream_event(source: str, data: Any, body: bytes) -> Event:
+    """One stream part (already decoded) → an Event; raises Malformed for unknown shapes."""
+    result = _result(data)
+    if "EventType" in result or "Event" in result:
+        return _event(source, result, body)
+    alarm_keys = [key for key in result if key.startswith("Alarm")]
+    if len(alarm_keys) == 1 and isinstance(result[alarm_keys[0]], dict):
+        return _alarm_event(source, alarm_keys[0], result[alarm_keys[0]], body)
+    keys = ", ".join(sorted(result)[:5]) or "nothing"
+    raise Malformed(f"unknown part shape (Result has {keys})")
+
+
+def _event(source: str, result: dict[str, Any], body: bytes) -> Event:
+    inner = as_dict(result.get("Event"))
+    event_type = result.get("EventType") or inner.get("Type")
+    if not isinstance(event_type, str) or not event_type:
+        raise Malformed("event without EventType")
+    source_guid = _guid(result.get("SourceGuid") or inner.get("SourceEntity"))
+    time = parse_time(result.get("Timestamp")) or parse_time(inner.get("Timestamp"))
+    if time is None:
+        raise Malformed(f"{event_type} event without a valid Timestamp")
+    types = inner.get("SourceEntityTypes")
+    entity_type = types[0] if isinstance(types, list) and types else "Unknown"
+    summary = f"{event_type} on {entity_type} {source_guid or '-'}"
+    message = inner.get("Message")
+    if isinstance(message, str) and message:
+        summary += f": {message[:200]}"
+    return Event(
+        id=event_id(source, body),
+        source=source,
+        vendor=VENDOR,
+        kind="event",
+        type=event_type,
+        topic=topics.genetec_event_topic(str(entity_type), source_guid, event_type),
+        time=time,
+        entity=source_guid,
+        summary=summary,
+        raw=result,
+        raw_json=body,
+    )
+
+
+def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) -> Event:
+    alarm_guid = _guid(body_obj.get("AlarmGuid") or body_obj.get("Alarm") or body_obj.get("Guid"))
+    instance = body_obj.get("InstanceId", body_obj.get("InstanceID"))
+    if not alarm_guid or not isinstance(instance, int) or isinstance(instance, bool):
+        raise Malformed(f"{kind} without AlarmGuid and an integer InstanceId")
+    time = (
+        parse_time(body_obj.get("TriggerTimestamp"))
+        or parse_time(body_obj.get("AckTime"))
+        or parse_time(body_obj.get("InvestigatedTime"))
+        or parse_time(body_obj.get("ForwardedTime"))
+        or parse_time(body_obj.get("CreationTimestamp"))
+        or datetime.now(UTC)
+    )
+    trigger = body_obj.get("TriggerEvent")
+    content = body_obj.get("DynamicAlarmContent")
+    context = content.get("Context", "") if isinstance(content, dict) else ""
+    who = body_obj.get("AckedByName") or body_obj.get("InvestigatedByName") or ""
+    summary = f"{kind} #{instance}"
+    if body_obj.get("SourceName"):
+        summary += f" {body_obj['SourceName']}"
+    if context:
+        summary += f": {str(context)[:200]}"
+    if who:
+        summary += f" by {who}"
+    return Event(
+        id=event_id(source, body),
+        source=source,
+        vendor=VENDOR,
+        kind="alarm",
+        type=kind,
+        topic=topics.genetec_alarm_topic(alarm_guid, str(trigger) if trigger else kind),
+        time=time,
+        entity=_guid(body_obj.get("SourceGuid")) or alarm_guid,
+        summary=summary,
+        raw={kind: body_obj},
+        raw_json=body,
+    )
+
+
+def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
+    """The alarm state after a stream notification; None when the alarm is unknown and the
+    notification alone cannot describe it (the periodic /activealarms re-read repairs it)."""
+    kind = event.type
+    body = event.raw.get(kind, {})
+    now = datetime.now(UTC)
+    if kind == "AlarmTriggered":
+        content = (
+            body.get("DynamicAlarmContent")
+            if isinstance(body.get("DynamicAlarmContent"), dict)
+            else {}
+        )
+        priority = content.get("Priority") or body.get("Priority") or 0
+        return Alarm(
+            source=event.source,
+            instance_id=body["InstanceId"],
+            alarm_guid=_guid(body.get("AlarmGuid")),
+            priority=int(priority) if isinstance(priority, int) else 0,
+            trigger_time=parse_time(body.get("TriggerTimestamp")) or event.time,
+            trigger_entity=_guid(body.get("SourceGuid")),
+            trigger_entity_name=str(body.get("SourceName") or ""),
+            trigger_event=str(body.get("TriggerEvent") or ""),
+            context=str(content.get("Context") or ""),
+            has_source_condition=bool(body.get("HasSourceCondition")),
+            updated=now,
+            raw=body,
+        )
+    if current is None:
+        return None
+    changes: dict[str, Any] = {"updated": now, "stale": False}
+    if kind.startswith("AlarmAcknowledge"):
+        changes.update(
+            state=AlarmState.ACKNOWLEDGED,
+            active=False,
+            acked_by=str(body.get("AckedByName") or _guid(body.get("AckedBy"))),
+            acked_time=parse_time(body.get("AckTime")) or now,
+        )
+    elif kind == "AlarmInvestigating":
+        changes.update(
+            state=AlarmState.INVESTIGATING,
+            investigated_by=str(
+                body.get("InvestigatedByName") or _guid(body.get("InvestigatedBy"))
+            ),
+            investigated_time=parse_time(body.get("InvestigatedTime")) or now,
+        )
+    elif kind == "AlarmForwarded":
+        forward = Forward(
+            by=_guid(body.get("ForwardedBy")),
+            to=[_guid(g) for g in as_list(body.get("ForwardedTo"))],
+            time=parse_time(body.get("ForwardedTime")),
+        )
+        changes["forwards"] = [*current.forwards, forward]
+    elif kind == "AlarmContextEdited":
+        changes["context"] = str(body.get("Context") or "")
+    elif kind == "AlarmSourceConditionCleared":
+        changes["has_source_condition"] = False
+    return current.model_copy(update=changes)
+
+
+# --- /activealarms -----------------------------------------------------------------------
+
+
+def dynamic_context(xml: Any) -> str:
+    """The plain <Context> text of a DynamicContent XML string ("" when absent or unreadable)."""
+    if not isinstance(xml, str) or not xml.strip():
+        return ""
+    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        return ""  # never let a payload declare entities
+    try:
+        root = ET.fromstring(xml)  # noqa: S314 - DTDs refused above
+    except ET.ParseError:
+        return ""
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "Context":
+            return element.text or ""
+    return ""
+
+
+def forward_information(value: Any) -> list[Forward]:
+    """ForwardInformation: a JSON-encoded string with ForwardCount and Forwards."""
+    if not value:
+        return []
+    try:
+        data = orjson.loads(value) if isinstance(value, str | bytes) else value
+    except orjson.JSONDecodeError:
+        return []
+    result: list[Forward] = []
+    for item in as_list(as_dict(data).get("Forwards")):
+        if not isinstance(item, dict):
+            continue
+        to = as_list(item.get("ForwardedTo"))
+        names = as_list(item.get("ForwardedToString"))
+        result.append(
+            Forward(
+                by=_guid(item.get("ForwardedBy")),
+                by_name=str(item.get("ForwardedByString") or ""),
+                to=[_guid(g) for g in to],
+                to_names=[str(n) for n in names],
+                time=parse_time(item.get("ForwardedTime")),
+            )
+        )
+    return result
+
+
+def active_alarm(source: str, row: Any) -> Alarm:
+    """One row of /activealarms (or the legacy GetActiveAlarms()) → Alarm."""
+    if not isinstance(row, dict):
+        raise Malformed("active alarm row is not an object")
+    instance = row.get("InstanceID", row.get("InstanceId"))
+    alarm_guid = _guid(row.get("Guid") or row.get("Alarm"))
+    if not isinstance(instance, int) or isinstance(instance, bool) or not alarm_guid:
+        raise Malformed("active alarm row without InstanceID and Guid")
+    context = row.get("DynamicContext")
+    if not isinstance(context, str):
+        context = dynamic_context(row.get("DynamicContent"))
+    priority = row.get("Priority")
+    state = row.get("State")
+    return Alarm(
+        source=source,
+        instance_id=instance,
+        alarm_guid=alarm_guid,
+        state=AlarmState.from_genetec(state if isinstance(state, int) else None),
+        priority=priority if isinstance(priority, int) else 0,
+        trigger_time=parse_time(row.get("TriggerTime")),
+        trigger_entity=_guid(row.get("TriggerEntity")),
+        trigger_event=str(row.get("TriggerEvent") or ""),
+        context=context,
+        acked_by=str(row.get("AckByString") or _guid(row.get("AckBy") or row.get("AckedBy"))),
+        acked_time=parse_time(row.get("AckTime") or row.get("AckedTime")),
+        investigated_by=_guid(row.get("InvestigatedBy")),
+        investigated_time=parse_time(row.get("InvestigatedTime")),
+        forwards=forward_information(row.get("ForwardInformation")),
+        has_source_condition=bool(row.get("HasSourceCondition")),
+        raw=row,
+    )

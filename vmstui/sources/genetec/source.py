@@ -1,0 +1,135 @@
+"""A Genetec source: one supervised session after another, each one
+subscribe → alarm monitoring on → open the stream → re-read /activealarms → read live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from pydantic import SecretStr
+
+from vmstui.config import GenetecSource as GenetecConfig
+from vmstui.hub import Hub
+from vmstui.models import Alarm, Event
+from vmstui.sources.genetec import normalize
+from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
+from vmstui.sources.genetec.stream import EventStream, open_stream
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+
+log = logging.getLogger(__name__)
+
+_JSON_TYPES = ("text/json", "application/json", "")
+
+
+class GenetecSource:
+    vendor = normalize.VENDOR
+
+    def __init__(self, cfg: GenetecConfig, hub: Hub, *, password: SecretStr | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.hub = hub
+        self.client = GenetecClient(cfg, password if password is not None else cfg.password())
+        self.alarms: dict[int, Alarm] = {}
+        self.ignored_parts = 0
+        self.supervisor = Supervisor(
+            cfg.name,
+            self.vendor,
+            self._session,
+            on_status=hub.status,
+            on_gap=hub.gap,
+            backoff=Backoff(initial=cfg.backoff_initial_s, maximum=cfg.backoff_max_s),
+        )
+
+    async def run(self) -> None:
+        try:
+            await self.supervisor.run()
+        finally:
+            await self.client.aclose()
+
+    async def _session(self, control: SessionControl) -> None:
+        try:
+            if self.cfg.subscriptions:
+                await self.client.subscribe(self.cfg.subscriptions)
+            if self.cfg.alarm_monitoring:
+                await self.client.alarm_monitoring(True)
+            async with open_stream(self.client) as stream:
+                # Read the active list only once the stream is open, so no alarm falls
+                # between the two.
+                await self.refresh_alarms()
+                await control.live(f"connection {stream.connection_id or '?'}")
+                refresher = asyncio.create_task(self._refresh_loop())
+                try:
+                    await self._read(stream, control)
+                finally:
+                    refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await refresher
+        except (AuthError, ForbiddenError) as exc:
+            raise FatalSourceError(str(exc)) from None
+
+    async def refresh_alarms(self) -> list[Alarm]:
+        alarms = await self.client.active_alarms()
+        self.alarms = {alarm.instance_id: alarm for alarm in alarms}
+        await self.hub.alarms(self.name, alarms, full=True)
+        return alarms
+
+    async def _refresh_loop(self) -> None:
+        # The stream can miss a notification (or the server never sends one, e.g. for a
+        # forward); a periodic full re-read repairs the alarm table.
+        while True:
+            await asyncio.sleep(self.cfg.active_alarms_refresh_s)
+            try:
+                await self.refresh_alarms()
+            except GenetecError as exc:
+                log.warning("source %s: re-reading active alarms: %s", self.name, exc)
+
+    async def _read(self, stream: EventStream, control: SessionControl) -> None:
+        async for parts in stream.batches():
+            control.seen_data()
+            if not parts:
+                continue
+            events: list[Event] = []
+            changed: list[Alarm] = []
+            malformed = 0
+            for part in parts:
+                if part.oversized:
+                    malformed += 1
+                    await self.hub.reject(
+                        self.name, f"stream part over {self.cfg.max_part_bytes} bytes", part.body
+                    )
+                    continue
+                if part.content_type not in _JSON_TYPES:
+                    self.ignored_parts += 1  # text/plain and text/xml parts carry no event here
+                    continue
+                try:
+                    data = part.data if part.parsed else normalize.decode(part.body)
+                    event = normalize.stream_event(self.name, data, part.body)
+                except normalize.Malformed as exc:
+                    malformed += 1
+                    await self.hub.reject(self.name, f"stream part: {exc}", part.body)
+                    continue
+                events.append(event)
+                if event.kind == "alarm":
+                    alarm = self._apply(event)
+                    if alarm is not None:
+                        changed.append(alarm)
+            if events:
+                await self.hub.publish(events)
+            if changed:
+                await self.hub.alarms(self.name, changed)
+            control.count(events=len(events), malformed=malformed)
+
+    def _apply(self, event: Event) -> Alarm | None:
+        instance = event.raw.get(event.type, {}).get("InstanceId")
+        if not isinstance(instance, int):
+            return None
+        alarm = normalize.apply_notification(self.alarms.get(instance), event)
+        if alarm is None:
+            return None
+        if alarm.active:
+            self.alarms[instance] = alarm
+        else:
+            self.alarms.pop(instance, None)
+        return alarm

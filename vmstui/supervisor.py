@@ -1,0 +1,161 @@
+"""The one reconnect supervisor every source runs under.
+
+A source provides `session(control)`: connect, subscribe, call `control.live()` once data
+flows, and return or raise when the connection is gone. The supervisor owns everything
+around that: status (connecting / live / reconnecting in N s / failed), capped exponential
+backoff with jitter, and a gap marker for the interval in which events may be missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from vmstui.models import Gap, SourceState, SourceStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+# A session that stayed live this long was healthy: the next failure starts backoff over.
+HEALTHY_AFTER_S = 30.0
+
+
+class FatalSourceError(Exception):
+    """Retrying soon will not help (bad credentials, missing licence): status says failed."""
+
+
+@dataclass
+class Backoff:
+    initial: float = 1.0
+    maximum: float = 60.0
+    factor: float = 2.0
+    jitter: float = 0.25
+    _attempt: int = 0
+    _rng: random.Random = field(default_factory=random.Random)
+
+    def next(self) -> float:
+        base = min(self.maximum, self.initial * self.factor**self._attempt)
+        self._attempt += 1
+        # Jitter spreads the reconnects of many consoles after a server restart.
+        return max(0.0, base * (1 + self.jitter * (2 * self._rng.random() - 1)))
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+class SessionControl:
+    """What a running session tells its supervisor."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+        self.went_live: float | None = None
+        self.last_data: datetime | None = None
+
+    async def live(self, detail: str = "") -> None:
+        """Data flows: status goes live and the gap since the last session is recorded."""
+        if self.went_live is None:
+            self.went_live = time.monotonic()
+            await self._supervisor._went_live(detail)
+
+    def seen_data(self) -> None:
+        self.last_data = utcnow()
+
+    def count(self, *, events: int = 0, malformed: int = 0) -> None:
+        self._supervisor.count(events=events, malformed=malformed)
+
+
+StatusCallback = Callable[[SourceStatus], None]
+GapCallback = Callable[[Gap], Awaitable[None]]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        source: str,
+        vendor: str,
+        session: Callable[[SessionControl], Awaitable[None]],
+        *,
+        on_status: StatusCallback,
+        on_gap: GapCallback,
+        backoff: Backoff | None = None,
+        gap_free: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.source = source
+        self.vendor = vendor
+        self._session = session
+        self._on_status = on_status
+        self._on_gap = on_gap
+        self.backoff = backoff or Backoff()
+        self._gap_free = gap_free  # a durable queue keeps what arrives while we are away
+        self._lost_at: datetime | None = None
+        self._lost_reason = ""
+        self.status = SourceStatus(source=source, vendor=vendor, state="connecting")
+
+    def _set(self, state: SourceState, detail: str = "", next_retry_s: float | None = None) -> None:
+        self.status = self.status.model_copy(
+            update={
+                "state": state,
+                "detail": detail,
+                "next_retry_s": next_retry_s,
+                "since": utcnow(),
+            }
+        )
+        self._on_status(self.status)
+
+    def count(self, *, events: int = 0, malformed: int = 0) -> None:
+        self.status = self.status.model_copy(
+            update={
+                "events": self.status.events + events,
+                "malformed": self.status.malformed + malformed,
+            }
+        )
+
+    async def _went_live(self, detail: str) -> None:
+        self._set("live", detail)
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None and not self._gap_free():
+            await self._on_gap(
+                Gap(source=self.source, start=lost_at, end=utcnow(), reason=self._lost_reason)
+            )
+
+    async def run(self) -> None:
+        first = True
+        while True:
+            if first:
+                self._set("connecting")
+            control = SessionControl(self)
+            fatal = False
+            try:
+                await self._session(control)
+                reason = "the connection ended"
+            except asyncio.CancelledError:
+                self._set("stopped")
+                raise
+            except FatalSourceError as exc:
+                reason, fatal = str(exc), True
+            except (
+                Exception
+            ) as exc:  # any failure of one session is retried, never fatal to the app
+                reason = str(exc) or type(exc).__name__
+                log.debug("source %s session error", self.source, exc_info=True)
+            first = False
+            if control.went_live is not None:
+                if time.monotonic() - control.went_live >= HEALTHY_AFTER_S:
+                    self.backoff.reset()
+                self._lost_at = control.last_data or utcnow()
+                self._lost_reason = reason
+                self.status = self.status.model_copy(
+                    update={"reconnects": self.status.reconnects + 1}
+                )
+            delay = self.backoff.next() if not fatal else self.backoff.maximum
+            # Losing a live connection is an incident; failing to (re)connect is already in
+            # the status, so it need not repeat on every attempt.
+            level = logging.WARNING if control.went_live is not None else logging.INFO
+            log.log(level, "source %s: %s; retrying in %.1f s", self.source, reason, delay)
+            self._set("failed" if fatal else "reconnecting", reason, next_retry_s=delay)
+            await asyncio.sleep(delay)
+            self._set("connecting", reason)
