@@ -1,0 +1,130 @@
+"""`vmstui bench ingest`: end-to-end events/s into the committed cache, against the raw rate
+of reading and splitting the same stream (no models, no storage), in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from vmstui.bench.simproc import APP, USER, SimulatorProcess, cpus, pin
+from vmstui.config import GenetecSource, parse_settings
+from vmstui.hub import EventsArrived, Hub, StatusChanged
+from vmstui.sources.genetec.client import GenetecClient
+from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
+from vmstui.sources.genetec.stream import open_stream
+from vmstui.store import Store
+
+SUBSCRIPTION = "event(Camera,CameraMotion)"
+
+
+def _config(base_url: str, cache: Path) -> GenetecSource:
+    settings = parse_settings(
+        {
+            "cache": {"path": str(cache)},
+            "sources": [
+                {
+                    "name": "bench",
+                    "kind": "genetec",
+                    "url": base_url,
+                    "username": USER,
+                    "app_id": APP,
+                    "password_env": "UNUSED",
+                    "subscriptions": [SUBSCRIPTION],
+                    "alarm_monitoring": False,
+                    "active_alarms_refresh_s": 3600,
+                }
+            ],
+        }
+    )
+    source = settings.source("bench")
+    assert isinstance(source, GenetecSource)
+    return source
+
+
+async def raw_rate(
+    sim: SimulatorProcess, cfg: GenetecSource, password: SecretStr, count: int
+) -> float:
+    async with GenetecClient(cfg, password) as client:
+        await client.subscribe([SUBSCRIPTION])
+        async with open_stream(client) as stream:
+            sim.burst(count)
+            seen = 0
+            start = 0.0
+            async for parts in stream.batches():
+                if parts and not start:
+                    start = time.perf_counter()
+                seen += len(parts)
+                if seen >= count:
+                    break
+            elapsed = time.perf_counter() - start
+    await sim.burst_done()
+    return count / elapsed
+
+
+async def end_to_end(
+    sim: SimulatorProcess, cfg: GenetecSource, password: SecretStr, count: int, cache: Path
+) -> tuple[float, int]:
+    store = await Store.open(cache)
+    hub = Hub(store)
+    updates = hub.subscribe(maxsize=1_000_000)
+    runner = GenetecRunner(cfg, hub, password=password)
+    task = asyncio.create_task(runner.run())
+    try:
+        async for update in updates:
+            if isinstance(update, StatusChanged) and update.status.state == "live":
+                break
+        sim.burst(count)
+        seen = 0
+        start = 0.0
+        async for update in updates:
+            if isinstance(update, EventsArrived):
+                if not start:
+                    start = time.perf_counter()
+                seen += len(update.events)
+                if seen >= count:
+                    break
+        await store.flush()
+        elapsed = time.perf_counter() - start
+        committed = await store.count_events()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
+    await sim.burst_done()
+    return count / elapsed, committed
+
+
+async def run_ingest(count: int) -> dict[str, Any]:
+    before = cpus()
+    with tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp, SimulatorProcess() as sim:
+        # The client under test, its SQLite writer thread included, runs on one core.
+        client_cpu = before[0] if sim.cpu is not None else None
+        pin(client_cpu)
+        password = SecretStr(sim.password)
+        cfg = _config(sim.base_url, Path(tmp) / "cache.db")
+        raw = await raw_rate(sim, cfg, password, count)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        e2e, committed = await end_to_end(sim, cfg, password, count, Path(tmp) / "cache.db")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if hasattr(os, "sched_setaffinity") and before:
+        os.sched_setaffinity(0, set(before))
+    return {
+        "benchmark": "ingest",
+        "events": count,
+        "committed": committed,
+        "events_per_s": round(e2e),
+        "raw_events_per_s": round(raw),
+        "ratio": round(e2e / raw, 3),
+        "peak_rss_mb": round(peak, 1),
+        "rss_before_e2e_mb": round(rss_before, 1),
+        "client_cpus": 1 if client_cpu is not None else len(before),
+    }

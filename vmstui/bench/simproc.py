@@ -1,0 +1,93 @@
+"""The simulator in a child process, so a benchmark's client has its own core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import secrets
+from multiprocessing.connection import Connection
+from types import TracebackType
+
+from vmstui.simulator import SimConfig, Simulator
+
+USER, APP = "bench", "vmstui-bench"
+
+
+def cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def pin(cpu: int | None) -> None:
+    """Keep a process on one CPU, so the client measured and the simulator never share one."""
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+def _child(conn: Connection, password: str, cpu: int | None) -> None:
+    pin(cpu)
+
+    async def main() -> None:
+        sim = Simulator(
+            SimConfig(
+                seed=7,
+                username=USER,
+                app_id=APP,
+                password=password,
+                rate=0.0,
+                alarm_interval_s=0.0,
+                keepalive_s=0.0,
+                quirks=False,
+            )
+        )
+        await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
+        conn.send(sim.base_url)
+        while True:
+            command = await asyncio.to_thread(conn.recv)
+            if command is None:
+                break
+            kind, count = command
+            if kind == "burst":
+                await sim.burst(count)
+                conn.send("done")
+        await sim.stop()
+
+    asyncio.run(main())
+
+
+class SimulatorProcess:
+    def __init__(self) -> None:
+        self.password = secrets.token_urlsafe(12)
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_conn = context.Pipe()
+        available = cpus()
+        # The simulator gets the last CPU of its own when there are two or more.
+        self.cpu = available[-1] if len(available) >= 2 else None
+        self._process = context.Process(
+            target=_child, args=(child_conn, self.password, self.cpu), daemon=True
+        )
+        self.base_url = ""
+
+    def __enter__(self) -> SimulatorProcess:
+        self._process.start()
+        if not self._conn.poll(30):
+            raise RuntimeError("the simulator process did not start")
+        self.base_url = self._conn.recv()
+        return self
+
+    def burst(self, count: int) -> None:
+        """Ask for `count` events written as fast as possible (returns at once)."""
+        self._conn.send(("burst", count))
+
+    async def burst_done(self) -> None:
+        await asyncio.to_thread(self._conn.recv)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(None)
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()

@@ -1,0 +1,60 @@
+"""The `vmstui` command line: the console, the headless commands, the simulator, benchmarks.
+
+Errors a user can act on (bad config, unreachable server, refused password, invalid text)
+end as one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from vmstui import __version__
+from vmstui.config import ConfigError
+from vmstui.sources.genetec.client import GenetecError
+
+# Exceptions whose message is written for the operator.
+USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, GenetecError, ValueError, OSError)
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc) or type(exc).__name__) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if level.upper() != "DEBUG":
+        # httpx logs every request at INFO; that is noise on a live console.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="vmstui")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="Logging of headless commands, to stderr.",
+)
+def cli(log_level: str) -> None:
+    """vmstui: live VMS events and alarms for control rooms, from a terminal."""
+    setup_logging(log_level)
+
+
+def main() -> None:
+    from vmstui.cli import alarms, bench, export, simulate, tail  # noqa: F401 - registers commands
+
+    cli(prog_name="vmstui")

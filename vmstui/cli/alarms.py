@@ -1,0 +1,228 @@
+"""`vmstui alarms`: the alarm desk from the shell. Every action is written to the audit table."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from vmstui.cli import cli
+from vmstui.cli.common import config_option, genetec_source, run, settings_from, source_option
+from vmstui.config import GenetecSource
+from vmstui.desk import AlarmDesk
+from vmstui.models import Alarm
+from vmstui.sources.genetec import qexpr
+from vmstui.sources.genetec.client import GenetecClient
+from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.store import Store
+
+T = TypeVar("T")
+
+
+def parse_ref(text: str) -> AlarmRef:
+    """`42` or `42:{alarm-guid}` (also `42/guid`)."""
+    number, _, alarm = text.replace("/", ":").partition(":")
+    try:
+        instance = int(number)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected INSTANCE or INSTANCE:ALARM-GUID") from None
+    return AlarmRef(instance, qexpr.guid(alarm) if alarm else None)
+
+
+def resolve_recipient(cfg: GenetecSource, value: str) -> str:
+    return cfg.recipients.get(value, value)
+
+
+class Context:
+    def __init__(self, config_path: Path | None, source_name: str | None) -> None:
+        self.settings = settings_from(config_path)
+        self.source = genetec_source(self.settings, source_name)
+
+    def desk_call(self, action: Callable[[AlarmDesk, str], Awaitable[T]]) -> T:
+        async def go() -> T:
+            store = await Store.open(
+                self.settings.cache.path, retention_days=self.settings.cache.retention_days
+            )
+            client = GenetecClient(self.source, self.source.password())
+            try:
+                desk = AlarmDesk({self.source.name: client}, store)
+                return await action(desk, self.source.name)
+            finally:
+                await client.aclose()
+                await store.close()
+
+        return run(go())
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@cli.group()
+@config_option
+@source_option
+@click.pass_context
+def alarms(ctx: click.Context, config_path: Path | None, source_name: str | None) -> None:
+    """Active alarms: list, acknowledge, investigate, forward, trigger."""
+    ctx.obj = Context(config_path, source_name)
+
+
+def alarm_record(alarm: Alarm) -> dict[str, Any]:
+    return alarm.model_dump(mode="json", exclude={"raw"})
+
+
+@alarms.command("list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "text"]), default="text", show_default=True
+)
+@pass_context
+def list_alarms(context: Context, fmt: str) -> None:
+    """The active alarms, most urgent first."""
+
+    async def fetch(desk: AlarmDesk, source: str) -> list[Alarm]:
+        found = await desk.client(source).active_alarms()
+        if desk.store is not None:
+            await desk.store.replace_active_alarms(source, found)
+        return found
+
+    found = context.desk_call(fetch)
+    found.sort(key=lambda a: (a.priority, -(a.trigger_time.timestamp() if a.trigger_time else 0)))
+    for alarm in found:
+        if fmt == "jsonl":
+            sys.stdout.buffer.write(orjson.dumps(alarm_record(alarm)) + b"\n")
+        else:
+            when = (
+                alarm.trigger_time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                if alarm.trigger_time
+                else "-"
+            )
+            click.echo(
+                f"{alarm.instance_id:>6} p{alarm.priority:<3} {alarm.state.value:<13} {when} "
+                f"{alarm.alarm_guid} {alarm.context}"
+            )
+
+
+@alarms.command()
+@click.argument("refs", nargs=-1, required=True)
+@pass_context
+def ack(context: Context, refs: tuple[str, ...]) -> None:
+    """Acknowledge: INSTANCE[:ALARM-GUID] ... (several go in one request)."""
+    parsed = [parse_ref(r) for r in refs]
+    context.desk_call(lambda desk, source: desk.acknowledge(source, parsed, "Ack"))
+    click.echo(f"acknowledged {len(parsed)}")
+
+
+@alarms.command()
+@click.argument("refs", nargs=-1, required=True)
+@pass_context
+def nack(context: Context, refs: tuple[str, ...]) -> None:
+    """Acknowledge with Nack: INSTANCE[:ALARM-GUID] ..."""
+    parsed = [parse_ref(r) for r in refs]
+    context.desk_call(lambda desk, source: desk.acknowledge(source, parsed, "Nack"))
+    click.echo(f"nacked {len(parsed)}")
+
+
+@alarms.command("force-ack")
+@click.argument("ref")
+@pass_context
+def force_ack(context: Context, ref: str) -> None:
+    """Force-acknowledge INSTANCE:ALARM-GUID, bypassing acknowledgement conditions."""
+    parsed = parse_ref(ref)
+    context.desk_call(lambda desk, source: desk.force_acknowledge(source, parsed))
+    click.echo("force-acknowledged")
+
+
+@alarms.command("force-ack-all")
+@click.option("--yes", is_flag=True, help="Confirm: every active alarm is acknowledged.")
+@pass_context
+def force_ack_all(context: Context, yes: bool) -> None:
+    """Force-acknowledge every active alarm (needs --yes)."""
+    if not yes:
+        raise click.ClickException("force-ack-all acknowledges every active alarm: add --yes")
+    context.desk_call(lambda desk, source: desk.force_acknowledge_all(source))
+    click.echo("all alarms force-acknowledged")
+
+
+@alarms.command()
+@click.argument("refs", nargs=-1, required=True)
+@pass_context
+def investigate(context: Context, refs: tuple[str, ...]) -> None:
+    """Mark INSTANCE:ALARM-GUID ... as under investigation."""
+    parsed = [parse_ref(r) for r in refs]
+    context.desk_call(lambda desk, source: desk.investigate(source, parsed))
+    click.echo(f"investigating {len(parsed)}")
+
+
+@alarms.command()
+@click.argument("instance", type=int)
+@click.argument("recipients", nargs=-1, required=True)
+@pass_context
+def forward(context: Context, instance: int, recipients: tuple[str, ...]) -> None:
+    """Forward INSTANCE to RECIPIENT ... (a GUID, or a name from the config's recipients)."""
+    guids = [resolve_recipient(context.source, r) for r in recipients]
+    context.desk_call(lambda desk, source: desk.forward(source, instance, guids))
+    click.echo(f"forwarded to {len(guids)}")
+
+
+@alarms.command("context")
+@click.argument("ref")
+@click.argument("text")
+@click.option("--sanitize", is_flag=True, help="Replace characters the Web SDK would misread.")
+@pass_context
+def edit_context(context: Context, ref: str, text: str, sanitize: bool) -> None:
+    """Set the context text of INSTANCE:ALARM-GUID."""
+    parsed = parse_ref(ref)
+    value = qexpr.sanitize_text(text) if sanitize else text
+    context.desk_call(lambda desk, source: desk.edit_context(source, parsed, value))
+    click.echo("context updated")
+
+
+def _geo(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        latitude, longitude = (float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("expected LAT,LON") from None
+    return latitude, longitude
+
+
+@alarms.command()
+@click.argument("alarm")
+@click.option("--entity", default=None, help="Source entity GUID or LogicalID(Type,n).")
+@click.option("--context", "text", default=None, help="Context text shown with the alarm.")
+@click.option("--priority", type=click.IntRange(1, 255), default=None)
+@click.option("--attach", multiple=True, help="Attached entity GUID (repeatable).")
+@click.option("--recipient", multiple=True, help="Forwarded recipient GUID or name (repeatable).")
+@click.option("--url", multiple=True, help="Context URL (repeatable).")
+@click.option("--geo", default=None, help="LAT,LON in decimal degrees.")
+@click.option("--sanitize", is_flag=True, help="Replace characters the Web SDK would misread.")
+@pass_context
+def trigger(
+    context: Context,
+    alarm: str,
+    entity: str | None,
+    text: str | None,
+    priority: int | None,
+    attach: tuple[str, ...],
+    recipient: tuple[str, ...],
+    url: tuple[str, ...],
+    geo: str | None,
+    sanitize: bool,
+) -> None:
+    """Trigger ALARM (GUID or LogicalID(Alarm,n)); prints the new instance id."""
+    content: dict[str, Any] = {
+        "context": qexpr.sanitize_text(text) if (text and sanitize) else text,
+        "priority": priority,
+        "attached": list(attach),
+        "recipients": [resolve_recipient(context.source, r) for r in recipient],
+        "urls": list(url),
+        "geo": _geo(geo),
+    }
+    instance = context.desk_call(
+        lambda desk, source: desk.trigger(source, alarm, entity, **content)
+    )
+    click.echo(str(instance))

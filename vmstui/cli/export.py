@@ -1,0 +1,163 @@
+"""`vmstui export`: the cache's events, alarms, audit, gaps and rejects as jsonl or csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from vmstui import topics
+from vmstui.cli import cli
+from vmstui.cli.common import config_option, run
+from vmstui.cli.tail import event_record
+from vmstui.config import ConfigError, load_settings
+from vmstui.store import Store
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`2h`, `30m`, `7d`, or an ISO 8601 time (a time without a zone is local)."""
+    if value is None:
+        return None
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        amount, unit = relative.groups()
+        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use 30m, 2h, 7d or an ISO 8601 time") from None
+    return (parsed if parsed.tzinfo else parsed.astimezone()).astimezone(UTC)
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+        for key, value in record.items()
+    }
+
+
+async def records(
+    store: Store, what: str, pattern: str | None, since: datetime | None, include_inactive: bool
+) -> AsyncIterator[dict[str, Any]]:
+    if what == "events":
+        async for event in store.iter_events(pattern=pattern, since=since):
+            yield event_record(event)
+    elif what == "alarms":
+        for alarm in await store.alarms(active_only=not include_inactive):
+            if pattern is None or topics.matches(
+                pattern, topics.genetec_alarm_topic(alarm.alarm_guid, alarm.trigger_event)
+            ):
+                yield alarm.model_dump(mode="json", exclude={"raw"})
+    elif what == "audit":
+        for entry in reversed(await store.audit_entries(since=since)):
+            yield entry.model_dump(mode="json")
+    elif what == "gaps":
+        for gap in await store.gaps(since=since):
+            yield gap.model_dump(mode="json")
+    elif what == "rejects":
+        for reject in reversed(await store.rejects(limit=100_000)):
+            yield {
+                k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+                for k, v in reject.items()
+            }
+    elif what == "outbox":
+        stats = await store.outbox_stats()
+        yield {
+            k: (str(v) if isinstance(v, datetime | timedelta) else v)
+            for k, v in vars(stats).items()
+        }
+
+
+async def export_to(
+    out: io.BufferedWriter | Any,
+    cache: Path,
+    what: str,
+    fmt: str,
+    pattern: str | None,
+    since: datetime | None,
+    include_inactive: bool,
+) -> int:
+    store = await Store.open(cache)
+    written = 0
+    writer: csv.DictWriter[str] | None = None
+    text = (
+        io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        if fmt == "csv"
+        else None
+    )
+    try:
+        async for record in records(store, what, pattern, since, include_inactive):
+            if fmt == "jsonl":
+                out.write(orjson.dumps(record) + b"\n")
+            else:
+                assert text is not None
+                row = _flat(record)
+                if writer is None:
+                    writer = csv.DictWriter(text, fieldnames=list(row), extrasaction="ignore")
+                    writer.writeheader()
+                writer.writerow(row)
+            written += 1
+    finally:
+        if text is not None:
+            text.detach()
+        out.flush()
+        await store.close()
+    return written
+
+
+def _cache_path(config_path: Path | None, cache: Path | None) -> Path:
+    if cache is not None:
+        return cache
+    return load_settings(config_path).cache.path
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Cache file to read (instead of the config's).",
+)
+@click.option(
+    "--what",
+    type=click.Choice(["events", "alarms", "audit", "gaps", "rejects", "outbox"]),
+    default="events",
+    show_default=True,
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--filter", "pattern", default=None, help="Topic pattern (events, alarms).")
+@click.option("--since", default=None, help="30m, 2h, 7d or an ISO 8601 time.")
+@click.option("--all", "include_inactive", is_flag=True, help="Alarms: include closed ones.")
+def export(
+    config_path: Path | None,
+    cache: Path | None,
+    what: str,
+    fmt: str,
+    pattern: str | None,
+    since: str | None,
+    include_inactive: bool,
+) -> None:
+    """Write cached records to stdout, oldest first."""
+    if pattern:
+        topics.validate_pattern(pattern)
+    path = _cache_path(config_path, cache)
+    if not path.exists():
+        raise ConfigError(f"no cache at {path}")
+    count = run(
+        export_to(sys.stdout.buffer, path, what, fmt, pattern, parse_since(since), include_inactive)
+    )
+    click.echo(f"{count} {what} exported", err=True)

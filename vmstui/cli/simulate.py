@@ -1,0 +1,188 @@
+"""`vmstui simulate` (a Genetec Web SDK on loopback) and `vmstui demo` (the console on it)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import platformdirs
+from pydantic import SecretStr
+
+from vmstui.cli import cli
+from vmstui.cli.common import run
+from vmstui.config import APP_NAME, GenetecSource, Settings, parse_settings
+from vmstui.simulator import SimConfig, Simulator, run_simulator
+
+SIM_USER = "operator"
+SIM_APP = "vmstui-demo"
+DEMO_SUBSCRIPTIONS = [
+    "event(Camera,CameraMotion)",
+    "event(Door,AccessGranted)",
+    "event(Door,AccessRefused)",
+    "event(Door,DoorOpenedForTooLong)",
+]
+
+
+def _password_file() -> Path:
+    """The simulator's generated password, kept in a 0600 file instead of on the screen."""
+    path = Path(platformdirs.user_state_dir(APP_NAME)) / "simulator.password"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(18))
+    return path
+
+
+def config_text(base_url: str, secret_line: str, cache: Path | None = None) -> str:
+    subs = ", ".join(f'"{s}"' for s in DEMO_SUBSCRIPTIONS)
+    cache_block = f'[cache]\npath = "{cache}"\n\n' if cache else ""
+    return (
+        f'site = "simulator"\n\n{cache_block}[[sources]]\nname = "sim"\nkind = "genetec"\n'
+        f'url = "{base_url}"\nusername = "{SIM_USER}"\napp_id = "{SIM_APP}"\n{secret_line}\n'
+        f"subscriptions = [{subs}]\nalarm_monitoring = true\n"
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address.")
+@click.option("--port", default=4590, show_default=True, help="REST port (0: any free port).")
+@click.option("--stream-port", default=4591, show_default=True, help="Streaming port.")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--rate", default=20.0, show_default=True, help="Generated events per second.")
+@click.option("--alarm-interval", default=15.0, show_default=True, help="Seconds between alarms.")
+@click.option(
+    "--password-env",
+    default="VMSTUI_SIM_PASSWORD",
+    show_default=True,
+    help="Environment variable with the password (else one is generated into a 0600 file).",
+)
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a vmstui config for this simulator to this file.",
+)
+def simulate(
+    host: str,
+    port: int,
+    stream_port: int,
+    seed: int,
+    rate: float,
+    alarm_interval: float,
+    password_env: str,
+    write_config: Path | None,
+) -> None:
+    """Run a Genetec Web SDK simulator (for demos, tests and benchmarks)."""
+    password = os.environ.get(password_env)
+    if password:
+        secret_line = f'password_env = "{password_env}"'
+    else:
+        path = _password_file()
+        password = path.read_text().strip()
+        secret_line = f'password_file = "{path}"'
+    cfg = SimConfig(
+        seed=seed,
+        username=SIM_USER,
+        app_id=SIM_APP,
+        password=password,
+        rate=rate,
+        alarm_interval_s=alarm_interval,
+    )
+
+    def ready(sim: Simulator) -> None:
+        text = config_text(sim.base_url, secret_line)
+        if write_config:
+            write_config.write_text(text)
+            click.echo(f"config written to {write_config}", err=True)
+        click.echo(
+            f"simulator listening: {sim.base_url} (streaming port {sim.stream_port})", err=True
+        )
+        click.echo(f"--- config for vmstui ---\n{text}", err=True)
+
+    run(run_simulator(cfg, host, port, stream_port, ready=ready))
+
+
+async def with_demo_simulator(
+    seed: int, rate: float, alarm_interval: float
+) -> tuple[Simulator, SecretStr]:
+    password = SecretStr(secrets.token_urlsafe(18))
+    sim = Simulator(
+        SimConfig(
+            seed=seed,
+            username=SIM_USER,
+            app_id=SIM_APP,
+            password=password.get_secret_value(),
+            rate=rate,
+            alarm_interval_s=alarm_interval,
+        )
+    )
+    await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
+    return sim, password
+
+
+def demo_settings(base_url: str, cache: Path) -> Settings:
+    data = {
+        "site": "demo (simulator)",
+        "cache": {"path": str(cache)},
+        "sources": [
+            {
+                "name": "sim",
+                "kind": "genetec",
+                "url": base_url,
+                "username": SIM_USER,
+                # The demo hands its generated password over in memory; the name is never read.
+                "app_id": SIM_APP,
+                "password_env": "VMSTUI_DEMO_PASSWORD",
+                "subscriptions": DEMO_SUBSCRIPTIONS,
+                "alarm_monitoring": True,
+                "active_alarms_refresh_s": 10,
+            }
+        ],
+    }
+    return parse_settings(data, "demo")
+
+
+@cli.command()
+@click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Cache file (default: a temporary one).",
+)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--rate", default=20.0, show_default=True, help="Simulated events per second.")
+@click.option("--alarm-interval", default=15.0, show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N events.")
+def demo(
+    cache: Path | None, seed: int, rate: float, alarm_interval: float, count: int | None
+) -> None:
+    """Start the built-in simulator on free loopback ports and show its live events."""
+    from vmstui.cli.tail import tail_events
+
+    async def go(cache_path: Path) -> None:
+        sim, password = await with_demo_simulator(seed, rate, alarm_interval)
+        try:
+            settings = demo_settings(sim.base_url, cache_path)
+            source = settings.source("sim")
+            assert isinstance(source, GenetecSource)
+            await tail_events(
+                settings,
+                source,
+                pattern=None,
+                count=count,
+                fmt="text",
+                out=sys.stdout.buffer,
+                cache=cache_path,
+                retry=True,
+                password=password,
+            )
+        finally:
+            await sim.stop()
+
+    with tempfile.TemporaryDirectory(prefix="vmstui-demo-") as tmp:
+        run(go(cache or Path(tmp) / "cache.db"))
