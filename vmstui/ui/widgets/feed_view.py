@@ -1,0 +1,136 @@
+"""How the event feed draws: the Line API over a `FeedState`, an LRU cache of strips, and
+component classes styled from the theme's variables (never an RGB value here).
+
+`render_line` costs the same whatever the window holds: O(1) row lookup, and a cached strip
+per (row, width, cursor, focus, theme). The behaviour (following, cursor, loading) lives in
+`EventFeed` (feed.py), which subclasses this.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from vmstui.ui.widgets.feed_rows import GapRow, Row, event_text, gap_text, line_strip
+from vmstui.ui.widgets.feed_state import FeedState
+
+STRIPS_KEPT = 1024  # a few screens of rows at a few widths
+
+StripKey = tuple[int, int, bool, bool, str]
+
+
+class FeedView(ScrollView):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "feed--alarm",
+        "feed--gap",
+        "feed--cursor",
+        "feed--time",
+        "feed--more",
+    }
+    DEFAULT_CSS = """
+    FeedView {
+        width: 1fr;
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+        color: $foreground;
+        border: round $border-blurred;
+        &:focus { border: round $border; }
+        & > .feed--time { color: $text-muted; }
+        & > .feed--alarm { color: $text-error; text-style: bold; }
+        & > .feed--gap { color: $text-warning; text-style: bold reverse; }
+        & > .feed--more { color: $text-muted; text-style: italic; }
+        & > .feed--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .feed--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    date_format: var[str] = var("%H:%M:%S", init=False)
+    """strftime format of the times (shown in local time)."""
+
+    def __init__(self, state: FeedState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._state = state
+        self._strips: LRUCache[StripKey, tuple[Row, Strip]] = LRUCache(STRIPS_KEPT)
+
+    def more_text(self) -> str:
+        """The line below the rows (older history, loading, an error), or "" for none."""
+        return ""
+
+    @property
+    def view_height(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        rows = self._state.rows
+        if index < len(rows):
+            return self._row_strip(rows[index], index == self._state.cursor, width)
+        more = self.more_text()
+        if index == len(rows) and more:
+            style = self.rich_style + self.get_component_rich_style("feed--more", partial=True)
+            return line_strip([(more, style)], style, width, self.app.console)
+        return Strip.blank(width, self.rich_style)
+
+    def _row_strip(self, row: Row, cursor: bool, width: int) -> Strip:
+        key = (id(row), width, cursor, self.has_focus, self.app.theme)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] is row:  # the entry holds the row: ids stay unique
+            return cached[1]
+        strip = self._build_strip(row, cursor, width)
+        self._strips[key] = (row, strip)
+        return strip
+
+    def _build_strip(self, row: Row, cursor: bool, width: int) -> Strip:
+        component = self.get_component_rich_style
+        style = self.rich_style
+        cursor_style = component("feed--cursor") if cursor else Style()
+        console = self.app.console
+        if isinstance(row, GapRow):
+            style += component("feed--gap", partial=True) + cursor_style
+            text = gap_text(row.gap, self.date_format)
+            return line_strip([(text, style)], style, width, console, fill="─")
+        if row.kind == "alarm":
+            style += component("feed--alarm", partial=True)
+        # Not partial: the full style resolves a translucent or "auto" colour ($text-muted)
+        # against the background, where a partial one would drop its alpha.
+        time_style = style + component("feed--time") + cursor_style
+        style += cursor_style
+        when, rest = event_text(row, self.date_format)
+        return line_strip([(when, time_style), (rest, style)], style, width, console)
+
+    def refresh_size(self) -> None:
+        more = 1 if self.more_text() else 0
+        self.virtual_size = Size(0, len(self._state.rows) + more)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme or focus change restyles every row
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._strips.clear()
+        self.refresh_size()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._strips.clear())
+
+    def watch_date_format(self) -> None:
+        self._strips.clear()
+        self.refresh()
