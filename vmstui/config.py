@@ -106,6 +106,9 @@ class GenetecSource(SecretSource):
     max_part_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     # Named recipients offered when forwarding an alarm: {"Supervisors" = "guid", ...}
     recipients: dict[str, str] = Field(default_factory=dict)
+    # Named alarms and entities: shown instead of GUIDs, and offered when triggering.
+    alarms: dict[str, str] = Field(default_factory=dict)
+    entities: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod
@@ -121,15 +124,23 @@ class GenetecSource(SecretSource):
             qexpr.parse_event_subscription(item)
         return value
 
-    @field_validator("recipients")
+    @field_validator("recipients", "alarms", "entities")
     @classmethod
-    def _recipients(cls, value: dict[str, str]) -> dict[str, str]:
+    def _named_guids(cls, value: dict[str, str]) -> dict[str, str]:
         for name, guid in value.items():
             try:
                 qexpr.guid(guid)
             except ValueError:
-                raise ValueError(f"recipient {name!r} is not a GUID") from None
+                raise ValueError(f"{name!r} is not a GUID") from None
         return value
+
+    def name_of(self, guid: str) -> str:
+        """The configured name of an alarm, entity or recipient GUID, else ""."""
+        for names in (self.alarms, self.entities, self.recipients):
+            for name, value in names.items():
+                if value.lower() == guid.lower():
+                    return name
+        return ""
 
     @model_validator(mode="after")
     def _secret_named(self) -> GenetecSource:
@@ -154,10 +165,22 @@ class LogConfig(_Strict):
     file: Path = Field(default_factory=default_log_path)
 
 
+class UiConfig(_Strict):
+    theme: str = "vmstui-dark"
+    bell: bool = True
+    # Ring for new alarms at this priority or more urgent (Security Center: 1 is the most urgent).
+    bell_priority: Annotated[int, Field(ge=0, le=255)] = 50
+    clock: bool = True
+    time_format: str = "%H:%M:%S"
+    # Rebind keys by binding id: {"alarm.ack" = "k", "feed.follow" = "ctrl+p"}
+    keymap: dict[str, str] = Field(default_factory=dict)
+
+
 class Settings(_Strict):
     site: str = "vmstui"
     cache: CacheConfig = Field(default_factory=CacheConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

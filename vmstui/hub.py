@@ -113,12 +113,14 @@ class Hub:
         return persisted
 
     async def alarms(self, source: str, alarms: Sequence[Alarm], *, full: bool = False) -> None:
+        # Screen first: an operator's acknowledge must not wait behind a queue of event
+        # batches in the cache writer. Alarms are latest-state; the cache gets each change.
+        self._fan_out(AlarmsChanged(source, alarms, full))
         if self.store is not None:
             if full:
                 await self.store.replace_active_alarms(source, alarms)
             elif alarms:
                 await self.store.upsert_alarms(alarms)
-        self._fan_out(AlarmsChanged(source, alarms, full))
 
     def status(self, status: SourceStatus) -> None:
         self.statuses[status.source] = status

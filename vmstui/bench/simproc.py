@@ -25,39 +25,42 @@ def pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def _child(conn: Connection, password: str, cpu: int | None) -> None:
+def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> None:
     pin(cpu)
 
     async def main() -> None:
-        sim = Simulator(
-            SimConfig(
-                seed=7,
-                username=USER,
-                app_id=APP,
-                password=password,
-                rate=0.0,
-                alarm_interval_s=0.0,
-                keepalive_s=0.0,
-                quirks=False,
-            )
+        config = SimConfig(
+            seed=7,
+            username=USER,
+            app_id=APP,
+            password=password,
+            rate=rate,
+            alarm_interval_s=0.0,
+            keepalive_s=0.0,
+            quirks=False,
         )
+        sim = Simulator(config)
         await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
         conn.send(sim.base_url)
         while True:
             command = await asyncio.to_thread(conn.recv)
             if command is None:
                 break
-            kind, count = command
+            kind, value = command
             if kind == "burst":
-                await sim.burst(count)
+                await sim.burst(value)
                 conn.send("done")
+            elif kind == "trigger":
+                alarms = sim.entities["Alarm"]
+                alarm = alarms[value % len(alarms)]
+                conn.send(await sim.trigger_alarm(alarm.guid, context="bench", priority=1))
         await sim.stop()
 
     asyncio.run(main())
 
 
 class SimulatorProcess:
-    def __init__(self) -> None:
+    def __init__(self, rate: float = 0.0) -> None:
         self.password = secrets.token_urlsafe(12)
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
@@ -65,7 +68,7 @@ class SimulatorProcess:
         # The simulator gets the last CPU of its own when there are two or more.
         self.cpu = available[-1] if len(available) >= 2 else None
         self._process = context.Process(
-            target=_child, args=(child_conn, self.password, self.cpu), daemon=True
+            target=_child, args=(child_conn, self.password, self.cpu, rate), daemon=True
         )
         self.base_url = ""
 
@@ -82,6 +85,13 @@ class SimulatorProcess:
 
     async def burst_done(self) -> None:
         await asyncio.to_thread(self._conn.recv)
+
+    async def trigger(self, index: int) -> int:
+        """Trigger one of the simulator's alarms; its instance id."""
+        self._conn.send(("trigger", index))
+        answer = await asyncio.to_thread(self._conn.recv)
+        assert isinstance(answer, int)
+        return answer
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -40,7 +40,7 @@ def setup_logging(level: str) -> None:
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-@click.group(cls=Group)
+@click.group(cls=Group, invoke_without_command=True)
 @click.version_option(__version__, prog_name="vmstui")
 @click.option(
     "--log-level",
@@ -49,12 +49,20 @@ def setup_logging(level: str) -> None:
     show_default=True,
     help="Logging of headless commands, to stderr.",
 )
-def cli(log_level: str) -> None:
-    """vmstui: live VMS events and alarms for control rooms, from a terminal."""
+@click.pass_context
+def cli(ctx: click.Context, log_level: str) -> None:
+    """vmstui: live VMS events and alarms for control rooms, from a terminal.
+
+    Without a command it opens the console on the default config (same as `vmstui run`).
+    """
     setup_logging(log_level)
+    if ctx.invoked_subcommand is None:
+        from vmstui.cli.console import run_command
+
+        ctx.invoke(run_command)
 
 
 def main() -> None:
-    from vmstui.cli import alarms, bench, export, simulate, tail  # noqa: F401 - registers commands
+    from vmstui.cli import alarms, bench, console, export, simulate, tail  # noqa: F401 - registers
 
     cli(prog_name="vmstui")

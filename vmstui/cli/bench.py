@@ -32,3 +32,32 @@ def ingest(count: int, as_json: bool) -> None:
         f"(committed {result['committed']}), raw reading {result['raw_events_per_s']:,} events/s, "
         f"ratio {result['ratio']:.2f}, peak RSS {result['peak_rss_mb']} MB"
     )
+
+
+@bench.command()
+@click.option("--rate", default=1000.0, show_default=True, help="Events per second streamed.")
+@click.option("--seconds", default=30.0, show_default=True, help="How long to stream them.")
+@click.option(
+    "--total",
+    default=1_000_000,
+    show_default=True,
+    help="Events through the console before RSS is read (the rest as a burst).",
+)
+@click.option("--acks", default=20, show_default=True, help="Acknowledgements timed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def ui(rate: float, seconds: float, total: int, acks: int, as_json: bool) -> None:
+    """The console under load: event-to-screen and ack-to-screen latency, RSS."""
+    from vmstui.bench.ui import run_ui
+
+    result = run(run_ui(rate, seconds, total, acks))
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    click.echo(
+        f"console at {result['rate']:.0f} events/s: event-to-screen p50 "
+        f"{result['event_to_screen_p50_ms']} ms, p99 {result['event_to_screen_p99_ms']} ms; "
+        f"ack-to-screen p50 {result['ack_to_screen_p50_ms']} ms, p99 "
+        f"{result['ack_to_screen_p99_ms']} ms "
+        f"(bare REST call {result['bare_rest_call_p50_ms']} ms); "
+        f"RSS {result['rss_mb']} MB after {result['events_through']:,} events"
+    )

@@ -125,22 +125,32 @@ async def with_demo_simulator(
     return sim, password
 
 
-def demo_settings(base_url: str, cache: Path) -> Settings:
+def demo_settings(sim: Simulator, cache: Path) -> Settings:
+    """A config for the in-process simulator, its alarms, entities and users named."""
+    by_type = sim.entities
     data = {
         "site": "demo (simulator)",
         "cache": {"path": str(cache)},
+        "ui": {"bell": False},
         "sources": [
             {
                 "name": "sim",
                 "kind": "genetec",
-                "url": base_url,
+                "url": sim.base_url,
                 "username": SIM_USER,
-                # The demo hands its generated password over in memory; the name is never read.
                 "app_id": SIM_APP,
+                # The demo hands its generated password over in memory; the name is never read.
                 "password_env": "VMSTUI_DEMO_PASSWORD",
                 "subscriptions": DEMO_SUBSCRIPTIONS,
                 "alarm_monitoring": True,
                 "active_alarms_refresh_s": 10,
+                "alarms": {e.name: e.guid for e in by_type.get("Alarm", [])},
+                "entities": {
+                    e.name: e.guid for k in ("Camera", "Door") for e in by_type.get(k, [])
+                },
+                "recipients": {
+                    e.name: e.guid for k in ("User", "UserGroup") for e in by_type.get(k, [])
+                },
             }
         ],
     }
@@ -157,17 +167,30 @@ def demo_settings(base_url: str, cache: Path) -> Settings:
 @click.option("--seed", default=1, show_default=True)
 @click.option("--rate", default=20.0, show_default=True, help="Simulated events per second.")
 @click.option("--alarm-interval", default=15.0, show_default=True)
-@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N events.")
+@click.option("--headless", is_flag=True, help="Print the live feed as text, no console.")
+@click.option(
+    "--count", type=click.IntRange(min=1), default=None, help="With --headless: stop after N."
+)
 def demo(
-    cache: Path | None, seed: int, rate: float, alarm_interval: float, count: int | None
+    cache: Path | None,
+    seed: int,
+    rate: float,
+    alarm_interval: float,
+    headless: bool,
+    count: int | None,
 ) -> None:
-    """Start the built-in simulator on free loopback ports and show its live events."""
+    """Start the built-in simulator on free loopback ports and open the console on it."""
+    from vmstui.cli.console import console, log_to_file
     from vmstui.cli.tail import tail_events
 
     async def go(cache_path: Path) -> None:
         sim, password = await with_demo_simulator(seed, rate, alarm_interval)
         try:
-            settings = demo_settings(sim.base_url, cache_path)
+            settings = demo_settings(sim, cache_path)
+            if not headless:
+                log_to_file(settings.log)
+                await console(settings, cache=cache_path, passwords={"sim": password})
+                return
             source = settings.source("sim")
             assert isinstance(source, GenetecSource)
             await tail_events(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,11 +79,14 @@ def decode(body: bytes) -> Any:
         raise Malformed(f"bad JSON: {exc.args[0][:80]}") from None
 
 
-def stream_event(source: str, data: Any, body: bytes) -> Event:
-    """One stream part (already decoded) → an Event; raises Malformed for unknown shapes."""
+def stream_event(
+    source: str, data: Any, body: bytes, names: Mapping[str, str] | None = None
+) -> Event:
+    """One stream part (already decoded) → an Event; raises Malformed for unknown shapes.
+    `names` maps lower-case GUIDs to configured names for the summary."""
     result = _result(data)
     if "EventType" in result or "Event" in result:
-        return _event(source, result, body)
+        return _event(source, result, body, names or {})
     alarm_keys = [key for key in result if key.startswith("Alarm")]
     if len(alarm_keys) == 1 and isinstance(result[alarm_keys[0]], dict):
         return _alarm_event(source, alarm_keys[0], result[alarm_keys[0]], body)
@@ -90,7 +94,7 @@ def stream_event(source: str, data: Any, body: bytes) -> Event:
     raise Malformed(f"unknown part shape (Result has {keys})")
 
 
-def _event(source: str, result: dict[str, Any], body: bytes) -> Event:
+def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str, str]) -> Event:
     inner = as_dict(result.get("Event"))
     event_type = result.get("EventType") or inner.get("Type")
     if not isinstance(event_type, str) or not event_type:
@@ -101,7 +105,8 @@ def _event(source: str, result: dict[str, Any], body: bytes) -> Event:
         raise Malformed(f"{event_type} event without a valid Timestamp")
     types = inner.get("SourceEntityTypes")
     entity_type = types[0] if isinstance(types, list) and types else "Unknown"
-    summary = f"{event_type} on {entity_type} {source_guid or '-'}"
+    where = names.get(source_guid) or f"{entity_type} {source_guid or '-'}"
+    summary = f"{event_type}: {where}"
     message = inner.get("Message")
     if isinstance(message, str) and message:
         summary += f": {message[:200]}"

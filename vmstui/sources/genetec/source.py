@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from vmstui.config import GenetecSource as GenetecConfig
 from vmstui.hub import Hub
-from vmstui.models import Alarm, Event
-from vmstui.sources.genetec import normalize
+from vmstui.models import Alarm, Event, Subscription
+from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
 from vmstui.sources.genetec.stream import EventStream, open_stream
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
@@ -32,7 +32,17 @@ class GenetecSource:
         self.hub = hub
         self.client = GenetecClient(cfg, password if password is not None else cfg.password())
         self.alarms: dict[int, Alarm] = {}
+        # The session's subscriptions: the config's, plus what the operator adds or removes
+        # (re-subscribed after every reconnect, so a reconnect does not undo them).
+        self.subscriptions: list[str] = list(cfg.subscriptions)
         self.ignored_parts = 0
+        self._refresh_soon = asyncio.Event()
+        # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
+        self.names = {
+            guid.lower(): name
+            for names in (cfg.entities, cfg.alarms, cfg.recipients)
+            for name, guid in names.items()
+        }
         self.supervisor = Supervisor(
             cfg.name,
             self.vendor,
@@ -50,15 +60,15 @@ class GenetecSource:
 
     async def _session(self, control: SessionControl) -> None:
         try:
-            if self.cfg.subscriptions:
-                await self.client.subscribe(self.cfg.subscriptions)
+            if self.subscriptions:
+                await self.client.subscribe(self.subscriptions)
             if self.cfg.alarm_monitoring:
                 await self.client.alarm_monitoring(True)
             async with open_stream(self.client) as stream:
                 # Read the active list only once the stream is open, so no alarm falls
                 # between the two.
                 await self.refresh_alarms()
-                await control.live(f"connection {stream.connection_id or '?'}")
+                await control.live()
                 refresher = asyncio.create_task(self._refresh_loop())
                 try:
                     await self._read(stream, control)
@@ -69,6 +79,28 @@ class GenetecSource:
         except (AuthError, ForbiddenError) as exc:
             raise FatalSourceError(str(exc)) from None
 
+    async def subscribed(self) -> list[Subscription]:
+        return await self.client.subscribed()
+
+    async def subscribe(self, expression: str) -> None:
+        await self.client.subscribe([expression])
+        if expression not in self.subscriptions:
+            self.subscriptions.append(expression)
+
+    async def unsubscribe(self, subscription: Subscription) -> None:
+        """Remove one subscription as the server lists it: its event type on its entities."""
+        expressions = [
+            qexpr.event(entity, subscription.event_type) for entity in subscription.entities
+        ]
+        if expressions:
+            await self.client.unsubscribe(expressions)
+        # Drop the session's expressions for this event type, so a reconnect keeps it off.
+        self.subscriptions = [
+            e
+            for e in self.subscriptions
+            if qexpr.parse_event_subscription(e)[1] != subscription.event_type
+        ]
+
     async def refresh_alarms(self) -> list[Alarm]:
         alarms = await self.client.active_alarms()
         self.alarms = {alarm.instance_id: alarm for alarm in alarms}
@@ -77,9 +109,15 @@ class GenetecSource:
 
     async def _refresh_loop(self) -> None:
         # The stream can miss a notification (or the server never sends one, e.g. for a
-        # forward); a periodic full re-read repairs the alarm table.
+        # forward); a periodic full re-read repairs the alarm table. A new alarm asks for an
+        # early one: AlarmTriggered carries no priority unless the trigger overrode it.
         while True:
-            await asyncio.sleep(self.cfg.active_alarms_refresh_s)
+            try:
+                await asyncio.wait_for(self._refresh_soon.wait(), self.cfg.active_alarms_refresh_s)
+                await asyncio.sleep(0.5)  # one re-read for a burst of new alarms
+            except TimeoutError:
+                pass
+            self._refresh_soon.clear()
             try:
                 await self.refresh_alarms()
             except GenetecError as exc:
@@ -105,7 +143,7 @@ class GenetecSource:
                     continue
                 try:
                     data = part.data if part.parsed else normalize.decode(part.body)
-                    event = normalize.stream_event(self.name, data, part.body)
+                    event = normalize.stream_event(self.name, data, part.body, self.names)
                 except normalize.Malformed as exc:
                     malformed += 1
                     await self.hub.reject(self.name, f"stream part: {exc}", part.body)
@@ -128,6 +166,8 @@ class GenetecSource:
         alarm = normalize.apply_notification(self.alarms.get(instance), event)
         if alarm is None:
             return None
+        if event.type == "AlarmTriggered" and not alarm.priority:
+            self._refresh_soon.set()
         if alarm.active:
             self.alarms[instance] = alarm
         else:

@@ -1,0 +1,224 @@
+"""The console: wiring only. Panes are widgets, actions live in `actions.py`, the core runs in
+`Runtime`. Updates from the hub are drained every ~50 ms and applied to the screen in one
+batch, never one widget call per event.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from vmstui.config import GenetecSource, Settings
+from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
+from vmstui.models import Alarm, Event, Gap
+from vmstui.runtime import Runtime
+from vmstui.store import StoredEvent
+from vmstui.ui.actions import AlarmActions
+from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.themes import DEFAULT_THEME, load_themes, theme_variable_defaults
+from vmstui.ui.widgets.alarms import AlarmTable
+from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
+from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.status import StatusBar
+from vmstui.ui.widgets.subscriptions import SubscriptionsPane
+
+FLUSH_S = 0.05
+log = logging.getLogger(__name__)
+
+
+class VmstuiApp(AlarmActions, App[None]):
+    TITLE = "vmstui"
+    CSS = """
+    #alarms { height: 40%; border: round $panel; }
+    #alarms:focus { border: round $accent; }
+    #lower { height: 1fr; }
+    #feed { width: 3fr; border: round $panel; }
+    #feed:focus { border: round $accent; }
+    #side { width: 2fr; }
+    #details { height: 2fr; }
+    #subscriptions { height: 1fr; }
+    App.-narrow #side { display: none; }
+    EventFeed > .feed--gap { color: $gap; }
+    EventFeed > .feed--alarm { color: $alarm-active; }
+    """
+    BINDINGS = BINDINGS  # type: ignore[assignment]
+
+    def __init__(self, runtime: Runtime, *, connect: bool = True) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.settings: Settings = runtime.settings
+        self.connect = connect
+        self.updates: Subscriber = runtime.hub.subscribe()
+        self._fresh_sources: set[str] = set()
+        for theme in load_themes(on_error=self._bad_theme):
+            self.register_theme(theme)
+        self.theme = (
+            self.settings.ui.theme
+            if self.settings.ui.theme in self.available_themes
+            else DEFAULT_THEME
+        )
+        self.set_keymap(check_keymap(self.settings.ui.keymap))
+
+    @staticmethod
+    def _bad_theme(error: Exception) -> None:
+        # A broken user theme file must not keep the console from starting.
+        log.warning("theme skipped: %s", error)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # vmstui's own variables, for themes that do not define them (Textual's built-ins).
+        return theme_variable_defaults()
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        ui = self.settings.ui
+        yield StatusBar(self.settings.site, clock=ui.clock, id="status")
+        alarms = AlarmTable(namer=self.name_of, time_format=ui.time_format, id="alarms")
+        alarms.border_title = "Active alarms"
+        yield alarms
+        with Horizontal(id="lower"):
+            yield EventFeed(self._load_events, id="feed")
+            with Vertical(id="side"):
+                yield DetailsPane(id="details")
+                yield SubscriptionsPane(id="subscriptions")
+        yield Footer()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+
+    async def on_mount(self) -> None:
+        self.on_resize()
+        store = self.runtime.store
+        if store is not None:
+            self.query_one(AlarmTable).load(await store.alarms(), stale=True)
+            self._count_alarms()
+        feed = self.query_one(EventFeed)
+        await feed.load_initial()
+        if store is not None:
+            # Gaps are not events: the markers of the last day come back on their own.
+            for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
+                feed.add_gap(gap)
+        self.set_interval(FLUSH_S, self.flush)
+        # A whole shift in one process: what exists after start-up (Textual, the modules, the
+        # first window of events) stays. Freezing it, and making full collections rare, keeps
+        # the collector from pausing the screen for 100 ms and more once a second (measured
+        # with `vmstui bench ui`); younger generations are still collected as usual.
+        gc.freeze()
+        gc.set_threshold(2_000, 10, 1_000)
+        if self.connect:
+            self.runtime.start()
+        self.query_one(AlarmTable).focus()
+
+    async def _load_events(
+        self, before: tuple[int, int] | None, pattern: str | None, limit: int
+    ) -> Sequence[StoredEvent]:
+        store = self.runtime.store
+        if store is None:
+            return []
+        return await store.recent_events(limit, before=before, pattern=pattern)
+
+    def name_of(self, source: str, guid: str) -> str:
+        cfg = next((s for s in self.settings.sources if s.name == source), None)
+        return cfg.name_of(guid) if isinstance(cfg, GenetecSource) else ""
+
+    # --- the flush: hub updates → screen, in one batch ------------------------------------
+
+    def flush(self) -> None:
+        updates = self.updates.drain()
+        if not updates:
+            return
+        events: list[Event] = []
+        gaps: list[Gap] = []
+        with self.batch_update():
+            for update in updates:
+                if isinstance(update, EventsArrived):
+                    events.extend(update.events)
+                elif isinstance(update, AlarmsChanged):
+                    self._alarms_changed(update.source, update.alarms, update.full)
+                elif isinstance(update, StatusChanged):
+                    self.query_one(StatusBar).set_status(update.status)
+                    if update.status.state == "live":
+                        # Subscriptions are (re)made at every connect: list them then.
+                        self.run_worker(self.refresh_subscriptions(), group="subscriptions")
+                elif isinstance(update, GapRecorded):
+                    gaps.append(update.gap)
+            feed = self.query_one(EventFeed)
+            if events:
+                feed.add_events(events)
+                self._ring_for(events)
+            for gap in gaps:
+                feed.add_gap(gap)
+            self._count_alarms()
+        if events:
+            self.on_flushed(events)
+
+    def on_flushed(self, events: Sequence[Event]) -> None:
+        """Called after each flush that put events on screen (the UI benchmark measures here)."""
+
+    def _alarms_changed(self, source: str, alarms: Sequence[Alarm], full: bool) -> None:
+        table = self.query_one(AlarmTable)
+        if full and source not in self._fresh_sources:
+            # The first real answer replaces what the cache showed (stale rows included).
+            self._fresh_sources.add(source)
+            stale = [a for a in table.alarms.values() if a.source == source and a.stale]
+            for alarm in stale:
+                table.apply(source, [alarm.model_copy(update={"active": False})], full=False)
+        table.apply(source, alarms, full=full)
+        if self._fresh_sources >= {s.name for s in self.settings.sources}:
+            table.stale = False
+
+    def _count_alarms(self) -> None:
+        table = self.query_one(AlarmTable)
+        status = self.query_one(StatusBar)
+        status.active = len(table.alarms)
+        status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
+        status.stale = table.stale
+
+    def _ring_for(self, events: Iterable[Event]) -> None:
+        ui = self.settings.ui
+        if not ui.bell:
+            return
+        for event in events:
+            if event.type != "AlarmTriggered":
+                continue
+            body: dict[str, Any] = event.raw.get("AlarmTriggered", {})
+            content = body.get("DynamicAlarmContent") or {}
+            priority = content.get("Priority") or body.get("Priority") or 0
+            # 0 is "no priority given": ring rather than stay silent on an unknown alarm.
+            if isinstance(priority, int) and priority <= ui.bell_priority:
+                self.bell()
+                return
+
+    # --- selection → details --------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, message: AlarmTable.RowHighlighted) -> None:
+        if isinstance(message.data_table, AlarmTable):
+            alarm = message.data_table.current_alarm()
+            if alarm is not None:
+                name = self.name_of(alarm.source, alarm.alarm_guid)
+                self.query_one(DetailsPane).show(describe_alarm(alarm, name))
+
+    def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
+        if message.event is not None:
+            self.query_one(DetailsPane).show(describe_event(message.event))
+
+    # --- command palette: every action, and the themes ------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in BINDINGS:
+            if binding.action in ("quit",):
+                continue
+            yield SystemCommand(
+                binding.description or binding.action,
+                f"{binding.id} ({binding.key})",
+                lambda action=binding.action: self.run_action(action),
+            )

@@ -1,0 +1,252 @@
+"""The active alarms pane: one row per alarm instance, kept live by diffing rows by key.
+
+Updates come in batches from the app's flush; rows are added, updated cell by cell or removed
+by key inside one `batch_update`, never rebuilt. Sorted by priority (1 is the most urgent),
+then newest. State is shown as text and colour, so it reads without colour too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+from vmstui import topics
+from vmstui.models import Alarm, AlarmState
+
+COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
+_STATE_TEXT = {
+    AlarmState.ACTIVE: "ACTIVE",
+    AlarmState.INVESTIGATING: "INVESTIGATING",
+    AlarmState.ACKNOWLEDGED: "ACKED",
+    AlarmState.SOURCE_CONDITION: "CONDITION",
+    AlarmState.UNKNOWN: "UNKNOWN",
+}
+_STATE_VARIABLE = {
+    AlarmState.ACTIVE: "alarm-active",
+    AlarmState.INVESTIGATING: "alarm-investigating",
+    AlarmState.ACKNOWLEDGED: "alarm-acknowledged",
+    AlarmState.SOURCE_CONDITION: "alarm-source-condition",
+    AlarmState.UNKNOWN: "alarm-stale",
+}
+_FALLBACK_COLOURS = {
+    "alarm-active": "#ff8c00",
+    "alarm-investigating": "#4fa3ff",
+    "alarm-acknowledged": "#8a8a8a",
+    "alarm-source-condition": "#c58cff",
+    "alarm-stale": "#8a8a8a",
+}
+
+Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
+
+
+def _short(guid: str) -> str:
+    return guid[:8] if guid else "-"
+
+
+class AlarmTable(DataTable[Text | str]):
+    DEFAULT_CSS = """
+    AlarmTable { height: 1fr; }
+    """
+
+    def __init__(
+        self, *, namer: Namer | None = None, time_format: str = "%H:%M:%S", id: str | None = None
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.alarms: dict[str, Alarm] = {}
+        self.selected: set[str] = set()
+        self.stale = True  # until the first full /activealarms answer of every source
+        self._marks: dict[str, Text] = {}
+        self.pattern: str | None = None  # topic filter: rows hidden, alarms still counted
+        self._namer = namer or (lambda _source, _guid: "")
+        self._time_format = time_format
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column.upper() if column != "sel" else " ", key=column)
+
+    # --- data -----------------------------------------------------------------------------
+
+    def apply(self, source: str, alarms: Sequence[Alarm], *, full: bool) -> None:
+        """A batch of alarm states of one source; `full` means it is the whole active list."""
+        with self.app.batch_update():
+            if full:
+                keep = {a.key for a in alarms if a.active}
+                for key in [
+                    k for k, a in self.alarms.items() if a.source == source and k not in keep
+                ]:
+                    self._remove(key)
+            for alarm in alarms:
+                if alarm.active:
+                    self._upsert(alarm)
+                elif alarm.key in self.alarms:
+                    self._remove(alarm.key)
+            self._sort()
+
+    def load(self, alarms: Iterable[Alarm], *, stale: bool) -> None:
+        """Rows from the cache at start, marked stale until the VMS answers."""
+        self.stale = stale
+        with self.app.batch_update():
+            for alarm in alarms:
+                if alarm.active:
+                    self._upsert(alarm.model_copy(update={"stale": stale}))
+            self._sort()
+
+    def set_filter(self, pattern: str | None) -> None:
+        self.pattern = pattern
+        with self.app.batch_update():
+            for alarm in list(self.alarms.values()):
+                shown = alarm.key in self._marks
+                if self._visible(alarm) and not shown:
+                    self.add_row(*self._cells(alarm), key=alarm.key)
+                elif not self._visible(alarm) and shown:
+                    self._marks.pop(alarm.key, None)
+                    self.selected.discard(alarm.key)
+                    self.remove_row(alarm.key)
+            self._sort()
+
+    def _visible(self, alarm: Alarm) -> bool:
+        if self.pattern is None:
+            return True
+        return topics.matches(
+            self.pattern, topics.genetec_alarm_topic(alarm.alarm_guid, alarm.trigger_event)
+        )
+
+    def _upsert(self, alarm: Alarm) -> None:
+        if not self._visible(alarm):
+            self.alarms[alarm.key] = alarm
+            if alarm.key in self._marks:
+                self._marks.pop(alarm.key)
+                self.remove_row(alarm.key)
+            return
+        shown = alarm.key in self._marks  # before _cells, which registers the row's mark
+        cells = self._cells(alarm)
+        if shown:
+            row = RowKey(alarm.key)
+            for column, value in zip(COLUMNS, cells, strict=True):
+                self.update_cell(row, column, value)
+        else:
+            self.add_row(*cells, key=alarm.key)
+        self.alarms[alarm.key] = alarm
+
+    def _remove(self, key: str) -> None:
+        self.alarms.pop(key, None)
+        self.selected.discard(key)
+        if self._marks.pop(key, None) is not None:
+            self.remove_row(key)
+
+    def _sort(self) -> None:
+        if self.row_count < 2:
+            return
+        # DataTable.sort hands the key function only cell values; each row's selection cell
+        # is a Text object of its own, so its identity leads back to the alarm's rank.
+        rank = {id(self._marks[key]): i for i, key in enumerate(self._ordered_keys())}
+        self.sort("sel", key=lambda mark: rank.get(id(mark), len(rank)))
+
+    def _ordered_keys(self) -> list[str]:
+        return [
+            a.key
+            for a in sorted(
+                (a for a in self.alarms.values() if a.key in self._marks),
+                key=lambda a: (
+                    a.priority or 256,
+                    -(a.trigger_time.timestamp() if a.trigger_time else 0),
+                ),
+            )
+        ]
+
+    # --- cells ----------------------------------------------------------------------------
+
+    def _colour(self, variable: str) -> str:
+        try:
+            value = self.app.current_theme.variables.get(variable)
+        except Exception:  # no app theme yet (unit use)
+            value = None
+        return value or _FALLBACK_COLOURS[variable]
+
+    def _cells(self, alarm: Alarm) -> tuple[Text | str, ...]:
+        state_text = _STATE_TEXT[alarm.state]
+        if alarm.stale:
+            state_text += " (stale)"
+        variable = "alarm-stale" if alarm.stale else _STATE_VARIABLE[alarm.state]
+        state = Text(state_text, style=f"bold {self._colour(variable)}")
+        name = (
+            self._namer(alarm.source, alarm.alarm_guid)
+            or alarm.alarm_name
+            or _short(alarm.alarm_guid)
+        )
+        entity = (
+            alarm.trigger_entity_name
+            or self._namer(alarm.source, alarm.trigger_entity)
+            or _short(alarm.trigger_entity)
+        )
+        triggered = _local(alarm.trigger_time, self._time_format)
+        by = alarm.investigated_by or alarm.acked_by or ""
+        return (
+            self._mark(alarm.key),
+            str(alarm.priority),
+            state,
+            name,
+            entity,
+            triggered,
+            alarm.context,
+            by,
+        )
+
+    def _mark(self, key: str) -> Text:
+        mark = Text("●" if key in self.selected else " ")
+        self._marks[key] = mark
+        return mark
+
+    # --- selection ------------------------------------------------------------------------
+
+    def current_alarm(self) -> Alarm | None:
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.alarms.get(key or "")
+
+    def targets(self) -> list[Alarm]:
+        """The selected alarms, or the one under the cursor."""
+        chosen = [self.alarms[k] for k in self._ordered_keys() if k in self.selected]
+        if chosen:
+            return chosen
+        current = self.current_alarm()
+        return [current] if current else []
+
+    def toggle_select(self) -> None:
+        alarm = self.current_alarm()
+        if alarm is None:
+            return
+        if alarm.key in self.selected:
+            self.selected.discard(alarm.key)
+        else:
+            self.selected.add(alarm.key)
+        self.update_cell(RowKey(alarm.key), "sel", self._mark(alarm.key))
+
+    def clear_selection(self) -> None:
+        for key in list(self.selected):
+            self.selected.discard(key)
+            if key in self.alarms:
+                self.update_cell(RowKey(key), "sel", self._mark(key))
+
+    def next_unacknowledged(self) -> bool:
+        """Move the cursor to the next unacknowledged alarm after it (wrapping)."""
+        keys = self._ordered_keys()
+        if not keys:
+            return False
+        current = self.current_alarm()
+        start = keys.index(current.key) + 1 if current and current.key in keys else 0
+        for offset in range(len(keys)):
+            key = keys[(start + offset) % len(keys)]
+            if self.alarms[key].unacknowledged:
+                self.move_cursor(row=self.get_row_index(key))
+                return True
+        return False
+
+
+def _local(value: datetime | None, fmt: str) -> str:
+    return value.astimezone().strftime(fmt) if value else "-"

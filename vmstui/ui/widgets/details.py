@@ -1,0 +1,86 @@
+"""Every field of the selected alarm or event, and the raw vendor JSON, pretty-printed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.table import Table
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from vmstui.models import Alarm, Event
+
+
+def _table(rows: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _when(value: Any) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+
+
+def describe_event(event: Event) -> RenderableType:
+    rows = [
+        ("kind", event.kind),
+        ("type", event.type),
+        ("source", f"{event.source} ({event.vendor})"),
+        ("time", _when(event.time)),
+        ("topic", event.topic),
+        ("entity", event.entity or "-"),
+        ("summary", event.summary),
+        ("id", event.id),
+    ]
+    return Group(_table(rows), JSON.from_data(event.raw, indent=2))
+
+
+def describe_alarm(alarm: Alarm, name: str = "") -> RenderableType:
+    forwards = "; ".join(
+        f"{f.by_name or f.by or '?'} → {', '.join(f.to_names or f.to)}" for f in alarm.forwards
+    )
+    rows = [
+        ("alarm", f"{name} {alarm.alarm_guid}".strip()),
+        ("instance", str(alarm.instance_id)),
+        ("source", alarm.source),
+        ("state", alarm.state.value + (" (stale)" if alarm.stale else "")),
+        ("priority", str(alarm.priority)),
+        ("triggered", _when(alarm.trigger_time)),
+        ("entity", f"{alarm.trigger_entity_name} {alarm.trigger_entity}".strip() or "-"),
+        ("trigger event", alarm.trigger_event or "-"),
+        ("context", alarm.context or "-"),
+        (
+            "acknowledged",
+            f"{alarm.acked_by or '-'} {_when(alarm.acked_time) if alarm.acked_time else ''}",
+        ),
+        (
+            "investigated",
+            f"{alarm.investigated_by or '-'} "
+            f"{_when(alarm.investigated_time) if alarm.investigated_time else ''}",
+        ),
+        ("forwards", forwards or "-"),
+    ]
+    return Group(_table(rows), JSON.from_data(alarm.raw, indent=2))
+
+
+class DetailsPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    DetailsPane { border: round $panel; }
+    DetailsPane:focus-within { border: round $accent; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Details"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("Select an alarm or an event.", id="details-body")
+
+    def show(self, renderable: RenderableType) -> None:
+        self.query_one("#details-body", Static).update(renderable)
+        self.scroll_home(animate=False)

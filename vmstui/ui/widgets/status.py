@@ -1,0 +1,69 @@
+"""The top line: site, clock, one chip per source (live / reconnecting in N s / failed: why),
+and the counts of active and unacknowledged alarms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from vmstui.models import SourceStatus
+
+_CHIP_VARIABLE = {
+    "live": "status-live",
+    "connecting": "status-reconnecting",
+    "reconnecting": "status-reconnecting",
+    "failed": "status-failed",
+    "stopped": "status-failed",
+}
+_FALLBACK = {"status-live": "#4fa3ff", "status-reconnecting": "#ffb000", "status-failed": "#ff5f5f"}
+
+
+class StatusBar(Widget):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    active = reactive(0)
+    unacknowledged = reactive(0)
+    stale = reactive(True)
+
+    def __init__(self, site: str, *, clock: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.site = site
+        self.clock = clock
+        self.statuses: dict[str, SourceStatus] = {}
+
+    def on_mount(self) -> None:
+        if self.clock:
+            self.set_interval(1.0, self.refresh)
+
+    def set_status(self, status: SourceStatus) -> None:
+        self.statuses[status.source] = status
+        self.refresh()
+
+    def _colour(self, variable: str) -> str:
+        value = self.app.current_theme.variables.get(variable)
+        return value or _FALLBACK[variable]
+
+    def render(self) -> Text:
+        text = Text()
+        text.append(self.site, style="bold")
+        if self.clock:
+            text.append("  " + datetime.now().astimezone().strftime("%H:%M:%S"))
+        for name, status in sorted(self.statuses.items()):
+            colour = self._colour(_CHIP_VARIABLE[status.state])
+            label = status.describe()
+            if len(label) > 48:
+                label = label[:47] + "…"
+            text.append("  ")
+            text.append(f"[{name}: {label}]", style=f"bold {colour}")
+        text.append("  alarms: ")
+        text.append(f"{self.active} active", style="bold")
+        text.append(", ")
+        text.append(f"{self.unacknowledged} unacked", style="bold")
+        if self.stale:
+            text.append(" (cached)")
+        return text
