@@ -46,6 +46,18 @@ class VmstuiApp(AlarmActions, App[None]):
     #details { height: 2fr; }
     #subscriptions { height: 1fr; }
     App.-narrow #side { display: none; }
+    /* A pane's title says what it is and, for the feed, "paused · +N new": readable even
+       when the pane has no focus (the $panel border alone is near the background). */
+    #alarms, #feed, #details, #subscriptions { border-title-color: $foreground-muted; }
+    #alarms:focus, #feed:focus, #details:focus-within, #subscriptions:focus {
+        border-title-color: $accent;
+    }
+    /* 80 columns: the footer's hints compact, and without the palette's (ctrl+p still
+       opens it), so that every hint shows, Quit included. */
+    App.-narrow FooterKey { margin-right: 1; }
+    App.-narrow FooterKey .footer-key--key { padding: 0; }
+    App.-narrow FooterKey .footer-key--description { padding: 0 0 0 1; }
+    App.-narrow FooterKey.-command-palette { display: none; }
     EventFeed > .feed--gap { color: $gap; }
     EventFeed > .feed--alarm { color: $alarm-active; }
     """
