@@ -48,22 +48,19 @@ class AlarmDesk:
     async def _audited(
         self, source: str, action: str, target: str, call: Callable[[], Awaitable[T]]
     ) -> T:
-        client = self.client(source)
+        self.client(source)  # an unknown source fails before anything is sent
         try:
             result = await call()
         except Exception as exc:
-            await self._audit(
-                source, action, target, client.cfg.username, ok=False, result=str(exc)
-            )
+            await self.record(source, action, target, ok=False, result=str(exc))
             raise
-        await self._audit(
-            source, action, target, client.cfg.username, ok=True, result=_brief(result)
-        )
+        await self.record(source, action, target, ok=True, result=_brief(result))
         return result
 
-    async def _audit(
-        self, source: str, action: str, target: str, vms_user: str, *, ok: bool, result: str
-    ) -> None:
+    async def record(self, source: str, action: str, target: str, *, ok: bool, result: str) -> None:
+        """One audit row for an operator action on `source` (alarm or not)."""
+        client = self.clients.get(source)
+        vms_user = client.cfg.username if client is not None else ""
         entry = AuditEntry(
             source=source,
             action=action,

@@ -284,11 +284,14 @@ class AlarmActions(App[None]):
         if not expression:
             return
         runner = self.runtime.sources[source]
+        desk = self.runtime.desk
         try:
             await runner.subscribe(expression)
         except Exception as exc:
+            await desk.record(source, "subscribe", expression, ok=False, result=str(exc))
             self.notify(f"Subscribe failed: {exc}", severity="error", timeout=10)
             return
+        await desk.record(source, "subscribe", expression, ok=True, result="ok")
         self.notify(f"Subscribed {expression} on {source}")
         await self.refresh_subscriptions()
 
@@ -305,11 +308,16 @@ class AlarmActions(App[None]):
         )
         if not confirmed:
             return
+        desk = self.runtime.desk
         try:
             await self.runtime.sources[current.source].unsubscribe(current)
         except Exception as exc:
+            await desk.record(
+                current.source, "unsubscribe", current.event_type, ok=False, result=str(exc)
+            )
             self.notify(f"Unsubscribe failed: {exc}", severity="error", timeout=10)
             return
+        await desk.record(current.source, "unsubscribe", current.event_type, ok=True, result="ok")
         self.notify(f"Unsubscribed {current.event_type} on {current.source}")
         await self.refresh_subscriptions()
 
