@@ -24,7 +24,7 @@ class Harness:
     def __init__(self, cfg: GenetecSource, store: Store) -> None:
         self.store = store
         self.hub = Hub(store)
-        self.updates = self.hub.subscribe()
+        self.updates = self.hub.subscribe(lossless=True)
         self.runner = GenetecRunner(cfg, self.hub)
         self.events: list[Event] = []
         self.statuses: list[SourceStatus] = []

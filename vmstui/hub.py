@@ -1,8 +1,8 @@
 """The hub: sources publish here; the store and every subscriber (console, `tail`) read.
 
-Data flows one way: source → hub → store + subscribers. Subscribers get bounded queues: one
-that cannot keep up loses screen updates (counted in `lagged`), never the store's copy and
-never the source's pace.
+Data flows one way: source → hub → store + subscribers. A subscriber holds at most so many
+pending events: the console, when it cannot keep up, skips screen updates (counted), never
+the store's copy; `tail` subscribes losslessly and slows the source down instead.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from vmstui.store import Store
 
 log = logging.getLogger(__name__)
 
-# Unpersisted batches a source may run ahead of the writer before it waits: bounds memory.
-MAX_INFLIGHT_BATCHES = 64
+# Events a source may run ahead of the cache writer before it waits. Counted in rows, not
+# batches: in a burst a batch holds a thousand events, and what waits is memory the process
+# keeps (measured with `vmstui bench ui`: 64 batches in flight cost ~130 MB after 1M events).
+MAX_QUEUED_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +50,40 @@ Update = EventsArrived | AlarmsChanged | StatusChanged | GapRecorded
 
 
 class Subscriber:
-    def __init__(self, hub: Hub, maxsize: int) -> None:
+    """One reader of the hub. Event batches count against `max_events` pending events:
+    a lossy subscriber (the console) drops what is over and counts it in `dropped_events`
+    (every event is still in the cache, where the feed pages from); a lossless one (`tail`)
+    makes the publishing source wait instead. Status, alarm and gap updates are small and
+    always delivered."""
+
+    def __init__(self, hub: Hub, *, max_events: int, lossless: bool) -> None:
         self._hub = hub
-        self.queue: asyncio.Queue[Update] = asyncio.Queue(maxsize)
-        self.lagged = 0  # updates dropped because this subscriber fell behind
+        self.queue: asyncio.Queue[Update] = asyncio.Queue()
+        self.max_events = max_events
+        self.lossless = lossless
+        self.pending_events = 0
+        self.dropped_events = 0
+        self._room = asyncio.Event()
 
     def offer(self, update: Update) -> None:
-        try:
-            self.queue.put_nowait(update)
-        except asyncio.QueueFull:
-            self.lagged += 1
+        self.queue.put_nowait(update)
+
+    async def offer_events(self, update: EventsArrived) -> None:
+        size = len(update.events)
+        while self.pending_events and self.pending_events + size > self.max_events:
+            if not self.lossless:
+                self.dropped_events += size
+                return
+            self._room.clear()
+            await self._room.wait()
+        self.pending_events += size
+        self.queue.put_nowait(update)
+
+    def _taken(self, update: Update) -> Update:
+        if isinstance(update, EventsArrived):
+            self.pending_events -= len(update.events)
+            self._room.set()
+        return update
 
     def close(self) -> None:
         self._hub._subscribers.discard(self)
@@ -67,14 +93,14 @@ class Subscriber:
 
     async def _iterate(self) -> AsyncIterator[Update]:
         while True:
-            yield await self.queue.get()
+            yield self._taken(await self.queue.get())
 
     def drain(self) -> list[Update]:
         """Everything queued now, without waiting (for batched screen updates)."""
         items = []
         while True:
             try:
-                items.append(self.queue.get_nowait())
+                items.append(self._taken(self.queue.get_nowait()))
             except asyncio.QueueEmpty:
                 return items
 
@@ -86,8 +112,8 @@ class Hub:
         self._inflight: deque[asyncio.Future[None]] = deque()
         self.statuses: dict[str, SourceStatus] = {}
 
-    def subscribe(self, maxsize: int = 50_000) -> Subscriber:
-        subscriber = Subscriber(self, maxsize)
+    def subscribe(self, *, max_events: int = 20_000, lossless: bool = False) -> Subscriber:
+        subscriber = Subscriber(self, max_events=max_events, lossless=lossless)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -103,13 +129,17 @@ class Hub:
         else:
             persisted = asyncio.get_running_loop().create_future()
             persisted.set_result(None)
-        self._fan_out(EventsArrived(events))
+        update = EventsArrived(events)
+        for subscriber in tuple(self._subscribers):
+            await subscriber.offer_events(update)
         self._inflight.append(persisted)
         while self._inflight and self._inflight[0].done():
             self._inflight.popleft()
-        if len(self._inflight) > MAX_INFLIGHT_BATCHES:
-            # Back-pressure: the source stops reading until the writer catches up.
+        # Back-pressure: the source stops reading until the writer catches up.
+        while self._inflight and self.store is not None and self.store.queued_rows > MAX_QUEUED_ROWS:
             await asyncio.shield(self._inflight[0])
+            while self._inflight and self._inflight[0].done():
+                self._inflight.popleft()
         return persisted
 
     async def alarms(self, source: str, alarms: Sequence[Alarm], *, full: bool = False) -> None:

@@ -74,7 +74,7 @@ async def end_to_end(
 ) -> tuple[float, int]:
     store = await Store.open(cache)
     hub = Hub(store)
-    updates = hub.subscribe(maxsize=1_000_000)
+    updates = hub.subscribe(lossless=True)
     runner = GenetecRunner(cfg, hub, password=password)
     task = asyncio.create_task(runner.run())
     try:

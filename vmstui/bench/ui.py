@@ -147,14 +147,20 @@ async def run_ui(rate: float, seconds: float, total: int, acks: int) -> dict[str
                         await client.active_alarms()
                         bare_ms.append((time.perf_counter() - start) * 1000)
 
-                remaining = max(0, total - app.seen)
+                source = runtime.sources["bench"].supervisor
+
+                def ingested() -> int:
+                    return source.status.events
+
+                remaining = max(0, total - ingested())
                 if remaining:
                     sim.burst(remaining)
-                    await _until(lambda: app.seen >= total, 600, step=0.2)
+                    await _until(lambda: ingested() >= total, 900, step=0.2)
                     await sim.burst_done()
-                await pilot.pause()
+                await pilot.pause(0.5)
                 rss = rss_mb()
-                passed = app.seen
+                passed = ingested()
+                skipped = app.updates.dropped_events
         finally:
             await runtime.close()
     latencies = app.latencies_ms
@@ -169,6 +175,7 @@ async def run_ui(rate: float, seconds: float, total: int, acks: int) -> dict[str
         "ack_to_screen_p99_ms": round(percentile(ack_ms, 0.99), 1),
         "bare_rest_call_p50_ms": round(statistics.median(bare_ms), 1) if bare_ms else None,
         "events_through": passed,
+        "screen_skipped_events": skipped,
         "rss_mb": round(rss, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -62,7 +62,7 @@ async def tail_events(
     printed = 0
     ever_live = False
     async with Runtime(settings, only=source_cfg.name, cache_path=cache, passwords=passwords) as rt:
-        updates = rt.hub.subscribe()
+        updates = rt.hub.subscribe(lossless=True)
         rt.start()
         async for update in updates:
             if (failure := rt.failed_task()) is not None:

@@ -31,6 +31,9 @@ from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 FLUSH_S = 0.05
+# Full collections every 100 second-generation runs: frequent enough that the little cyclic
+# garbage a stream makes does not pile up, cheap because start-up objects are frozen.
+GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
@@ -124,7 +127,7 @@ class VmstuiApp(AlarmActions, App[None]):
         # the collector from pausing the screen for 100 ms and more once a second (measured
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
-        gc.set_threshold(2_000, 10, 1_000)
+        gc.set_threshold(*GC_THRESHOLDS)
         if self.connect:
             self.runtime.start()
         self.query_one(AlarmTable).focus()
