@@ -11,8 +11,10 @@ from vmstui.models import Event, SourceStatus
 
 def batch(n: int, start: int = 0) -> list[Event]:
     now = datetime.now(UTC)
-    return [Event(id=f"e{i}", source="s", vendor="v", kind="event", type="T", topic="t", time=now)
-            for i in range(start, start + n)]
+    return [
+        Event(id=f"e{i}", source="s", vendor="v", kind="event", type="T", topic="t", time=now)
+        for i in range(start, start + n)
+    ]
 
 
 async def test_lossy_subscriber_drops_and_counts_but_keeps_status() -> None:

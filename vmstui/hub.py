@@ -133,14 +133,17 @@ class Hub:
         for subscriber in tuple(self._subscribers):
             await subscriber.offer_events(update)
         self._inflight.append(persisted)
+        self._forget_committed()
+        # Back-pressure: the source stops reading until the writer catches up.
+        store = self.store
+        while self._inflight and store is not None and store.queued_rows > MAX_QUEUED_ROWS:
+            await asyncio.shield(self._inflight[0])
+            self._forget_committed()
+        return persisted
+
+    def _forget_committed(self) -> None:
         while self._inflight and self._inflight[0].done():
             self._inflight.popleft()
-        # Back-pressure: the source stops reading until the writer catches up.
-        while self._inflight and self.store is not None and self.store.queued_rows > MAX_QUEUED_ROWS:
-            await asyncio.shield(self._inflight[0])
-            while self._inflight and self._inflight[0].done():
-                self._inflight.popleft()
-        return persisted
 
     async def alarms(self, source: str, alarms: Sequence[Alarm], *, full: bool = False) -> None:
         # Screen first: an operator's acknowledge must not wait behind a queue of event

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from vmstui.bench.simproc import APP, USER, SimulatorProcess, cpus, pin
-from vmstui.config import GenetecSource, parse_settings
+from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus, pin
+from vmstui.config import GenetecSource
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
@@ -26,24 +26,7 @@ SUBSCRIPTION = "event(Camera,CameraMotion)"
 
 
 def _config(base_url: str, cache: Path) -> GenetecSource:
-    settings = parse_settings(
-        {
-            "cache": {"path": str(cache)},
-            "sources": [
-                {
-                    "name": "bench",
-                    "kind": "genetec",
-                    "url": base_url,
-                    "username": USER,
-                    "app_id": APP,
-                    "password_env": "UNUSED",
-                    "subscriptions": [SUBSCRIPTION],
-                    "alarm_monitoring": False,
-                    "active_alarms_refresh_s": 3600,
-                }
-            ],
-        }
-    )
+    settings = bench_settings(base_url, cache, [SUBSCRIPTION], alarm_monitoring=False)
     source = settings.source("bench")
     assert isinstance(source, GenetecSource)
     return source

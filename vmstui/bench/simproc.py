@@ -8,11 +8,37 @@ import multiprocessing
 import os
 import secrets
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from vmstui.config import Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator
 
 USER, APP = "bench", "vmstui-bench"
+
+
+def bench_settings(base_url: str, cache: Path, subscriptions: list[str], **source: Any) -> Settings:
+    """The config of a benchmark's client: one source, named "bench", on the simulator."""
+    entry = {
+        "name": "bench",
+        "kind": "genetec",
+        "url": base_url,
+        "username": USER,
+        "app_id": APP,
+        "password_env": "UNUSED",  # the password is handed over in memory
+        "subscriptions": subscriptions,
+        "active_alarms_refresh_s": 3600,
+        **source,
+    }
+    return parse_settings(
+        {
+            "site": "bench",
+            "cache": {"path": str(cache)},
+            "ui": {"bell": False, "clock": False},
+            "sources": [entry],
+        }
+    )
 
 
 def cpus() -> list[int]:

@@ -25,8 +25,8 @@ from typing import Any
 from pydantic import SecretStr
 from textual import events
 
-from vmstui.bench.simproc import APP, USER, SimulatorProcess
-from vmstui.config import Settings, parse_settings
+from vmstui.bench.simproc import SimulatorProcess, bench_settings
+from vmstui.config import Settings
 from vmstui.models import Event
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec.client import GenetecClient
@@ -70,28 +70,10 @@ def rss_mb() -> float:
 
 
 def _settings(base_url: str, cache: Path) -> Settings:
-    return parse_settings(
-        {
-            "site": "bench",
-            "cache": {"path": str(cache)},
-            "ui": {"bell": False, "clock": False},
-            "sources": [
-                {
-                    "name": "bench",
-                    "kind": "genetec",
-                    "url": base_url,
-                    "username": USER,
-                    "app_id": APP,
-                    "password_env": "UNUSED",
-                    "subscriptions": [
-                        "event(Camera,CameraMotion)",
-                        "event(Door,AccessGranted)",
-                        "event(Door,AccessRefused)",
-                    ],
-                    "active_alarms_refresh_s": 3600,
-                }
-            ],
-        }
+    return bench_settings(
+        base_url,
+        cache,
+        ["event(Camera,CameraMotion)", "event(Door,AccessGranted)", "event(Door,AccessRefused)"],
     )
 
 
