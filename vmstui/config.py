@@ -134,13 +134,14 @@ class GenetecSource(SecretSource):
                 raise ValueError(f"{name!r} is not a GUID") from None
         return value
 
-    def name_of(self, guid: str) -> str:
-        """The configured name of an alarm, entity or recipient GUID, else ""."""
-        for names in (self.alarms, self.entities, self.recipients):
-            for name, value in names.items():
-                if value.lower() == guid.lower():
-                    return name
-        return ""
+    def guid_names(self) -> dict[str, str]:
+        """Lower-case GUID → configured name; an alarm's name wins over an entity's, which
+        wins over a recipient's, should one GUID be named twice."""
+        return {
+            guid.lower(): name
+            for names in (self.recipients, self.entities, self.alarms)
+            for name, guid in names.items()
+        }
 
     @model_validator(mode="after")
     def _secret_named(self) -> GenetecSource:

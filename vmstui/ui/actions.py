@@ -50,8 +50,8 @@ class AlarmActions(App[None]):
     # --- helpers --------------------------------------------------------------------------
 
     def _source_cfg(self, name: str) -> GenetecSource | None:
-        cfg = next((s for s in self.runtime.settings.sources if s.name == name), None)
-        return cfg if isinstance(cfg, GenetecSource) else None
+        runner = self.runtime.sources.get(name)
+        return runner.cfg if runner is not None else None
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
         targets = self.query_one(AlarmTable).targets()

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
 from vmstui.models import Alarm, Event, Gap
 from vmstui.runtime import Runtime
@@ -141,8 +141,8 @@ class VmstuiApp(AlarmActions, App[None]):
         return await store.recent_events(limit, before=before, pattern=pattern)
 
     def name_of(self, source: str, guid: str) -> str:
-        cfg = next((s for s in self.settings.sources if s.name == source), None)
-        return cfg.name_of(guid) if isinstance(cfg, GenetecSource) else ""
+        runner = self.runtime.sources.get(source)
+        return runner.names.get(guid.lower(), "") if runner is not None else ""
 
     # --- the flush: hub updates → screen, in one batch ------------------------------------
 

@@ -38,11 +38,7 @@ class GenetecSource:
         self.ignored_parts = 0
         self._refresh_soon = asyncio.Event()
         # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
-        self.names = {
-            guid.lower(): name
-            for names in (cfg.entities, cfg.alarms, cfg.recipients)
-            for name, guid in names.items()
-        }
+        self.names = cfg.guid_names()
         self.supervisor = Supervisor(
             cfg.name,
             self.vendor,
