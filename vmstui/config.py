@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
 APP_NAME = "vmstui"
@@ -158,7 +159,57 @@ class GenetecSource(SecretSource):
         return self.resolve_secret(f"source {self.name!r}")
 
 
-SourceConfig = Annotated[GenetecSource, Field(discriminator="kind")]
+EEN_SCHEMES = ("ws://", "wss://", "stomp://", "stomp+ssl://")
+
+
+class EenSource(SecretSource):
+    """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    kind: Literal["een"]
+    url: str
+    # Sent as Basic auth on the WebSocket handshake and as login/passcode in CONNECT.
+    login: Annotated[str, Field(min_length=1)]
+    vhost: str = "/"
+    destinations: Annotated[list[str], Field(min_length=1)]
+    prefetch: Annotated[int, Field(ge=1, le=65535)] = 100
+    ack: Literal["client-individual", "client", "auto"] = "client-individual"
+    heartbeat_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 10_000
+    # When set, subscribe through a named durable queue: nothing is lost while disconnected.
+    durable_queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{0,200}$")] = ""
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(EEN_SCHEMES):
+            raise ValueError("must start with " + ", ".join(EEN_SCHEMES))
+        return value
+
+    @field_validator("destinations")
+    @classmethod
+    def _destinations(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_destination(item)
+        if len(set(value)) != len(value):
+            raise ValueError("a destination is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_named(self) -> EenSource:
+        if not self.password_env and self.password_file is None:
+            raise ValueError("set password_env (or password_file): passwords are never in the file")
+        return self
+
+    def password(self) -> SecretStr:
+        return self.resolve_secret(f"source {self.name!r}")
+
+
+SourceConfig = Annotated[GenetecSource | EenSource, Field(discriminator="kind")]
 
 
 class LogConfig(_Strict):
@@ -210,7 +261,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("genetec",):  # the discriminator's branch name adds nothing for a reader
+        elif part in ("genetec", "een"):  # a discriminator's branch name tells a reader nothing
             continue
         else:
             text += f".{part}" if text else str(part)

@@ -9,16 +9,29 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import EenSource, GenetecSource, Settings
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
+from vmstui.sources.een.source import EenSource as EenRunner
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.store import Store
+from vmstui.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+
+
+class Runner(Protocol):
+    """What every source runner offers: a name, its supervisor, and `run()` until cancelled."""
+
+    name: str
+    vendor: str
+    supervisor: Supervisor
+
+    async def run(self) -> None: ...
 
 
 class Runtime:
@@ -36,6 +49,8 @@ class Runtime:
         self._passwords = passwords or {}
         self.store: Store | None = None
         self.hub = Hub()
+        self.runners: dict[str, Runner] = {}  # every source, in config order
+        # The Genetec ones: the alarm desk and the subscriptions pane work on these.
         self.sources: dict[str, GenetecRunner] = {}
         self.desk = AlarmDesk({}, None)
         self._tasks: list[asyncio.Task[None]] = []
@@ -44,9 +59,13 @@ class Runtime:
         """Open the cache and build the sources (resolving secrets); nothing connects yet."""
         configs = [self.settings.source(self._only)] if self._only else list(self.settings.sources)
         for cfg in configs:
+            password = self._passwords.get(cfg.name)
             if isinstance(cfg, GenetecSource):
-                password = self._passwords.get(cfg.name)
-                self.sources[cfg.name] = GenetecRunner(cfg, self.hub, password=password)
+                runner = GenetecRunner(cfg, self.hub, password=password)
+                self.sources[cfg.name] = runner
+                self.runners[cfg.name] = runner
+            elif isinstance(cfg, EenSource):
+                self.runners[cfg.name] = EenRunner(cfg, self.hub, password=password)
         self.store = await Store.open(
             self._cache_path, retention_days=self.settings.cache.retention_days
         )
@@ -55,7 +74,7 @@ class Runtime:
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor."""
-        for name, source in self.sources.items():
+        for name, source in self.runners.items():
             self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
 
     async def close(self) -> None:

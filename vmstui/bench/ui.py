@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from textual import events
 
 from vmstui.bench.simproc import SimulatorProcess, bench_settings
-from vmstui.config import Settings
+from vmstui.config import GenetecSource, Settings
 from vmstui.models import Event
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec.client import GenetecClient
@@ -123,7 +123,9 @@ async def run_ui(rate: float, seconds: float, total: int, acks: int) -> dict[str
                     ack_ms.append((time.perf_counter() - start) * 1000)
 
                 bare_ms: list[float] = []
-                async with GenetecClient(runtime.settings.sources[0], password) as client:
+                genetec = runtime.settings.sources[0]
+                assert isinstance(genetec, GenetecSource)  # bench_settings makes one
+                async with GenetecClient(genetec, password) as client:
                     for _ in range(acks):
                         start = time.perf_counter()
                         await client.active_alarms()

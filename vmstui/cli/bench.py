@@ -61,3 +61,59 @@ def ui(rate: float, seconds: float, total: int, acks: int, as_json: bool) -> Non
         f"(bare REST call {result['bare_rest_call_p50_ms']} ms); "
         f"RSS {result['rss_mb']} MB after {result['events_through']:,} events"
     )
+
+
+@bench.command()
+@click.option(
+    "--messages", "count", default=50_000, show_default=True, type=click.IntRange(min=100)
+)
+@click.option(
+    "--url",
+    default="ws://127.0.0.1:15674/ws",
+    show_default=True,
+    help="RabbitMQ Web-STOMP endpoint (both consumers).",
+)
+@click.option("--amqp-host", default="127.0.0.1", show_default=True, help="AMQP publisher host.")
+@click.option("--amqp-port", default=5672, show_default=True, help="AMQP publisher port.")
+@click.option("--login", default="guest", show_default=True)
+@click.option(
+    "--password-env",
+    default="VMSTUI_BENCH_PASSWORD",
+    show_default=True,
+    help="Environment variable with the password (set to guest for this run when unset).",
+)
+@click.option("--prefetch", default=1000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stomp(
+    count: int,
+    url: str,
+    amqp_host: str,
+    amqp_port: int,
+    login: str,
+    password_env: str,
+    prefetch: int,
+    as_json: bool,
+) -> None:
+    """RabbitMQ Web-STOMP → vmstui (ack after commit) → cache, against a bare stomp.py
+    consumer with auto ack; the broker is pre-filled with pika before each."""
+    try:
+        from vmstui.bench.stomp import BenchError, Params, run_stomp
+    except ModuleNotFoundError as exc:  # pika publishes the messages: it is a test extra
+        raise click.ClickException(f"this benchmark needs {exc.name} (the test extra)") from None
+
+    params = Params(count, url, amqp_host, amqp_port, login, password_env, prefetch)
+    try:
+        result = run(run_stomp(params))
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    click.echo(
+        f"stomp: {result['messages']:,} event_full_v24 messages over {result['transport']} "
+        f"(prefetch {result['prefetch']}): vmstui {result['events_per_s']:,} events/s committed "
+        f"and acked (committed {result['committed']}), bare stomp.py (auto ack) "
+        f"{result['bare_events_per_s']:,} events/s, ratio {result['ratio']:.2f} "
+        f"(bare without its UTF-8 check {result['bare_skip_utf8_events_per_s']:,} events/s, "
+        f"ratio {result['ratio_skip_utf8']:.2f}), peak RSS {result['peak_rss_mb']} MB"
+    )

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from vmstui import topics
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, genetec_source, run, settings_from, source_option
-from vmstui.config import GenetecSource, Settings
+from vmstui.cli.common import config_option, run, settings_from, source_option
+from vmstui.config import Settings, SourceConfig
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
 from vmstui.models import Event
 from vmstui.runtime import Runtime
@@ -48,7 +48,7 @@ class SourceFailed(Exception):
 
 async def tail_events(
     settings: Settings,
-    source_cfg: GenetecSource,
+    source_cfg: SourceConfig,
     *,
     pattern: str | None,
     count: int | None,
@@ -128,7 +128,7 @@ def tail(
     if pattern:
         topics.validate_pattern(pattern)
     settings = settings_from(config_path)
-    source_cfg = genetec_source(settings, source_name)
+    source_cfg = settings.source(source_name)
     try:
         run(
             tail_events(

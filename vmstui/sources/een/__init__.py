@@ -1,0 +1,1 @@
+"""Eagle Eye CameraManager Message Broker (STOMP over WebSockets)."""
