@@ -7,15 +7,12 @@ the *names* of environment variables and files, and resolved secrets are SecretS
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -23,15 +20,21 @@ from pydantic import (
     model_validator,
 )
 
+from vmstui.bridge.config import (
+    BridgeConfig,
+    OcularisSink,
+    Rule,
+    Sensor,
+    TokenSource,
+    listen_address,
+)
+from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
+from vmstui.config_base import SecretSource, Strict
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
 APP_NAME = "vmstui"
 CONFIG_ENV = "VMSTUI_CONFIG"
-
-
-class ConfigError(Exception):
-    """A config problem, worded for the operator; never carries a secret."""
 
 
 def default_config_path() -> Path:
@@ -49,43 +52,9 @@ def default_log_path() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME)) / "vmstui.log"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CacheConfig(_Strict):
+class CacheConfig(Strict):
     path: Path = Field(default_factory=default_cache_path)
     retention_days: Annotated[float, Field(gt=0)] = 30
-
-
-class SecretSource(_Strict):
-    """Where a secret comes from: an environment variable, or a file only its owner can read."""
-
-    password_env: str = ""
-    password_file: Path | None = None
-
-    def resolve_secret(self, what: str) -> SecretStr:
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(f"{what}: environment variable {self.password_env} is not set")
-            return SecretStr(value)
-        if self.password_file is not None:
-            return SecretStr(read_secret_file(self.password_file, what))
-        raise ConfigError(f"{what}: set password_env (or password_file) for the password")
-
-
-def read_secret_file(path: Path, what: str) -> str:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{what}: {path} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); "
-            "chmod 600 it"
-        )
-    return path.read_text(encoding="utf-8").strip()
 
 
 class GenetecSource(SecretSource):
@@ -150,6 +119,20 @@ class GenetecSource(SecretSource):
             raise ValueError("set password_env (or password_file): passwords are never in the file")
         return self
 
+    def entity_ref(self, value: str, where: str = "", *, alarm: bool = False) -> str:
+        """A configured name (of an alarm, or of an entity), a GUID, or LogicalID(Type,n) →
+        the reference the Web SDK takes; ValueError saying which it is not."""
+        names = self.alarms if alarm else self.entities
+        if value in names:
+            return qexpr.path_entity(names[value])
+        try:
+            return qexpr.path_entity(value)
+        except ValueError:
+            kind = "alarm" if alarm else "entity"
+            raise ValueError(
+                f"{where}: {value!r} is not a GUID, a LogicalID or a configured {kind} name"
+            ) from None
+
     @property
     def auth_user(self) -> str:
         # The Web SDK reads the application id from the Basic user name.
@@ -209,15 +192,40 @@ class EenSource(SecretSource):
         return self.resolve_secret(f"source {self.name!r}")
 
 
-SourceConfig = Annotated[GenetecSource | EenSource, Field(discriminator="kind")]
+class CamioSource(TokenSource):
+    """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    kind: Literal["camio"]
+    listen: str = "127.0.0.1:8787"  # loopback unless configured (a proxy usually fronts it)
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]{0,200}$")] = "/camio"
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return listen_address(value)
+
+    @model_validator(mode="after")
+    def _token_named(self) -> CamioSource:
+        if not self.token_env and self.token_file is None:
+            raise ValueError(
+                "set token_env (or token_file): the Authorization value Camio must send"
+            )
+        return self
 
 
-class LogConfig(_Strict):
+SourceConfig = Annotated[GenetecSource | EenSource | CamioSource, Field(discriminator="kind")]
+
+
+class LogConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path = Field(default_factory=default_log_path)
 
 
-class UiConfig(_Strict):
+class UiConfig(Strict):
     theme: str = "vmstui-dark"
     bell: bool = True
     # Ring for new alarms at this priority or more urgent (Security Center: 1 is the most urgent).
@@ -228,20 +236,49 @@ class UiConfig(_Strict):
     keymap: dict[str, str] = Field(default_factory=dict)
 
 
-class Settings(_Strict):
+class Settings(Strict):
     site: str = "vmstui"
     cache: CacheConfig = Field(default_factory=CacheConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
+    bridge: BridgeConfig = Field(default_factory=BridgeConfig)
+    sensors: list[Sensor] = Field(default_factory=list)
+    sinks: list[OcularisSink] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
+        # Sensors' events carry the sensor's name as their source: one namespace for both.
         seen: set[str] = set()
-        for source in self.sources:
-            if source.name in seen:
-                raise ValueError(f"two sources are named {source.name!r}")
-            seen.add(source.name)
+        for name in [s.name for s in self.sources] + [s.name for s in self.sensors]:
+            if name in seen:
+                raise ValueError(f"two sources or sensors are named {name!r}")
+            seen.add(name)
+        sinks = [sink.name for sink in self.sinks]
+        if len(set(sinks)) != len(sinks):
+            raise ValueError("two sinks have the same name")
+        rules = [rule.name for rule in self.rules]
+        if len(set(rules)) != len(rules):
+            raise ValueError("two rules have the same name")
+        return self
+
+    @model_validator(mode="after")
+    def _rule_targets(self) -> Settings:
+        genetec = {s.name: s for s in self.sources if isinstance(s, GenetecSource)}
+        for rule in self.rules:
+            where = f"rule {rule.name!r}"
+            if rule.action == "ocularis":
+                if rule.target not in {sink.name for sink in self.sinks}:
+                    raise ValueError(f"{where}: no [[sinks]] entry named {rule.target!r}")
+                continue
+            source = genetec.get(rule.target)
+            if source is None:
+                raise ValueError(f"{where}: no Genetec source named {rule.target!r}")
+            for entity in rule.entities:
+                source.entity_ref(entity, where)
+            if rule.alarm:
+                source.entity_ref(rule.alarm, where, alarm=True)
         return self
 
     def source(self, name: str | None) -> SourceConfig:
@@ -261,7 +298,12 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("genetec", "een"):  # a discriminator's branch name tells a reader nothing
+        elif part in (
+            "genetec",
+            "een",
+            "camio",
+            "ocularis",
+        ):  # a discriminator's branch name tells a reader nothing
             continue
         else:
             text += f".{part}" if text else str(part)

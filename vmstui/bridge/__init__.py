@@ -1,0 +1,1 @@
+"""The sensor bridge: sensors in, rules, store-and-forward delivery to VMS sinks."""

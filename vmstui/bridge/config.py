@@ -1,0 +1,192 @@
+"""Config of the sensor bridge: `[bridge]`, `[[sensors]]`, `[[sinks]]` and `[[rules]]`.
+
+Cross-references (a rule's target, a sensor's cameras) are checked where `Settings` sees the
+whole file; here each section checks itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from vmstui import topics
+from vmstui.bridge import template
+from vmstui.config_base import ConfigError, Strict, read_secret_file
+from vmstui.sources.genetec import qexpr
+
+NAME = r"^[A-Za-z0-9_-]{1,40}$"
+# What a rule's templates may name: the normalized event's own fields, nothing deeper.
+TEMPLATE_FIELDS = frozenset(
+    {"id", "source", "vendor", "kind", "type", "topic", "time", "entity", "summary"}
+)
+SensorKind = Literal["access_control", "fire", "smoke", "leak", "motion", "pos", "ai"]
+RuleAction = Literal["genetec.custom_event", "genetec.alarm", "ocularis"]
+
+
+def listen_address(value: str) -> str:
+    """`host:port`; a port of 0 picks a free one (tests)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} must be host:port, e.g. 127.0.0.1:8788")
+    return value
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class TokenSource(Strict):
+    """A shared secret a pushing peer must present: from the environment or a 0600 file."""
+
+    token_env: str = ""
+    token_file: Path | None = None
+
+    def token(self, what: str) -> SecretStr | None:
+        if self.token_env:
+            value = os.environ.get(self.token_env)
+            if value is None:
+                raise ConfigError(f"{what}: environment variable {self.token_env} is not set")
+            if not value:
+                raise ConfigError(f"{what}: environment variable {self.token_env} is empty")
+            return SecretStr(value)
+        if self.token_file is not None:
+            return SecretStr(read_secret_file(self.token_file, what))
+        return None
+
+
+class BridgeConfig(Strict):
+    # This bridge instance: the Ocularis "Source" of what it sends.
+    name: Annotated[str, Field(pattern=NAME)] = "vmstui-bridge"
+    listen: str = "127.0.0.1:8788"
+    max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
+    mqtt_url: str = ""  # mqtt://host:1883 or mqtts://host:8883; empty: no MQTT
+    mqtt_username: str = ""
+    mqtt_password_env: str = ""
+    mqtt_client_id: str = ""
+    mqtt_qos: Annotated[int, Field(ge=0, le=2)] = 1
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    delivery_backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    delivery_backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return listen_address(value)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        if value and not value.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return value
+
+    def mqtt_password(self) -> SecretStr | None:
+        if not self.mqtt_password_env:
+            return None
+        value = os.environ.get(self.mqtt_password_env)
+        if value is None:
+            raise ConfigError(f"bridge: environment variable {self.mqtt_password_env} is not set")
+        return SecretStr(value)
+
+
+class Sensor(TokenSource):
+    name: Annotated[str, Field(pattern=NAME)]
+    kind: SensorKind
+    address: str = ""  # where the sensor is (host, IP, panel loop): shown, not dialled
+    # MQTT topic filter for this sensor ('+' and '#' allowed); empty: HTTP push only.
+    mqtt_topic: str = ""
+    # The Genetec cameras it is associated with: GUIDs or LogicalID(Camera,n).
+    cameras: list[str] = Field(default_factory=list)
+    # Which key of the sensor's JSON names what happened.
+    event_field: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "event"
+
+    @field_validator("cameras")
+    @classmethod
+    def _cameras(cls, value: list[str]) -> list[str]:
+        return [qexpr.path_entity(item) for item in value]
+
+    @field_validator("mqtt_topic")
+    @classmethod
+    def _mqtt_topic(cls, value: str) -> str:
+        levels = value.split("/") if value else []
+        for position, level in enumerate(levels):
+            if ("#" in level and (level != "#" or position != len(levels) - 1)) or (
+                "+" in level and level != "+"
+            ):
+                raise ValueError(f"{value!r} is not an MQTT topic filter")
+        return value
+
+    @model_validator(mode="after")
+    def _way_in(self) -> Sensor:
+        if not (self.token_env or self.token_file) and not self.mqtt_topic:
+            raise ValueError("set token_env (for HTTP push) or mqtt_topic: a sensor needs a way in")
+        return self
+
+
+class OcularisSink(Strict):
+    name: Annotated[str, Field(pattern=NAME)]
+    kind: Literal["ocularis"]
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    # Secret headers: header name → environment variable holding its value.
+    headers_env: dict[str, str] = Field(default_factory=dict)
+    verify_tls: bool = True
+    ca_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    def resolved_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        for header, variable in self.headers_env.items():
+            value = os.environ.get(variable)
+            if value is None:
+                raise ConfigError(f"sink {self.name!r}: environment variable {variable} is not set")
+            headers[header] = value
+        return headers
+
+
+class Rule(Strict):
+    name: Annotated[str, Field(pattern=NAME)]
+    match: str
+    action: RuleAction
+    # The Genetec source (genetec.* actions) or the Ocularis sink (ocularis) it delivers to.
+    target: Annotated[str, Field(pattern=NAME)]
+    custom_event_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    message: str = "{summary}"
+    # Entities to raise on / attach: names from the Genetec source's config, GUIDs or
+    # LogicalIDs. Empty: the cameras associated with the sensor.
+    entities: list[str] = Field(default_factory=list)
+    alarm: str = ""  # genetec.alarm: the alarm, by configured name or GUID
+    priority: Annotated[int, Field(ge=1, le=255)] | None = None
+    context: str = "{summary}"
+    rule: str = "{type}"  # ocularis: the Rule level (what happened)
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, value: str) -> str:
+        return topics.validate_pattern(value)
+
+    @field_validator("message", "context", "rule")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        template.parse(value, TEMPLATE_FIELDS)
+        return value
+
+    @model_validator(mode="after")
+    def _action_needs(self) -> Rule:
+        if self.action == "genetec.custom_event" and self.custom_event_id is None:
+            raise ValueError("genetec.custom_event needs custom_event_id")
+        if self.action == "genetec.alarm" and not self.alarm:
+            raise ValueError("genetec.alarm needs alarm (a configured name or a GUID)")
+        return self

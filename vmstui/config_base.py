@@ -1,0 +1,49 @@
+"""What every config section is built from: strict models, and secrets that come from the
+environment or a file only its owner can read. Kept apart from `config` so that sections
+living next to the code they configure (the bridge's) can use them without a cycle."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the operator; never carries a secret."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretSource(Strict):
+    """Where a secret comes from: an environment variable, or a file only its owner can read."""
+
+    password_env: str = ""
+    password_file: Path | None = None
+
+    def resolve_secret(self, what: str) -> SecretStr:
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"{what}: environment variable {self.password_env} is not set")
+            return SecretStr(value)
+        if self.password_file is not None:
+            return SecretStr(read_secret_file(self.password_file, what))
+        raise ConfigError(f"{what}: set password_env (or password_file) for the password")
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{what}: {path} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); "
+            "chmod 600 it"
+        )
+    return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,91 @@
+"""HTTP endpoints that other systems push to (Camio callbacks, sensors): the one place that
+checks their token and reads their body.
+
+A body is read only up to the limit: a larger Content-Length is refused before reading, and
+a body that grows past the limit is refused as soon as it does (the connection is closed, so
+the rest is never read). Tokens are compared in constant time. Errors are short JSON objects
+that never echo what was sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import SecretStr
+
+JSON_HEADERS = {"Cache-Control": "no-store"}
+
+
+class Refused(Exception):
+    """A request answered with an error status; `reason` is one line for the log."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+    def response(self) -> web.Response:
+        response = web.json_response(
+            {"error": self.reason}, status=self.status, headers=JSON_HEADERS
+        )
+        if self.status == 413:
+            response.force_close()  # the rest of the body is never read
+        return response
+
+
+def token_matches(presented: str | None, expected: SecretStr) -> bool:
+    """Constant time whatever the length or content of what was presented."""
+    given = (presented or "").encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(given, expected.get_secret_value().encode())
+
+
+def check_token(request: web.Request, expected: SecretStr | None) -> None:
+    if expected is None or not token_matches(request.headers.get("Authorization"), expected):
+        raise Refused(401, "missing or wrong Authorization")
+
+
+async def read_body(request: web.Request, max_bytes: int) -> bytes:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise Refused(413, f"body over {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise Refused(413, f"body over {max_bytes} bytes")
+        chunks.append(chunk)
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, f"body is not JSON: {exc.args[0][:80]}") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "body is JSON but not an object")
+    return data
+
+
+async def read_json_object(request: web.Request, max_bytes: int) -> tuple[dict[str, Any], bytes]:
+    """The request's JSON object and its bytes, or Refused (400 / 413)."""
+    body = await read_body(request, max_bytes)
+    return parse_object(body), body
+
+
+def ok(**fields: Any) -> web.Response:
+    return web.Response(
+        body=orjson.dumps({"ok": True, **fields}),
+        content_type="application/json",
+        headers=JSON_HEADERS,
+    )
+
+
+def make_app(max_bytes: int) -> web.Application:
+    """An aiohttp application whose own body limit sits just above ours, so ours answers."""
+    return web.Application(client_max_size=max_bytes + 1)
