@@ -17,6 +17,12 @@ CORE = [
     "vmstui.desk",
     "vmstui.sources.genetec.source",
     "vmstui.sources.genetec.client",
+    "vmstui.sources.een.source",
+    "vmstui.sources.camio.source",
+    "vmstui.bridge.service",
+    "vmstui.bridge.http_in",
+    "vmstui.bridge.mqtt_in",
+    "vmstui.runtime",
     "vmstui.simulator",
 ]
 

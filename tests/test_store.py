@@ -394,10 +394,13 @@ async def test_recent_patterns(store: Store) -> None:
 
 
 async def test_outbox_order_retry_and_stats(store: Store) -> None:
+    # Now, not the module's NOW: the rows are stamped with the real clock, and a full run
+    # reaches this test minutes after import.
+    now = datetime.now(UTC)
     a1 = await store.enqueue("ocularis", "door-1", {"n": 1})
     b1 = await store.enqueue("ocularis", "door-2", {"n": 2})
     a2 = await store.enqueue("ocularis", "door-1", {"n": 3})
-    later = await store.enqueue("ocularis", "door-3", {"n": 4}, not_before=NOW + timedelta(hours=1))
+    later = await store.enqueue("ocularis", "door-3", {"n": 4}, not_before=now + timedelta(hours=1))
     await store.enqueue("genetec", "door-1", {"n": 5})
 
     pending = await store.next_pending("ocularis", 10)
@@ -407,16 +410,16 @@ async def test_outbox_order_retry_and_stats(store: Store) -> None:
     assert stats.depth == 4 and stats.last_error is None and stats.failed == 0
     assert stats.oldest_pending_age_s is not None and stats.oldest_pending_age_s >= 0
 
-    await store.mark_retry(a1, "HTTP 503", NOW + timedelta(minutes=1))
+    await store.mark_retry(a1, "HTTP 503", now + timedelta(minutes=1))
     assert [item.id for item in await store.next_pending("ocularis", 10)] == [b1]
-    due = await store.next_pending("ocularis", 10, now=NOW + timedelta(minutes=2))
+    due = await store.next_pending("ocularis", 10, now=now + timedelta(minutes=2))
     assert [item.id for item in due] == [a1, b1]
     assert due[0].attempts == 1 and due[0].last_error == "HTTP 503"
 
     await store.mark_done(b1)
     await store.mark_failed(a1, "HTTP 400: rejected")
     assert [item.id for item in await store.next_pending("ocularis", 10)] == [a2]
-    late = await store.next_pending("ocularis", 10, now=NOW + timedelta(hours=2))
+    late = await store.next_pending("ocularis", 10, now=now + timedelta(hours=2))
     assert [item.id for item in late] == [a2, later]
     stats = await store.outbox_stats("ocularis")
     assert stats.depth == 2 and stats.failed == 1 and stats.last_error == "HTTP 400: rejected"

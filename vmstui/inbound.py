@@ -89,3 +89,11 @@ def ok(**fields: Any) -> web.Response:
 def make_app(max_bytes: int) -> web.Application:
     """An aiohttp application whose own body limit sits just above ours, so ours answers."""
     return web.Application(client_max_size=max_bytes + 1)
+
+
+def make_runner(app: web.Application, shutdown_timeout: float) -> web.AppRunner:
+    """lingering_time=0: after a refusal (413, 401) aiohttp would otherwise go on reading and
+    discarding the unread body for up to 10 s; the connection closes instead. A request
+    still waiting for its commit at shutdown gets `shutdown_timeout`, not a minute: its
+    sender retries what got no answer."""
+    return web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, lingering_time=0)

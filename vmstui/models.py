@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, computed_field
 from pydantic_core import core_schema
 
 # A datetime that must carry a zone with offset 0. Checked by pydantic-core itself: a Python
@@ -41,6 +44,14 @@ class Event(BaseModel):
     redelivery is stored once. `raw` is the vendor JSON exactly as decoded; `raw_json`, when
     the source has the original bytes, lets the store keep them without serializing again
     (it is left out of dumps: `raw` says the same). `time` is UTC: build it with `as_utc`.
+
+    `raw` may be given as a dict (`raw=`), or left to be parsed from `raw_json` when first
+    read: most events are stored and scrolled past without anyone reading `raw`, and a
+    parsed vendor document costs several times the memory of its bytes (the console keeps
+    thousands of events). `raw_at` says where `raw` sits inside `raw_json` (the Genetec
+    stream keeps the whole `Rsp` envelope but its events show the `Result`); bytes that are
+    not JSON, or have no object there, read as `{}`. Dumps, equality and hashing go by
+    `raw`, whichever way it was given.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -54,8 +65,92 @@ class Event(BaseModel):
     time: UtcDatetime
     entity: str = ""
     summary: str = ""
-    raw: dict[str, Any] = Field(default_factory=dict)
+    raw_dict: dict[str, Any] | None = Field(default=None, alias="raw", exclude=True, repr=False)
     raw_json: bytes | None = Field(default=None, exclude=True, repr=False)
+    raw_at: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def raw(self) -> dict[str, Any]:
+        # cached_property writes the instance __dict__ directly: allowed on a frozen model.
+        if self.raw_dict is not None:
+            return self.raw_dict
+        return _raw_from_json(self.raw_json, self.raw_at)
+
+    def _value(self) -> tuple[Any, ...]:
+        # Every field but the way raw was given, and raw itself.
+        fields = itemgetter(*(name for name in type(self).model_fields if name != "raw_dict"))
+        return (fields(self.__dict__), self.raw)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return super().__eq__(other)  # pydantic: False for another model, else unknown
+        assert isinstance(other, Event)
+        return self._value() == other._value()
+
+    def __hash__(self) -> int:
+        # As when raw was a plain field: it is part of the value, and a dict is unhashable.
+        return hash(self._value())
+
+    @classmethod
+    def trusted(
+        cls,
+        *,
+        id: str,
+        source: str,
+        vendor: str,
+        kind: EventKind,
+        type: str,
+        topic: str,
+        time: datetime,
+        entity: str,
+        summary: str,
+        raw_json: bytes,
+        raw_at: tuple[str, ...] = (),
+    ) -> Event:
+        """An Event from values that are valid by construction, unchecked: a source's
+        normalizer on the ingest path, whose values are str already and whose `time` comes
+        from `as_utc`. What validation would give, at a fraction of its cost (it was about
+        half of normalizing an event); anything less certain goes through `Event(...)`."""
+        if cls is not Event:
+            raise TypeError("Event.trusted builds plain Events only")
+        event = cls.__new__(cls)
+        values = {
+            "id": id,
+            "source": source,
+            "vendor": vendor,
+            "kind": kind,
+            "type": type,
+            "topic": topic,
+            "time": time,
+            "entity": entity,
+            "summary": summary,
+            "raw_dict": None,
+            "raw_json": raw_json,
+            "raw_at": raw_at,
+        }
+        _set = object.__setattr__
+        _set(event, "__dict__", values)
+        # One set for all of them: pydantic copies it before model_copy adds to it.
+        _set(event, "__pydantic_fields_set__", _TRUSTED_FIELDS_SET)
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        return event
+
+
+_TRUSTED_FIELDS_SET = set(Event.model_fields) - {"raw_dict"}
+
+
+def _raw_from_json(data: bytes | None, at: tuple[str, ...]) -> dict[str, Any]:
+    if data is None:
+        return {}
+    try:
+        value: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}  # an XML part, say: the text stays in raw_json
+    for key in at:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 class AlarmState(StrEnum):

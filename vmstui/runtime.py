@@ -9,19 +9,25 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from vmstui.config import EenSource, GenetecSource, Settings
+from vmstui.config import CamioSource, EenSource, GenetecSource, Settings
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
+from vmstui.sources.camio.source import CamioSource as CamioRunner
 from vmstui.sources.een.source import EenSource as EenRunner
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.store import Store
 from vmstui.supervisor import Supervisor
 
+if TYPE_CHECKING:
+    from vmstui.bridge.service import Bridge
+
 log = logging.getLogger(__name__)
+
+OUTBOX_STATUS_S = 2.0
 
 
 class Runner(Protocol):
@@ -42,8 +48,13 @@ class Runtime:
         only: str | None = None,
         cache_path: Path | None = None,
         passwords: dict[str, SecretStr] | None = None,
+        bridge: bool = False,
     ) -> None:
         self.settings = settings
+        # The bridge (sensor listeners, rules, delivery) runs in one process per cache: the
+        # `vmstui bridge` service. A console on the same config only shows its status.
+        self._with_bridge = bridge
+        self.bridge: Bridge | None = None
         self._only = only
         self._cache_path = cache_path or settings.cache.path
         self._passwords = passwords or {}
@@ -66,18 +77,48 @@ class Runtime:
                 self.runners[cfg.name] = runner
             elif isinstance(cfg, EenSource):
                 self.runners[cfg.name] = EenRunner(cfg, self.hub, password=password)
+            elif isinstance(cfg, CamioSource):
+                self.runners[cfg.name] = CamioRunner(cfg, self.hub, token=password)
         self.store = await Store.open(
             self._cache_path, retention_days=self.settings.cache.retention_days
         )
         self.hub.store = self.store
+        if self._with_bridge:
+            from vmstui.bridge.service import Bridge
+
+            self.bridge = Bridge(self)
+            for sensor_in in self.bridge.sensor_runners(self._passwords):
+                self.runners[sensor_in.name] = sensor_in
+            self.hub.router = self.bridge.route
+            self.hub.on_outbox = self.bridge.committed
         self.desk = AlarmDesk({n: s.client for n, s in self.sources.items()}, self.store)
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor."""
         for name, source in self.runners.items():
             self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
+        if self.bridge is not None:
+            self.bridge.start()
+        if self.settings.rules:
+            self._tasks.append(asyncio.create_task(self._outbox_status(), name="outbox-status"))
+
+    async def _outbox_status(self) -> None:
+        """The outbox as a status chip, refreshed while running (also without the bridge:
+        the console shows the state of a bridge service writing the same cache)."""
+        from vmstui.bridge.status import outbox_status
+
+        last = None
+        while True:
+            if self.store is not None:
+                status = await outbox_status(self.store)
+                if last is None or (status.state, status.detail) != last:
+                    self.hub.status(status)
+                    last = (status.state, status.detail)
+            await asyncio.sleep(OUTBOX_STATUS_S)
 
     async def close(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

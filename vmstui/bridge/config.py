@@ -67,7 +67,9 @@ class BridgeConfig(Strict):
     mqtt_username: str = ""
     mqtt_password_env: str = ""
     mqtt_client_id: str = ""
-    mqtt_qos: Annotated[int, Field(ge=0, le=2)] = 1
+    # At most 1: with QoS 2 the client library answers PUBREC before vmstui has stored the
+    # message, so a crash there would lose it; QoS 1 is acked only after the commit.
+    mqtt_qos: Annotated[int, Field(ge=0, le=1)] = 1
     verify_tls: bool = True
     ca_file: Path | None = None
     delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10

@@ -63,6 +63,14 @@ def cli(ctx: click.Context, log_level: str) -> None:
 
 
 def main() -> None:
-    from vmstui.cli import alarms, bench, console, export, simulate, tail  # noqa: F401 - registers
+    from vmstui.cli import (  # noqa: F401 - registers the commands
+        alarms,
+        bench,
+        bridge,
+        console,
+        export,
+        simulate,
+        tail,
+    )
 
     cli(prog_name="vmstui")

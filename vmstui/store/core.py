@@ -26,6 +26,7 @@ from vmstui.store.codec import (
     event_row,
     to_us,
 )
+from vmstui.store.outbox import OutboxRow
 from vmstui.store.writer import Op, StoreClosedError, Writer
 
 log = logging.getLogger("vmstui.store")
@@ -86,7 +87,6 @@ class Store:
         try:
             await schema.configure(writer_db, writer=True)
             await schema.migrate(writer_db)
-            await asyncio.to_thread(schema.tighten_sidecars, file)
             reader_db = await aiosqlite.connect(file, isolation_level=None)
             await schema.configure(reader_db, writer=False)
             await reader_db.create_function(
@@ -136,14 +136,17 @@ class Store:
 
     # --- writes --------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[Event]) -> asyncio.Future[None]:
+    def add_events(
+        self, events: Sequence[Event], outbox: list[OutboxRow] | None = None
+    ) -> asyncio.Future[None]:
         """Enqueue events; the future resolves once they are committed (ack only then).
 
         Not a coroutine, so a source can enqueue and carry on. An event whose id is already
         stored is ignored. If the commit fails the future holds the error. A call's events
-        are committed together, even when there are more than batch_max of them.
+        are committed together, even when there are more than batch_max of them, and with
+        them the `outbox` rows they caused (the bridge's deliveries).
         """
-        return self._writer.add_rows([event_row(event) for event in events])
+        return self._writer.add_rows([event_row(event) for event in events], outbox)
 
     async def flush(self) -> None:
         """Wait until everything enqueued so far is committed (or has failed)."""

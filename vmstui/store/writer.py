@@ -12,13 +12,14 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from vmstui.store.codec import INSERT_EVENT_BATCH, INSERT_TOPIC, EventRow, batch_params
+from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 
 log = logging.getLogger("vmstui.store")
 
@@ -34,6 +35,7 @@ class StoreClosedError(RuntimeError):
 class _Rows:
     rows: list[EventRow]
     future: asyncio.Future[None]
+    outbox: list[OutboxRow] = field(default_factory=list)  # committed with the events
 
 
 @dataclass(slots=True)
@@ -84,12 +86,14 @@ class Writer:
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
 
-    def add_rows(self, rows: list[EventRow]) -> asyncio.Future[None]:
+    def add_rows(
+        self, rows: list[EventRow], outbox: list[OutboxRow] | None = None
+    ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = self._loop.create_future()
         if not rows:
             future.set_result(None)
             return future
-        self._put(_Rows(rows, future))
+        self._put(_Rows(rows, future, outbox or []))
         self.queued_rows += len(rows)
         return future
 
@@ -168,6 +172,9 @@ class Writer:
             await db.execute("BEGIN IMMEDIATE")
             await db.executemany(INSERT_TOPIC, [(topic,) for topic in topics])
             await db.execute(INSERT_EVENT_BATCH, batch_params(rows))
+            outbox = [row for batch in batches for row in batch.outbox]
+            if outbox:
+                await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
             await db.execute("COMMIT")
         except asyncio.CancelledError:
             for batch in batches:

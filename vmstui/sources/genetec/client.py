@@ -42,6 +42,14 @@ class CommandFailed(GenetecError):
     """The server answered Status Fail."""
 
 
+class HttpStatusError(GenetecError):
+    """Any other HTTP error status; `status` says which (a 5xx is worth a retry)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def ssl_context(cfg: GenetecSource) -> ssl.SSLContext | bool:
     if not cfg.verify_tls:
         return False
@@ -82,7 +90,7 @@ def check_response(response: httpx.Response) -> None:
             "or the user lacks the privilege"
         )
     if status >= 400:
-        raise GenetecError(f"HTTP {status} from {response.request.url.path}")
+        raise HttpStatusError(status, f"HTTP {status} from {response.request.url.path}")
 
 
 def result_of(response: httpx.Response) -> Any:

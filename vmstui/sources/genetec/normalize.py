@@ -20,6 +20,7 @@ from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc
 VENDOR = "genetec"
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 _NEVER = datetime(1, 1, 1, tzinfo=UTC)
+_RESULT = ("Rsp", "Result")  # where an event's `raw` sits in its part
 
 
 class Malformed(ValueError):
@@ -32,7 +33,7 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: out of range once moved to UTC
         return None
     return None if parsed <= _NEVER else parsed
 
@@ -83,7 +84,8 @@ def stream_event(
     source: str, data: Any, body: bytes, names: Mapping[str, str] | None = None
 ) -> Event:
     """One stream part (already decoded) → an Event; raises Malformed for unknown shapes.
-    `names` maps lower-case GUIDs to configured names for the summary."""
+    `body` is the bytes `data` was decoded from; `names` maps lower-case GUIDs to configured
+    names for the summary."""
     result = _result(data)
     if "EventType" in result or "Event" in result:
         return _event(source, result, body, names or {})
@@ -110,7 +112,9 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
     message = inner.get("Message")
     if isinstance(message, str) and message:
         summary += f": {message[:200]}"
-    return Event(
+    # Every value is a str built here and `time` comes from as_utc, so nothing is left for
+    # validation to check; `raw` (the Result) is parsed again from body only when read.
+    return Event.trusted(
         id=event_id(source, body),
         source=source,
         vendor=VENDOR,
@@ -120,8 +124,8 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
         time=time,
         entity=source_guid,
         summary=summary,
-        raw=result,
         raw_json=body,
+        raw_at=_RESULT,
     )
 
 

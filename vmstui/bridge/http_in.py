@@ -1,0 +1,140 @@
+"""Sensors push JSON over HTTP: `POST /sensors/{name}` on the bridge's listener.
+
+Checks run cheapest first and before the body is read: an unknown sensor is 404, a missing
+or wrong token 401 (a sensor configured without a token cannot push at all), a body over
+`max_body_bytes` 413. Only then is the body parsed (400 when it is not a JSON object the
+sensor's config can read). A 200 carrying the event id is sent only once the cache has
+committed the event, so a sender that retries on anything else loses nothing, and its retry
+of a stored event is a no-op (same id).
+
+The listener is supervised like every source: a port that cannot be bound is retried with
+backoff and shown in the status. Other routes (a status endpoint) can share it: pass `app`,
+or call `add_routes` on an application of your own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from vmstui import inbound
+from vmstui.bridge.config import BridgeConfig, Sensor, split_listen
+from vmstui.bridge.sensors import VENDOR, Malformed, sensor_event
+from vmstui.hub import Hub
+from vmstui.models import utcnow
+from vmstui.supervisor import Backoff, SessionControl, Supervisor
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/sensors/{name}"
+
+
+class SensorHttpIn:
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        bridge: BridgeConfig,
+        sensors: Sequence[Sensor],
+        hub: Hub,
+        tokens: Mapping[str, SecretStr] | None = None,
+        *,
+        app: web.Application | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.bridge = bridge
+        self.name = f"{bridge.name}-http"
+        self.hub = hub
+        self._sensors = {sensor.name: sensor for sensor in sensors}
+        # Resolved now: a token variable that is not set is a config error at startup.
+        self._tokens: dict[str, SecretStr | None] = {
+            sensor.name: (
+                tokens.get(sensor.name)
+                if tokens is not None
+                else sensor.token(f"sensor {sensor.name!r}")
+            )
+            for sensor in sensors
+        }
+        self.host, self.port = split_listen(bridge.listen)
+        self.app = app if app is not None else inbound.make_app(bridge.max_body_bytes)
+        self.add_routes(self.app)
+        self._runner: web.AppRunner | None = None
+        self.stored = 0  # events committed (a retried push counts again)
+        self.refused = 0  # requests answered with an error
+        self.supervisor = Supervisor(
+            self.name,
+            self.vendor,
+            self._session,
+            on_status=hub.status,
+            on_gap=hub.gap,
+            backoff=backoff,
+        )
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, self._handle)
+
+    async def run(self) -> None:
+        try:
+            await self.supervisor.run()
+        finally:
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+
+    async def _session(self, control: SessionControl) -> None:
+        if self._runner is None:
+            # Set up once: the application freezes, and its startup hooks (other routes'
+            # owners) should run once, not once per bind attempt.
+            runner = inbound.make_runner(self.app, shutdown_timeout=5)
+            await runner.setup()
+            self._runner = runner
+        host, port = split_listen(self.bridge.listen)
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()  # OSError (in use, no such address): the supervisor retries
+        try:
+            # The port actually bound: `listen = "127.0.0.1:0"` picks a free one.
+            self.port = int(self._runner.addresses[0][1])
+            await control.live(f"listening on {host}:{self.port}")
+            await asyncio.Future()  # serve until cancelled
+        finally:
+            with contextlib.suppress(Exception):
+                await site.stop()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        try:
+            return await self._accept(request)
+        except inbound.Refused as refused:
+            self.refused += 1
+            log.info("%s: %s %s", self.name, refused.status, refused.reason)
+            return refused.response()
+
+    async def _accept(self, request: web.Request) -> web.Response:
+        sensor = self._sensors.get(request.match_info["name"])
+        if sensor is None:
+            raise inbound.Refused(404, "no such sensor")
+        inbound.check_token(request, self._tokens.get(sensor.name))
+        body = await inbound.read_body(request, self.bridge.max_body_bytes)
+        try:
+            data = inbound.parse_object(body)
+            event = sensor_event(sensor, data, body, utcnow())
+        except (inbound.Refused, Malformed) as exc:
+            reason = exc.reason if isinstance(exc, inbound.Refused) else str(exc)
+            self.supervisor.count(malformed=1)
+            # Authenticated, so worth keeping for the integrator (an anonymous caller's
+            # bodies are never read, let alone stored).
+            await self.hub.reject(sensor.name, f"http push: {reason}", body)
+            raise inbound.Refused(400, reason) from None
+        try:
+            committed = await self.hub.publish([event])
+            await committed
+        except Exception as exc:
+            log.warning("%s: event from %s not stored: %s", self.name, sensor.name, exc)
+            raise inbound.Refused(503, "event not stored; retry") from None
+        self.stored += 1
+        self.supervisor.count(events=1)
+        return inbound.ok(id=event.id)

@@ -1,0 +1,159 @@
+"""The bridge beside the runtime's sources: rules route events into the outbox (in the same
+commit as the events), and one delivery worker per sink drains it.
+
+On start, each Genetec sink checks that the custom events its rules raise exist
+(`CustomEvents`) and says which do not; `vmstui bridge --setup` creates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from vmstui.bridge.delivery import DeliveryWorker
+from vmstui.bridge.rules import Router, genetec_sink, ocularis_sink
+from vmstui.bridge.sinks import GenetecSink, OcularisHttpSink, Sink
+from vmstui.models import Event
+from vmstui.sources.genetec.client import GenetecClient, GenetecError
+from vmstui.store.outbox import OutboxRow
+
+if TYPE_CHECKING:
+    from vmstui.runtime import Runner, Runtime
+
+log = logging.getLogger(__name__)
+
+
+def missing_custom_events(
+    wanted: dict[int, str], existing: Sequence[dict[str, object]]
+) -> dict[int, str]:
+    have = {item.get("Id") for item in existing}
+    return {event_id: name for event_id, name in wanted.items() if event_id not in have}
+
+
+async def setup_custom_events(
+    client: GenetecClient, wanted: dict[int, str], *, create: bool
+) -> list[str]:
+    """Check (and with `create`, add) the custom events rules raise; one line per finding."""
+    lines: list[str] = []
+    missing = missing_custom_events(wanted, await client.custom_events())
+    for event_id, name in sorted(missing.items()):
+        if create:
+            await client.add_custom_event(event_id, name, "Camera")
+            lines.append(f"created custom event {event_id} ({name})")
+        else:
+            lines.append(f"custom event {event_id} ({name}) does not exist")
+    return lines
+
+
+class Bridge:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.router = Router(runtime.settings)
+        self.workers: dict[str, DeliveryWorker] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.http_in: Any = None  # the HTTP push listener, when sensors push
+
+    def sensor_runners(self, secrets: Mapping[str, SecretStr]) -> list[Runner]:
+        """The ways sensor events come in: HTTP push (sensors with a token) and MQTT
+        (sensors with a topic, when the bridge has an MQTT broker). `secrets` may carry a
+        sensor's token by its name (tests); otherwise it comes from the sensor's config."""
+        from vmstui.bridge.http_in import SensorHttpIn
+        from vmstui.bridge.mqtt_in import MqttIn
+
+        settings = self.runtime.settings
+        runners: list[Runner] = []
+        if any(s.token_env or s.token_file for s in settings.sensors):
+            # Every sensor is known to the listener: one without a token gets 401, not 404.
+            tokens: dict[str, SecretStr] = {}
+            for sensor in settings.sensors:
+                token = secrets.get(sensor.name) or sensor.token(f"sensor {sensor.name!r}")
+                if token is not None:
+                    tokens[sensor.name] = token
+            self.http_in = SensorHttpIn(settings.bridge, settings.sensors, self.runtime.hub, tokens)
+            runners.append(self.http_in)
+        subscribed = [s for s in settings.sensors if s.mqtt_topic]
+        if subscribed and settings.bridge.mqtt_url:
+            runners.append(MqttIn(settings.bridge, subscribed, self.runtime.hub))
+        elif subscribed:
+            log.warning("sensors have mqtt_topic but [bridge] has no mqtt_url: MQTT is off")
+        return runners
+
+    def route(self, events: Sequence[Event]) -> list[OutboxRow]:
+        """Outbox rows for a batch; the hub commits them with the events."""
+        rows: list[OutboxRow] = []
+        for event in events:
+            for delivery in self.router.route(event):
+                rows.append(
+                    OutboxRow(delivery.sink, delivery.order_key, delivery.dedupe, delivery.payload)
+                )
+        return rows
+
+    def committed(self, sinks: set[str]) -> None:
+        for sink in sinks:
+            worker = self.workers.get(sink)
+            if worker is not None:
+                worker.wake()
+
+    def custom_events_of(self, source: str) -> dict[int, str]:
+        return {
+            rule.custom_event_id: rule.name
+            for rule in self.router.rules
+            if rule.action == "genetec.custom_event"
+            and rule.target == source
+            and rule.custom_event_id is not None
+        }
+
+    def _sink(self, name: str) -> Sink:
+        settings = self.runtime.settings
+        kind, _, target = name.partition(":")
+        if kind == "ocularis":
+            cfg = next(sink for sink in settings.sinks if sink.name == target)
+            return OcularisHttpSink(name, cfg, settings.bridge)
+        return GenetecSink(name, self.runtime.sources[target].client)
+
+    def start(self) -> None:
+        store = self.runtime.store
+        assert store is not None, "open the runtime first"
+        bridge = self.runtime.settings.bridge
+        for name in self.router.sinks:
+            worker = DeliveryWorker(
+                store,
+                self._sink(name),
+                backoff_initial_s=bridge.delivery_backoff_initial_s,
+                backoff_max_s=bridge.delivery_backoff_max_s,
+            )
+            self.workers[name] = worker
+            self._tasks.append(asyncio.create_task(self._run(name, worker), name=f"sink:{name}"))
+
+    async def _run(self, name: str, worker: DeliveryWorker) -> None:
+        kind, _, target = name.partition(":")
+        wanted = self.custom_events_of(target) if kind == "genetec" else {}
+        if wanted:
+            # Said once at start; the rows that need a missing one wait in the outbox and
+            # the status repeats it, while everything else goes out.
+            try:
+                for problem in await setup_custom_events(
+                    self.runtime.sources[target].client, wanted, create=False
+                ):
+                    log.error("sink %s: %s (run `vmstui bridge --setup`)", name, problem)
+            except GenetecError as exc:
+                log.warning("sink %s: cannot check custom events yet: %s", name, exc)
+        await worker.run()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for worker in self.workers.values():
+            await worker.sink.aclose()
+
+
+__all__ = ["Bridge", "genetec_sink", "ocularis_sink", "setup_custom_events"]

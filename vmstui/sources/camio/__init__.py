@@ -1,0 +1,1 @@
+"""Camio domain callbacks (HTTP webhooks Camio POSTs or PUTs to vmstui)."""
