@@ -55,7 +55,12 @@ async def vmstui(
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()  # no orphan left running into the next tests
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -83,8 +88,10 @@ async def test_tail_prints_jsonl_and_stores(
     door = entity_guids(sim, "Door")[1]
 
     async def feed() -> None:
-        await asyncio.sleep(1.0)
-        for _ in range(3):
+        # Until tail has what it waits for: events emitted before its stream is connected
+        # reach nobody, and a loaded machine may take a while to start the process.
+        while True:
+            await asyncio.sleep(0.5)
             await sim.emit_event("CameraMotion", camera)
             await sim.emit_event("AccessGranted", door)
 
@@ -100,7 +107,7 @@ async def test_tail_prints_jsonl_and_stores(
         "--format",
         "jsonl",
     )
-    await feeder
+    feeder.cancel()
     assert code == 0, err
     records = [orjson.loads(line) for line in out.splitlines()]
     assert len(records) == 2
