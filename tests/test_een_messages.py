@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from vmstui.config import ConfigError, parse_settings
 from vmstui.sources.een.messages import (
     DETECTION_TYPES,
+    TYPE_PATHS,
     Malformed,
     parse_destination,
     split_message_destination,
@@ -21,25 +22,7 @@ from vmstui.sources.een.messages import (
 )
 from vmstui.sources.een.source import answers
 
-# Each type with its super types, parent first, as the routing key's {eventTypes} carries it.
-HIERARCHY = {
-    "audioDetected": "audioDetected",
-    "vmdDetected": "vmdDetected",
-    "pirDetected": "pirDetected",
-    "doorbellDetected": "doorbellDetected",
-    "cameraOnline": "cameraOnline",
-    "cameraOffline": "cameraOffline",
-    "audioCategorized": "audioDetected.audioCategorized",
-    "objectDetected": "objectDetected",
-    "objectInAreaDetected": "objectDetected.objectInAreaDetected",
-    "objectTripwireDetected": "objectDetected.objectTripwireDetected",
-    "personDetected": "objectDetected.personDetected",
-    "personInAreaDetected": "objectDetected.personDetected.personInAreaDetected",
-    "personTripwireDetected": "objectDetected.personDetected.personTripwireDetected",
-    "animalDetected": "objectDetected.animalDetected",
-    "faceDetected": "objectDetected.faceDetected",
-    "faceRecognized": "objectDetected.faceDetected.faceRecognized",
-}
+HIERARCHY = TYPE_PATHS
 
 
 def detection(event_type: str = "faceDetected", event_id: Any = 15720517375) -> dict[str, Any]:

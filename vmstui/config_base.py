@@ -26,14 +26,22 @@ class SecretSource(Strict):
     password_file: Path | None = None
 
     def resolve_secret(self, what: str) -> SecretStr:
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(f"{what}: environment variable {self.password_env} is not set")
-            return SecretStr(value)
-        if self.password_file is not None:
-            return SecretStr(read_secret_file(self.password_file, what))
-        raise ConfigError(f"{what}: set password_env (or password_file) for the password")
+        secret = secret_from(self.password_env, self.password_file, what)
+        if secret is None:
+            raise ConfigError(f"{what}: set password_env (or password_file) for the password")
+        return secret
+
+
+def secret_from(env: str, file: Path | None, what: str) -> SecretStr | None:
+    """The secret in environment variable `env`, else in `file` (0600), else None."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{what}: environment variable {env} is not set")
+        return SecretStr(value)
+    if file is not None:
+        return SecretStr(read_secret_file(file, what))
+    return None
 
 
 def read_secret_file(path: Path, what: str) -> str:

@@ -153,6 +153,22 @@ def _raw_from_json(data: bytes | None, at: tuple[str, ...]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def event_fields(event: Event) -> dict[str, str]:
+    """An Event's own fields as text (time in ISO 8601 UTC): the jsonl shape of `tail` and
+    `export`, and all a bridge rule's template may name."""
+    return {
+        "id": event.id,
+        "source": event.source,
+        "vendor": event.vendor,
+        "kind": event.kind,
+        "type": event.type,
+        "topic": event.topic,
+        "time": event.time.isoformat().replace("+00:00", "Z"),
+        "entity": event.entity,
+        "summary": event.summary,
+    }
+
+
 class AlarmState(StrEnum):
     ACTIVE = "active"
     ACKNOWLEDGED = "acknowledged"

@@ -6,7 +6,6 @@ One way to start and stop them, so `tail`, `demo`, the console and the bridge ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,7 +19,7 @@ from vmstui.sources.camio.source import CamioSource as CamioRunner
 from vmstui.sources.een.source import EenSource as EenRunner
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.store import Store
-from vmstui.supervisor import Supervisor
+from vmstui.supervisor import Supervisor, cancel_all
 
 if TYPE_CHECKING:
     from vmstui.bridge.service import Bridge
@@ -119,12 +118,7 @@ class Runtime:
     async def close(self) -> None:
         if self.bridge is not None:
             await self.bridge.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         if self.store is not None:
             await self.store.close()
             self.store = None

@@ -20,8 +20,27 @@ from vmstui.models import Gap, SourceState, SourceStatus, utcnow
 
 log = logging.getLogger(__name__)
 
+CANCEL_RETRY_S = 0.5
 # A session that stayed live this long was healthy: the next failure starts backoff over.
 HEALTHY_AFTER_S = 30.0
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks, wait until each has ended, and forget them.
+
+    Cancelled again until done: on Python 3.11 `asyncio.wait_for` can swallow a cancellation
+    that arrives just as what it waits for completes, and a supervisor that missed its one
+    cancel would reconnect forever while its owner waits for it to end.
+    """
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        while not task.done():
+            await asyncio.wait({task}, timeout=CANCEL_RETRY_S)
+            task.cancel()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s ended with an error: %r", task.get_name(), task.exception())
+    tasks.clear()
 
 
 class FatalSourceError(Exception):

@@ -34,29 +34,12 @@ from vmstui.bench.simproc import cpus
 from vmstui.config import Settings, parse_settings
 from vmstui.hub import EventsArrived, StatusChanged
 from vmstui.runtime import Runtime
+from vmstui.sources.een.messages import TYPE_PATHS
 from vmstui.sources.een.source import EenSource as EenRunner
 
 PARTNER = 1234
 PATTERN = f"{PARTNER}.*.*.create.#"
-# Each detection type with its super types, parent first, as the routing key carries them.
-HIERARCHY = {
-    "audioDetected": "audioDetected",
-    "vmdDetected": "vmdDetected",
-    "pirDetected": "pirDetected",
-    "doorbellDetected": "doorbellDetected",
-    "cameraOnline": "cameraOnline",
-    "cameraOffline": "cameraOffline",
-    "audioCategorized": "audioDetected.audioCategorized",
-    "objectDetected": "objectDetected",
-    "objectInAreaDetected": "objectDetected.objectInAreaDetected",
-    "objectTripwireDetected": "objectDetected.objectTripwireDetected",
-    "personDetected": "objectDetected.personDetected",
-    "personInAreaDetected": "objectDetected.personDetected.personInAreaDetected",
-    "personTripwireDetected": "objectDetected.personDetected.personTripwireDetected",
-    "animalDetected": "objectDetected.animalDetected",
-    "faceDetected": "objectDetected.faceDetected",
-    "faceRecognized": "objectDetected.faceDetected.faceRecognized",
-}
+HIERARCHY = TYPE_PATHS
 TYPES = sorted(HIERARCHY)
 
 

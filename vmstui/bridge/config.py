@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vmstui import topics
 from vmstui.bridge import template
-from vmstui.config_base import ConfigError, Strict, read_secret_file
+from vmstui.config_base import ConfigError, Strict, secret_from
 from vmstui.sources.genetec import qexpr
 
 NAME = r"^[A-Za-z0-9_-]{1,40}$"
@@ -46,16 +46,10 @@ class TokenSource(Strict):
     token_file: Path | None = None
 
     def token(self, what: str) -> SecretStr | None:
-        if self.token_env:
-            value = os.environ.get(self.token_env)
-            if value is None:
-                raise ConfigError(f"{what}: environment variable {self.token_env} is not set")
-            if not value:
-                raise ConfigError(f"{what}: environment variable {self.token_env} is empty")
-            return SecretStr(value)
-        if self.token_file is not None:
-            return SecretStr(read_secret_file(self.token_file, what))
-        return None
+        token = secret_from(self.token_env, self.token_file, what)
+        if token is not None and not token.get_secret_value():
+            raise ConfigError(f"{what}: the token is empty")  # would match a bare header
+        return token
 
 
 class BridgeConfig(Strict):

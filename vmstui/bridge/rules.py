@@ -14,7 +14,7 @@ from vmstui import topics
 from vmstui.bridge import template
 from vmstui.bridge.config import Rule, Sensor
 from vmstui.config import GenetecSource, Settings
-from vmstui.models import Event
+from vmstui.models import Event, event_fields
 from vmstui.sources.genetec import qexpr
 
 MAX_MESSAGE_CHARS = 400  # what a Security Center custom event message shows comfortably
@@ -38,17 +38,7 @@ class Delivery:
 
 def fields(event: Event) -> dict[str, str]:
     """The flat dict templates are filled from: the event's own fields, as text."""
-    return {
-        "id": event.id,
-        "source": event.source,
-        "vendor": event.vendor,
-        "kind": event.kind,
-        "type": event.type,
-        "topic": event.topic,
-        "time": event.time.isoformat(),
-        "entity": event.entity,
-        "summary": event.summary,
-    }
+    return event_fields(event)
 
 
 def metadata(event: Event, sensor: Sensor | None) -> dict[str, Any]:

@@ -8,7 +8,6 @@ On start, each Genetec sink checks that the custom events its rules raise exist
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from vmstui.bridge.sinks import GenetecSink, OcularisHttpSink, Sink
 from vmstui.models import Event
 from vmstui.sources.genetec.client import GenetecClient, GenetecError
 from vmstui.store.outbox import OutboxRow
+from vmstui.supervisor import cancel_all
 
 if TYPE_CHECKING:
     from vmstui.runtime import Runner, Runtime
@@ -146,12 +146,7 @@ class Bridge:
         await worker.run()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         for worker in self.workers.values():
             await worker.sink.aclose()
 

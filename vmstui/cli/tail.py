@@ -15,24 +15,13 @@ from vmstui.cli import cli
 from vmstui.cli.common import config_option, run, settings_from, source_option
 from vmstui.config import Settings, SourceConfig
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
-from vmstui.models import Event
+from vmstui.models import Event, event_fields
 from vmstui.runtime import Runtime
 
 
 def event_record(event: Event) -> dict[str, Any]:
-    """The jsonl shape of an Event: its fields, time in ISO 8601 UTC."""
-    return {
-        "id": event.id,
-        "source": event.source,
-        "vendor": event.vendor,
-        "kind": event.kind,
-        "type": event.type,
-        "topic": event.topic,
-        "time": event.time.isoformat().replace("+00:00", "Z"),
-        "entity": event.entity,
-        "summary": event.summary,
-        "raw": event.raw,
-    }
+    """The jsonl shape of an Event: its fields, time in ISO 8601 UTC, and the vendor's JSON."""
+    return {**event_fields(event), "raw": event.raw}
 
 
 def event_line(event: Event, fmt: str) -> bytes:

@@ -27,28 +27,29 @@ EXCHANGE_PREFIX = "/exchange/"
 MessageType = Literal["event_full_v24", "face_v24"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("event_full_v24", "face_v24")
 
-# The sixteen camera detection event types of v2.4. Others are still stored (the broker may
-# be newer than this list) but counted, so an integrator sees them.
-DETECTION_TYPES = frozenset(
-    {
-        "audioDetected",
-        "vmdDetected",
-        "pirDetected",
-        "doorbellDetected",
-        "cameraOnline",
-        "cameraOffline",
-        "audioCategorized",
-        "objectDetected",
-        "objectInAreaDetected",
-        "objectTripwireDetected",
-        "personDetected",
-        "personInAreaDetected",
-        "personTripwireDetected",
-        "animalDetected",
-        "faceDetected",
-        "faceRecognized",
-    }
-)
+# The sixteen camera detection event types of v2.4, each with its super types, parent first,
+# as a routing key's {eventTypes} carries them (the spec shows faceRecognized's; the others
+# follow their names). Other types are still stored (the broker may be newer than this list)
+# but counted, so an integrator sees them.
+TYPE_PATHS = {
+    "audioDetected": "audioDetected",
+    "vmdDetected": "vmdDetected",
+    "pirDetected": "pirDetected",
+    "doorbellDetected": "doorbellDetected",
+    "cameraOnline": "cameraOnline",
+    "cameraOffline": "cameraOffline",
+    "audioCategorized": "audioDetected.audioCategorized",
+    "objectDetected": "objectDetected",
+    "objectInAreaDetected": "objectDetected.objectInAreaDetected",
+    "objectTripwireDetected": "objectDetected.objectTripwireDetected",
+    "personDetected": "objectDetected.personDetected",
+    "personInAreaDetected": "objectDetected.personDetected.personInAreaDetected",
+    "personTripwireDetected": "objectDetected.personDetected.personTripwireDetected",
+    "animalDetected": "objectDetected.animalDetected",
+    "faceDetected": "objectDetected.faceDetected",
+    "faceRecognized": "objectDetected.faceDetected.faceRecognized",
+}
+DETECTION_TYPES = frozenset(TYPE_PATHS)
 FACE_ACTIONS = frozenset({"create", "update", "delete"})
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
