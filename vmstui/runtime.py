@@ -131,8 +131,10 @@ class Runtime:
         await self.close()
 
     def failed_task(self) -> BaseException | None:
-        """An exception a source task died of (a bug: sessions themselves never end a task)."""
-        for task in self._tasks:
+        """An exception a source or delivery task died of (a bug: sessions and workers
+        themselves never end a task)."""
+        bridge_tasks = self.bridge.tasks if self.bridge is not None else []
+        for task in [*self._tasks, *bridge_tasks]:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 return task.exception()
         return None

@@ -145,6 +145,10 @@ class Bridge:
                 log.warning("sink %s: cannot check custom events yet: %s", name, exc)
         await worker.run()
 
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._tasks)
+
     async def close(self) -> None:
         await cancel_all(self._tasks)
         for worker in self.workers.values():
