@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from vmstui.models import Event, Gap, SourceStatus
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.store import Store
+from vmstui.supervisor import cancel_all
 
 from .conftest import wait_for
 from .test_genetec_client import entity_guids
@@ -38,11 +38,7 @@ class Harness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
 
     @property
     def live(self) -> bool:
@@ -217,9 +213,7 @@ async def test_wrong_password_is_failed_not_a_crash(
                 status = update.status
         assert "401" in status.detail and "not-the-password" not in status.detail
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_all([task])
 
 
 async def test_stream_connection_is_closed_on_shutdown(

@@ -20,7 +20,7 @@ from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.http_in import SensorHttpIn
 from vmstui.hub import Hub
 from vmstui.store import Store
-from vmstui.supervisor import Backoff
+from vmstui.supervisor import Backoff, cancel_all
 
 from .conftest import wait_for
 
@@ -47,9 +47,7 @@ async def running(runner: SensorHttpIn) -> AsyncIterator[SensorHttpIn]:
         await wait_for(lambda: runner.supervisor.status.state == "live", what="listener live")
         yield runner
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_all([task])
 
 
 @pytest.fixture
@@ -336,7 +334,5 @@ async def test_port_in_use_is_retried_and_shown(store: Store) -> None:
         assert response.status_code == 200
     finally:
         blocker.close()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_all([task])
     assert runner.supervisor.status.state == "stopped"

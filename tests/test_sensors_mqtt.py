@@ -21,7 +21,7 @@ from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.mqtt_in import MqttIn, broker_address
 from vmstui.hub import Hub
 from vmstui.store import Store
-from vmstui.supervisor import Backoff
+from vmstui.supervisor import Backoff, cancel_all
 
 from .brokers import HOST, MQTT_PORT, require
 from .conftest import wait_for
@@ -78,9 +78,7 @@ async def running(runner: MqttIn, *, live: bool = True) -> AsyncIterator[MqttIn]
             await wait_for(lambda: runner.supervisor.status.state == "live", what="mqtt live")
         yield runner
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        await cancel_all([task])
 
 
 async def publish(*messages: tuple[str, bytes]) -> None:

@@ -21,7 +21,7 @@ from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.mqtt_in import MqttIn
 from vmstui.hub import Hub
 from vmstui.store import Store
-from vmstui.supervisor import Backoff
+from vmstui.supervisor import Backoff, cancel_all
 
 from .brokers import accepts
 from .conftest import wait_for
@@ -88,8 +88,7 @@ async def test_mqtts_with_site_ca(tls_broker: tuple[int, Path], tmp_path: Path) 
                 await client.publish(topic, orjson.dumps({"event": "leak"}), qos=1)
             await wait_for(lambda: runner.acked == 1, what="stored and acknowledged")
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_all([task])
         assert await store.count_events(source="leak") == 1
 
 
@@ -106,5 +105,4 @@ async def test_mqtts_untrusted_certificate_is_refused(
             await wait_for(lambda: runner.supervisor.status.state == "reconnecting", what="refused")
             assert "certificate verify failed" in runner.supervisor.status.detail
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_all([task])

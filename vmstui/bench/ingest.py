@@ -4,7 +4,6 @@ of reading and splitting the same stream (no models, no storage), in the same ru
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import tempfile
@@ -21,6 +20,7 @@ from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.sources.genetec.stream import open_stream
 from vmstui.store import Store
+from vmstui.supervisor import cancel_all
 
 SUBSCRIPTION = "event(Camera,CameraMotion)"
 
@@ -78,9 +78,7 @@ async def end_to_end(
         elapsed = time.perf_counter() - start
         committed = await store.count_events()
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_all([task])
         await store.close()
     await sim.burst_done()
     return count / elapsed, committed

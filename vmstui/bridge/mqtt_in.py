@@ -36,7 +36,7 @@ from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.sensors import VENDOR, Malformed, decode_object, sensor_event, sensor_for_topic
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +151,7 @@ class MqttIn:
                 for task in done:
                     task.result()  # both run until the connection goes: this raises why
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                await cancel_all(list(tasks))
         finally:
             # What is not acknowledged yet the broker sends again next time (no-op by id).
             with contextlib.suppress(Exception):

@@ -33,7 +33,7 @@ from vmstui.sources.een.messages import (
     split_message_destination,
     to_event,
 )
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,7 @@ class EenSource:
                     # all again. Bounded: a broker that stopped answering cannot hold us.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(pending.join()), 2)
-                settler.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await settler
+                await cancel_all([settler])
             await link.close()
 
     async def _settle(self, link: Link, pending: asyncio.Queue[Settlement]) -> None:

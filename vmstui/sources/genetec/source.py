@@ -5,7 +5,6 @@ subscribe → alarm monitoring on → open the stream → re-read /activealarms 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from pydantic import SecretStr
@@ -16,7 +15,7 @@ from vmstui.models import Alarm, Event, Subscription
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
 from vmstui.sources.genetec.stream import EventStream, open_stream
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,7 @@ class GenetecSource:
                 try:
                     await self._read(stream, control)
                 finally:
-                    refresher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await refresher
+                    await cancel_all([refresher])
         except (AuthError, ForbiddenError) as exc:
             raise FatalSourceError(str(exc)) from None
 
