@@ -37,8 +37,12 @@ def free_port() -> int:
 class OcularisProxy:
     """The Ocularis HTTP proxy: answers 503 `fail` times, then 200; records what it took."""
 
-    def __init__(self, port: int, fail: int = 0) -> None:
-        self.port = port
+    def __init__(self, fail: int = 0) -> None:
+        # Down until started: the port is held by a socket that is bound but not listening
+        # (connections are refused), so nothing else on the machine can take it meanwhile.
+        self._placeholder: socket.socket | None = socket.socket()
+        self._placeholder.bind(("127.0.0.1", 0))
+        self.port = int(self._placeholder.getsockname()[1])
         self.fail = fail
         self.received: list[dict[str, Any]] = []
         self.answered_503 = 0
@@ -53,6 +57,9 @@ class OcularisProxy:
         return web.json_response({"ok": True})
 
     async def start(self) -> None:
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
         app = web.Application()
         app.router.add_post("/events", self.handle)
         self._runner = web.AppRunner(app)
@@ -60,6 +67,8 @@ class OcularisProxy:
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     async def stop(self) -> None:
+        if self._placeholder is not None:
+            self._placeholder.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -141,7 +150,7 @@ async def bridge(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Runtime, str, OcularisProxy]]:
     monkeypatch.setenv("VMSTUI_TEST_SENSOR_TOKEN", TOKEN)
-    proxy = OcularisProxy(free_port(), fail=2)  # not started yet: the sink is down
+    proxy = OcularisProxy(fail=2)  # not started yet: the sink is down
     settings = bridge_settings(sim, tmp_path, proxy.port)
     runtime = Runtime(settings, passwords={"hq": SecretStr(PASSWORD)}, bridge=True)
     await runtime.open()
@@ -234,6 +243,11 @@ async def test_ocularis_down_then_503_then_200_in_order(
     first = proxy.received[0]
     assert first["source"] == "test-bridge" and first["rule"] == "tick"
     assert set(first) == {"source", "sensor", "rule", "time", "metadata"}
+    # The proxy counts a request before answering it; the row is marked done after.
+    for _ in range(100):
+        if (await runtime.store.outbox_stats("ocularis:ocx")).depth == 0:
+            break
+        await asyncio.sleep(0.05)
     assert (await runtime.store.outbox_stats("ocularis:ocx")).depth == 0
     # The status chip counts every sink: the roof door's custom events still wait there.
     await wait_for(lambda: "queued" in runtime.hub.statuses[OUTBOX].detail, 5)
@@ -242,7 +256,7 @@ async def test_ocularis_down_then_503_then_200_in_order(
 async def test_bridge_setup_command_creates_missing_custom_events(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    settings = bridge_settings(sim, tmp_path, free_port())
+    settings = bridge_settings(sim, tmp_path, 9)
     config = tmp_path / "bridge.toml"
     # The command line reads a file: write the parts --setup needs.
     source = settings.sources[0]

@@ -110,10 +110,10 @@ def pending(cache: Path) -> int:
 
 
 async def test_drill_sigkill_twice_while_the_sink_is_down(tmp_path: Path) -> None:
-    listen, sink_port = free_port(), free_port()
+    proxy = OcularisProxy()  # holds its port, refusing connections, until started
+    listen = free_port()
     cache = tmp_path / "cache.db"
-    bridge = BridgeProcess(write_config(tmp_path / "bridge.toml", cache, listen, sink_port))
-    proxy = OcularisProxy(sink_port)
+    bridge = BridgeProcess(write_config(tmp_path / "bridge.toml", cache, listen, proxy.port))
     bridge.start()
     accepted = [0]
     pushers = [
