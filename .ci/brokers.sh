@@ -3,7 +3,7 @@
 #   - RabbitMQ: AMQP 127.0.0.1:5672 (guest/guest), STOMP 127.0.0.1:61613,
 #     Web-STOMP 127.0.0.1:15674 (path /ws), via rabbitmq_stomp + rabbitmq_web_stomp
 #   - Mosquitto: MQTT 127.0.0.1:1883
-#   - tmux (the console's end-to-end test drives a real terminal)
+#   - tmux, curl and openssl (a real terminal, a real HTTP peer, throwaway certificate authorities)
 # Missing packages come from Debian's archive (one `apt-get update` first, only if
 # something is missing). Every step is bounded by `timeout`; a broker that does not
 # come up in time is reported with a clear "BROKER DOWN" line and the run goes on
@@ -159,21 +159,29 @@ ci_ensure_mosquitto() {
     return 1
 }
 
-ci_ensure_tmux() {
-    if command -v tmux >/dev/null; then
-        ci_log "tmux: present ($(tmux -V))"
-        return 0
+# Commands the tests drive: tmux (a real terminal for the console), curl (a real HTTP peer),
+# openssl (throwaway certificate authorities for the TLS tests). Debian names them alike.
+ci_ensure_commands() {
+    local name missing=()
+    for name in "$@"; do
+        command -v "$name" >/dev/null || missing+=("$name")
+    done
+    if ((${#missing[@]})); then
+        ci_apt_install "${missing[@]}"
     fi
-    ci_apt_install tmux && command -v tmux >/dev/null && ci_log "tmux: installed ($(tmux -V))"
+    for name in "$@"; do
+        command -v "$name" >/dev/null || return 1
+    done
+    ci_log "tools: $* present"
 }
 
 # Brings everything up; never fails hard. Sets CI_BROKER_PROBLEMS; returns 1 if any.
 ci_ensure_brokers() {
     local t0=$SECONDS
     CI_BROKER_PROBLEMS=()
-    ci_ensure_tmux || {
-        ci_log "TOOL MISSING: tmux could not be installed; the end-to-end console test will fail"
-        CI_BROKER_PROBLEMS+=("tmux")
+    ci_ensure_commands tmux curl openssl || {
+        ci_log "TOOL MISSING: tmux, curl or openssl could not be installed; tests that drive them will fail"
+        CI_BROKER_PROBLEMS+=("tools")
     }
     ci_ensure_rabbitmq || {
         ci_log "BROKER DOWN: RabbitMQ (5672/61613/15674) did not come up within ${CI_BROKER_WAIT}s; continuing, broker tests will fail"

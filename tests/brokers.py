@@ -37,7 +37,18 @@ def require(what: str, *ports: int) -> None:
     missing = [port for port in ports if not accepts(port)]
     if not missing:
         return
-    reason = f"{what} is not answering on {HOST} port(s) {', '.join(map(str, missing))}"
+    _missing(f"{what} is not answering on {HOST} port(s) {', '.join(map(str, missing))}")
+
+
+def require_commands(*names: str) -> None:
+    """Skip (or, with VMSTUI_REQUIRE_BROKER=1, fail) unless every command is installed:
+    `.ci/run` installs them, so under CI a missing one is a failure, not a skip."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        _missing(f"needs the {', '.join(missing)} command(s) (.ci/run installs them)")
+
+
+def _missing(reason: str) -> None:
     if os.environ.get("VMSTUI_REQUIRE_BROKER") == "1":
         pytest.fail(reason + " (VMSTUI_REQUIRE_BROKER=1)")
     pytest.skip(reason)
@@ -49,10 +60,8 @@ def require_rabbitmq() -> None:
 
 def rabbitmqctl(*args: str, timeout: float = 120) -> None:
     """Run the `rabbitmqctl` wrapper (it switches to the broker's user itself)."""
-    tool = shutil.which("rabbitmqctl")
-    if tool is None:
-        pytest.skip("rabbitmqctl is not installed here")
-    subprocess.run([tool, *args], check=True, capture_output=True, timeout=timeout)
+    require_commands("rabbitmqctl")
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=timeout)
 
 
 class Amqp:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from vmstui.sources.camio.source import CamioSource as CamioRunner
 from vmstui.store import Store
 
 from . import camio_payloads as payloads
+from .brokers import require_commands
 from .conftest import wait_for
 
 TOKEN = "token XYZPDQ-for-tests-only-5b1e"
@@ -318,8 +318,8 @@ async def test_a_port_in_use_is_retried_and_shown_until_it_frees(tmp_path: Path)
         assert rt.failed_task() is None
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 async def test_curl_posts_payload_files(camio: Listener, tmp_path: Path) -> None:
+    require_commands("curl")
     headers = tmp_path / "headers"  # the token in a file, not on a command line
     headers.write_text(f"Authorization: {TOKEN}\nContent-Type: application/json\n")
     results = {}

@@ -5,7 +5,6 @@ answers the handshake like a broker refusing the login)."""
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from .brokers import require_commands
 from .test_een_broker import detail, een_settings, running, state, wait_for
 from .test_tls import make_ca_and_cert
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+@pytest.fixture(autouse=True)
+def _commands() -> None:
+    require_commands("openssl")
+
 
 LOGIN, SECRET = "partner@example.com", "s3cret-for-tls-test"
 

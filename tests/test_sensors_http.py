@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all
 
+from .brokers import require_commands
 from .conftest import wait_for
 
 TOKEN = "leak-token-for-tests-only"
@@ -236,8 +236,8 @@ async def test_concurrent_pushes(post: Any, store: Store) -> None:
     assert await stored(store) == 50
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 async def test_curl_push(listener: SensorHttpIn, store: Store) -> None:
+    require_commands("curl")
     process = await asyncio.create_subprocess_exec(
         "curl",
         "-sS",

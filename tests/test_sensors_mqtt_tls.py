@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -23,14 +22,14 @@ from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all
 
-from .brokers import accepts
+from .brokers import accepts, require_commands
 from .conftest import wait_for
 from .test_tls import make_ca_and_cert
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("mosquitto") is None or shutil.which("openssl") is None,
-    reason="needs the mosquitto and openssl commands",
-)
+
+@pytest.fixture(autouse=True)
+def _commands() -> None:
+    require_commands("mosquitto", "openssl")
 
 
 def free_port() -> int:

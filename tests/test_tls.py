@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
@@ -15,7 +14,12 @@ from pydantic import SecretStr
 from vmstui.config import GenetecSource, parse_settings
 from vmstui.sources.genetec.client import GenetecClient, UnreachableError
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+from .brokers import require_commands
+
+
+@pytest.fixture(autouse=True)
+def _commands() -> None:
+    require_commands("openssl")
 
 
 def make_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None, reason="needs tmux (.ci/run installs it)"
-)
+from ..brokers import require_commands
+
+
+@pytest.fixture(autouse=True)
+def _commands() -> None:
+    require_commands("tmux")
+
 
 VMSTUI = Path(sys.executable).with_name("vmstui")
 
