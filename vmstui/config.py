@@ -22,14 +22,14 @@ from pydantic import (
 
 from vmstui.bridge.config import (
     BridgeConfig,
+    ListenAddress,
     OcularisSink,
     Rule,
     Sensor,
     TokenSource,
-    listen_address,
 )
 from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
-from vmstui.config_base import SecretSource, Strict
+from vmstui.config_base import Name, SecretSource, Strict
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
@@ -58,7 +58,7 @@ class CacheConfig(Strict):
 
 
 class GenetecSource(SecretSource):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    name: Name
     kind: Literal["genetec"]
     url: str
     username: Annotated[str, Field(min_length=1)]
@@ -113,12 +113,6 @@ class GenetecSource(SecretSource):
             for name, guid in names.items()
         }
 
-    @model_validator(mode="after")
-    def _secret_named(self) -> GenetecSource:
-        if not self.password_env and self.password_file is None:
-            raise ValueError("set password_env (or password_file): passwords are never in the file")
-        return self
-
     def entity_ref(self, value: str, where: str = "", *, alarm: bool = False) -> str:
         """A configured name (of an alarm, or of an entity), a GUID, or LogicalID(Type,n) →
         the reference the Web SDK takes; ValueError saying which it is not."""
@@ -148,7 +142,7 @@ EEN_SCHEMES = ("ws://", "wss://", "stomp://", "stomp+ssl://")
 class EenSource(SecretSource):
     """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    name: Name
     kind: Literal["een"]
     url: str
     # Sent as Basic auth on the WebSocket handshake and as login/passcode in CONNECT.
@@ -182,12 +176,6 @@ class EenSource(SecretSource):
             raise ValueError("a destination is listed twice")
         return value
 
-    @model_validator(mode="after")
-    def _secret_named(self) -> EenSource:
-        if not self.password_env and self.password_file is None:
-            raise ValueError("set password_env (or password_file): passwords are never in the file")
-        return self
-
     def password(self) -> SecretStr:
         return self.resolve_secret(f"source {self.name!r}")
 
@@ -195,18 +183,13 @@ class EenSource(SecretSource):
 class CamioSource(TokenSource):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    name: Name
     kind: Literal["camio"]
-    listen: str = "127.0.0.1:8787"  # loopback unless configured (a proxy usually fronts it)
+    listen: ListenAddress = "127.0.0.1:8787"  # loopback unless configured (a proxy fronts it)
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]{0,200}$")] = "/camio"
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
     backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        return listen_address(value)
 
     @model_validator(mode="after")
     def _token_named(self) -> CamioSource:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class ConfigError(Exception):
@@ -19,11 +20,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# What names a source, a sensor, a sink or a rule: it becomes a topic word and a status chip.
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
 class SecretSource(Strict):
     """Where a secret comes from: an environment variable, or a file only its owner can read."""
 
     password_env: str = ""
     password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _secret_named(self) -> Self:
+        if not self.password_env and self.password_file is None:
+            raise ValueError("set password_env (or password_file): passwords are never in the file")
+        return self
 
     def resolve_secret(self, what: str) -> SecretStr:
         secret = secret_from(self.password_env, self.password_file, what)

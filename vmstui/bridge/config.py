@@ -10,14 +10,13 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from vmstui import topics
 from vmstui.bridge import template
-from vmstui.config_base import ConfigError, Strict, secret_from
+from vmstui.config_base import ConfigError, Name, Strict, secret_from
 from vmstui.sources.genetec import qexpr
 
-NAME = r"^[A-Za-z0-9_-]{1,40}$"
 # What a rule's templates may name: the normalized event's own fields, nothing deeper.
 TEMPLATE_FIELDS = frozenset(
     {"id", "source", "vendor", "kind", "type", "topic", "time", "entity", "summary"}
@@ -32,6 +31,10 @@ def listen_address(value: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"{value!r} must be host:port, e.g. 127.0.0.1:8788")
     return value
+
+
+# `host:port`, checked when the config loads.
+ListenAddress = Annotated[str, AfterValidator(listen_address)]
 
 
 def split_listen(value: str) -> tuple[str, int]:
@@ -54,8 +57,8 @@ class TokenSource(Strict):
 
 class BridgeConfig(Strict):
     # This bridge instance: the Ocularis "Source" of what it sends.
-    name: Annotated[str, Field(pattern=NAME)] = "vmstui-bridge"
-    listen: str = "127.0.0.1:8788"
+    name: Name = "vmstui-bridge"
+    listen: ListenAddress = "127.0.0.1:8788"
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     mqtt_url: str = ""  # mqtt://host:1883 or mqtts://host:8883; empty: no MQTT
     mqtt_username: str = ""
@@ -69,11 +72,6 @@ class BridgeConfig(Strict):
     delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
     delivery_backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
     delivery_backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        return listen_address(value)
 
     @field_validator("mqtt_url")
     @classmethod
@@ -92,7 +90,7 @@ class BridgeConfig(Strict):
 
 
 class Sensor(TokenSource):
-    name: Annotated[str, Field(pattern=NAME)]
+    name: Name
     kind: SensorKind
     address: str = ""  # where the sensor is (host, IP, panel loop): shown, not dialled
     # MQTT topic filter for this sensor ('+' and '#' allowed); empty: HTTP push only.
@@ -126,7 +124,7 @@ class Sensor(TokenSource):
 
 
 class OcularisSink(Strict):
-    name: Annotated[str, Field(pattern=NAME)]
+    name: Name
     kind: Literal["ocularis"]
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -153,11 +151,11 @@ class OcularisSink(Strict):
 
 
 class Rule(Strict):
-    name: Annotated[str, Field(pattern=NAME)]
+    name: Name
     match: str
     action: RuleAction
     # The Genetec source (genetec.* actions) or the Ocularis sink (ocularis) it delivers to.
-    target: Annotated[str, Field(pattern=NAME)]
+    target: Name
     custom_event_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     message: str = "{summary}"
     # Entities to raise on / attach: names from the Genetec source's config, GUIDs or

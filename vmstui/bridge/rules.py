@@ -1,13 +1,13 @@
 """Rules: which normalized events become which deliveries, as outbox rows.
 
-Pure: an Event in, the deliveries it causes out, each with its sink, its order key (one per
+Pure: an Event in, the outbox rows it causes out, each with its sink, its order key (one per
 sensor, so a sensor's deliveries go out in order) and a dedupe key (the same event routed
 twice, after a crash or a sender's retry, is queued once). Nothing here sends anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from vmstui import topics
@@ -16,6 +16,7 @@ from vmstui.bridge.config import Rule, Sensor
 from vmstui.config import GenetecSource, Settings
 from vmstui.models import Event, event_fields
 from vmstui.sources.genetec import qexpr
+from vmstui.store.outbox import OutboxRow
 
 MAX_MESSAGE_CHARS = 400  # what a Security Center custom event message shows comfortably
 
@@ -28,12 +29,16 @@ def ocularis_sink(sink: str) -> str:
     return f"ocularis:{sink}"
 
 
-@dataclass(frozen=True)
-class Delivery:
-    sink: str
-    order_key: str
-    dedupe: str
-    payload: dict[str, Any]
+def custom_events_wanted(rules: Sequence[Rule], source: str) -> dict[int, str]:
+    """The custom events the rules raise on one Genetec source: id → the rule's name (what
+    `vmstui bridge --setup` names it when it creates it)."""
+    return {
+        rule.custom_event_id: rule.name
+        for rule in rules
+        if rule.action == "genetec.custom_event"
+        and rule.target == source
+        and rule.custom_event_id is not None
+    }
 
 
 def fields(event: Event) -> dict[str, str]:
@@ -79,8 +84,8 @@ class Router:
                 names.append(sink)
         return names
 
-    def route(self, event: Event) -> list[Delivery]:
-        out: list[Delivery] = []
+    def route(self, event: Event) -> list[OutboxRow]:
+        out: list[OutboxRow] = []
         for rule in self.rules:
             if topics.matches(rule.match, event.topic):
                 out.extend(self._deliveries(rule, event))
@@ -95,7 +100,7 @@ class Router:
             return [source.entity_ref(entity) for entity in rule.entities]
         return list(sensor.cameras) if sensor is not None else []
 
-    def _deliveries(self, rule: Rule, event: Event) -> list[Delivery]:
+    def _deliveries(self, rule: Rule, event: Event) -> list[OutboxRow]:
         sensor = self.sensors.get(event.source) if event.vendor == "sensor" else None
         # In order per sensor; other events keep the order of their source.
         order_key = event.source
@@ -108,12 +113,12 @@ class Router:
                 "time": event.time.isoformat(),
                 "metadata": metadata(event, sensor),
             }
-            return [Delivery(ocularis_sink(rule.target), order_key, base, level)]
+            return [OutboxRow(ocularis_sink(rule.target), order_key, base, level)]
         entities = self._entities(rule, sensor)
         if rule.action == "genetec.custom_event":
             message = self._render(rule, "message", event, MAX_MESSAGE_CHARS)
             return [
-                Delivery(
+                OutboxRow(
                     genetec_sink(rule.target),
                     order_key,
                     f"{base}:{entity}",
@@ -138,4 +143,4 @@ class Router:
             # AttachedEntities takes GUIDs only; LogicalIDs can be the alarm's source.
             "attached": guids,
         }
-        return [Delivery(genetec_sink(rule.target), order_key, base, payload)]
+        return [OutboxRow(genetec_sink(rule.target), order_key, base, payload)]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from vmstui.bridge.delivery import DeliveryWorker
-from vmstui.bridge.rules import Router, genetec_sink, ocularis_sink
+from vmstui.bridge.rules import Router, custom_events_wanted, genetec_sink, ocularis_sink
 from vmstui.bridge.sinks import GenetecSink, OcularisHttpSink, Sink
 from vmstui.models import Event
 from vmstui.sources.genetec.client import GenetecClient, GenetecError
@@ -85,28 +85,13 @@ class Bridge:
 
     def route(self, events: Sequence[Event]) -> list[OutboxRow]:
         """Outbox rows for a batch; the hub commits them with the events."""
-        rows: list[OutboxRow] = []
-        for event in events:
-            for delivery in self.router.route(event):
-                rows.append(
-                    OutboxRow(delivery.sink, delivery.order_key, delivery.dedupe, delivery.payload)
-                )
-        return rows
+        return [row for event in events for row in self.router.route(event)]
 
     def committed(self, sinks: set[str]) -> None:
         for sink in sinks:
             worker = self.workers.get(sink)
             if worker is not None:
                 worker.wake()
-
-    def custom_events_of(self, source: str) -> dict[int, str]:
-        return {
-            rule.custom_event_id: rule.name
-            for rule in self.router.rules
-            if rule.action == "genetec.custom_event"
-            and rule.target == source
-            and rule.custom_event_id is not None
-        }
 
     def _sink(self, name: str) -> Sink:
         settings = self.runtime.settings
@@ -132,7 +117,7 @@ class Bridge:
 
     async def _run(self, name: str, worker: DeliveryWorker) -> None:
         kind, _, target = name.partition(":")
-        wanted = self.custom_events_of(target) if kind == "genetec" else {}
+        wanted = custom_events_wanted(self.router.rules, target) if kind == "genetec" else {}
         if wanted:
             # Said once at start; the rows that need a missing one wait in the outbox and
             # the status repeats it, while everything else goes out.

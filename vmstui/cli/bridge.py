@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from vmstui.bridge.rules import custom_events_wanted
 from vmstui.bridge.service import setup_custom_events
-from vmstui.bridge.status import outbox_status
+from vmstui.bridge.status import OUTBOX
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, run, settings_from
 from vmstui.config import GenetecSource, Settings
@@ -28,13 +29,7 @@ async def setup(settings: Settings) -> list[str]:
     for source in settings.sources:
         if not isinstance(source, GenetecSource):
             continue
-        wanted = {
-            rule.custom_event_id: rule.name
-            for rule in settings.rules
-            if rule.action == "genetec.custom_event"
-            and rule.target == source.name
-            and rule.custom_event_id is not None
-        }
+        wanted = custom_events_wanted(settings.rules, source.name)
         if not wanted:
             continue
         async with GenetecClient(source, source.password()) as client:
@@ -65,8 +60,10 @@ async def serve(settings: Settings) -> None:
                 await asyncio.wait_for(stop.wait(), STATUS_LOG_S)
             if (failure := runtime.failed_task()) is not None:
                 raise failure
-            assert runtime.store is not None
-            status = await outbox_status(runtime.store)
+            # The runtime keeps the outbox's status up to date; the log repeats it now and then.
+            status = runtime.hub.statuses.get(OUTBOX)
+            if status is None:
+                continue
             if status.detail != last and not status.detail.startswith("0 queued"):
                 log.warning("outbox: %s", status.detail)
             last = status.detail
