@@ -173,6 +173,29 @@ async def test_failed_batch_fails_its_future_only(store: Store) -> None:
     assert rows_seen_by_another_connection(store.path) == {"g1", "g2", "g3"}
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 255, 256, 257, 511, 700])
+async def test_every_row_of_any_batch_size_goes_in_once(store: Store, size: int) -> None:
+    # A batch is inserted in chunks of powers of two: every row lands once, with its own
+    # values (a parameter off by one would shift a column or drop the last row).
+    events = [
+        event(
+            f"genetec.Camera.c{i % 7}.CameraMotion",
+            raw={"i": i},
+            time=NOW + i * timedelta(microseconds=1),
+        )
+        for i in range(size)
+    ]
+    await store.add_events(events)
+    await store.add_events(events[: size // 2 + 1])  # duplicates are ignored
+    assert await store.count_events() == size
+    for i in {0, size // 2, size - 1}:
+        got = await store.get_event(events[i].id)
+        assert got is not None
+        assert (got.topic, got.time, got.raw) == (events[i].topic, events[i].time, {"i": i})
+    stored = {e.id async for e in store.iter_events(pattern="genetec.Camera.c3.#")}
+    assert stored == {e.id for e in events if e.topic == "genetec.Camera.c3.CameraMotion"}
+
+
 async def test_flush_and_close_commit_what_is_queued(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     store = await Store.open(path, batch_max=10)

@@ -5,7 +5,7 @@ Times are timezone-aware UTC everywhere inside vmstui; only the UI converts to l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from operator import itemgetter
@@ -32,6 +32,24 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def to_us(value: datetime) -> int:
+    """Exact integer microseconds since the epoch (float timestamps can be off by one)."""
+    return (as_utc(value) - EPOCH) // _ONE_US
+
+
+def utc_us(value: datetime) -> int:
+    """to_us for a datetime already in UTC (every Event's time): the hot paths skip as_utc."""
+    return (value - EPOCH) // _ONE_US
+
+
+def from_us(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
 
 
 EventKind = Literal["event", "alarm"]

@@ -15,7 +15,7 @@ import aiosqlite
 import orjson
 
 from vmstui import topics
-from vmstui.models import Alarm, AuditEntry, Event, Gap, utcnow
+from vmstui.models import Alarm, AuditEntry, Event, Gap, to_us, utcnow
 from vmstui.store import queries, retention, schema
 from vmstui.store.codec import (
     UPSERT_ALARM,
@@ -24,7 +24,6 @@ from vmstui.store.codec import (
     StoredEvent,
     alarm_row,
     event_row,
-    to_us,
 )
 from vmstui.store.outbox import OutboxRow
 from vmstui.store.writer import Op, StoreClosedError, Writer

@@ -14,15 +14,13 @@ import aiosqlite
 import orjson
 
 from vmstui import topics
-from vmstui.models import Alarm, AuditEntry, Gap, utcnow
+from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us, utcnow
 from vmstui.store.codec import (
     EVENT_COLUMNS,
     OutboxItem,
     OutboxStats,
     StoredEvent,
-    from_us,
     stored_event,
-    to_us,
 )
 
 Cursor = tuple[int, int]  # (time_us, seq) of a row: the keyset position

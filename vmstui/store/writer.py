@@ -13,12 +13,11 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from vmstui.store.codec import INSERT_EVENT_BATCH, INSERT_TOPIC, EventRow, batch_params
+from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 
 log = logging.getLogger("vmstui.store")
@@ -164,14 +163,13 @@ class Writer:
 
     async def _commit_rows(self, batches: list[_Rows]) -> None:
         db = self._db
-        rows = (
-            batches[0].rows if len(batches) == 1 else chain.from_iterable(b.rows for b in batches)
-        )
+        rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
         topics = {row[5] for batch in batches for row in batch.rows}
         try:
             await db.execute("BEGIN IMMEDIATE")
             await db.executemany(INSERT_TOPIC, [(topic,) for topic in topics])
-            await db.execute(INSERT_EVENT_BATCH, batch_params(rows))
+            for sql, params in insert_chunks(rows):
+                await db.execute(sql, params)
             outbox = [row for batch in batches for row in batch.outbox]
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from vmstui import topics
-from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc
+from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc, utc_us
 
 VENDOR = "genetec"
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
@@ -51,12 +51,20 @@ def _guid(value: Any) -> str:
     return "" if text == _EMPTY_GUID else text
 
 
-def event_id(source: str, body: bytes) -> str:
-    # The stream carries no event id: the same bytes from the same source are the same event
-    # (a replay after a reconnect), so a digest of them de-duplicates in the cache.
+def event_id(source: str, body: bytes, time: datetime | None) -> str:
+    """The stream carries no event id: the same bytes from the same source are the same event
+    (a replay after a reconnect), so a digest of them de-duplicates in the cache.
+
+    `time` is the event's own time (UTC), read from `body` (never the clock: a replay must get the
+    same id). Put first, as fixed-width hex microseconds, it keeps the cache's unique id index
+    in arrival order: each commit then appends to a few index pages instead of dirtying one
+    random page per event (that cost more than half of `bench ingest`'s insert time).
+    """
     digest = hashlib.blake2b(body, digest_size=12, person=b"vmstui-genetec")
     digest.update(source.encode())
-    return "g-" + digest.hexdigest()
+    if time is None:
+        return "g-" + digest.hexdigest()
+    return f"g-{utc_us(time):014x}{digest.hexdigest()}"
 
 
 def _result(data: Any) -> dict[str, Any]:
@@ -115,7 +123,7 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
     # Every value is a str built here and `time` comes from as_utc, so nothing is left for
     # validation to check; `raw` (the Result) is parsed again from body only when read.
     return Event.trusted(
-        id=event_id(source, body),
+        id=event_id(source, body, time),
         source=source,
         vendor=VENDOR,
         kind="event",
@@ -134,14 +142,14 @@ def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) 
     instance = body_obj.get("InstanceId", body_obj.get("InstanceID"))
     if not alarm_guid or not isinstance(instance, int) or isinstance(instance, bool):
         raise Malformed(f"{kind} without AlarmGuid and an integer InstanceId")
-    time = (
+    stated = (
         parse_time(body_obj.get("TriggerTimestamp"))
         or parse_time(body_obj.get("AckTime"))
         or parse_time(body_obj.get("InvestigatedTime"))
         or parse_time(body_obj.get("ForwardedTime"))
         or parse_time(body_obj.get("CreationTimestamp"))
-        or datetime.now(UTC)
     )
+    time = stated or datetime.now(UTC)
     trigger = body_obj.get("TriggerEvent")
     content = body_obj.get("DynamicAlarmContent")
     context = content.get("Context", "") if isinstance(content, dict) else ""
@@ -154,7 +162,7 @@ def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) 
     if who:
         summary += f" by {who}"
     return Event(
-        id=event_id(source, body),
+        id=event_id(source, body, stated),
         source=source,
         vendor=VENDOR,
         kind="alarm",

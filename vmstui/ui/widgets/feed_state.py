@@ -19,9 +19,8 @@ from collections import deque
 from collections.abc import Sequence
 
 from vmstui import topics
-from vmstui.models import Event, Gap
+from vmstui.models import Event, Gap, to_us
 from vmstui.store import StoredEvent
-from vmstui.store.codec import to_us
 from vmstui.ui.widgets.feed_rows import GapRow, Row, RowWindow, merge_gaps, row_time
 
 LIVE_SEQ = 2**62  # above any rowid: a keyset (t, LIVE_SEQ) takes every stored row at time t
