@@ -180,13 +180,18 @@ def line_strip(
     *,
     fill: str = " ",
 ) -> Strip:
-    """One row exactly `width` cells wide: truncated with an ellipsis, or filled."""
+    """One row exactly `width` cells wide: truncated with an ellipsis, or filled.
+
+    Built at its width rather than through Strip.crop_extend: that caches its result in the
+    strip itself, and when nothing needs cropping the result is the strip, a reference cycle.
+    Only a full garbage collection frees those, and at a thousand events a second the
+    evicted strips of the row cache piled up to tens of MB between two of them.
+    """
     text = Text(style=style, no_wrap=True, end="")
     for part, part_style in parts:
         text.append(part, part_style)
     if text.cell_len > width:
         text.truncate(width, overflow="ellipsis")
-    elif fill != " " and text.cell_len < width:
-        text.append(fill * (width - text.cell_len))
-    strip = Strip(list(text.render(console)), text.cell_len)
-    return strip.crop_extend(0, width, style)
+    elif text.cell_len < width:
+        text.append(fill * (width - text.cell_len))  # in the row's style, as padding would be
+    return Strip(list(text.render(console)), width)
