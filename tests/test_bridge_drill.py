@@ -103,8 +103,11 @@ async def push_all(base: str, sensor: str, accepted: list[int]) -> None:
             accepted[0] += 1
 
 
-def pending(cache: Path) -> int:
+def pending(cache: Path) -> int | None:
+    """Pending outbox rows; None while the bridge has created the file but not its schema."""
     with sqlite3.connect(cache, timeout=10) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").fetchone() is None:
+            return None
         row = db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
     return int(row[0])
 
