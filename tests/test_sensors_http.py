@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -116,10 +117,16 @@ async def test_sensor_without_token_cannot_push(post: Any, store: Store) -> None
     assert await stored(store) == 0
 
 
-async def test_unknown_sensor_is_404(post: Any, store: Store) -> None:
-    response = await post({"event": "leak"}, sensor="attic")
-    assert response.status_code == 404
-    assert (await post({"event": "leak"}, sensor="..%2Fetc")).status_code == 404
+async def test_unknown_sensor_answers_as_a_wrong_token_does(
+    post: Any, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Anonymous callers must not learn which sensor names exist; the bridge's log says why.
+    wrong_token = await post({"event": "leak"}, headers={"Authorization": "wrong"})
+    with caplog.at_level(logging.INFO, logger="vmstui"):
+        for name in ("attic", "..%2Fetc"):
+            response = await post({"event": "leak"}, sensor=name)
+            assert (response.status_code, response.json()) == (401, wrong_token.json())
+    assert "no such sensor" in caplog.text
     assert await stored(store) == 0
 
 

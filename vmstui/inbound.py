@@ -20,16 +20,18 @@ JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
 class Refused(Exception):
-    """A request answered with an error status; `reason` is one line for the log."""
+    """A request answered with an error status; `reason` is one line for the log, and the
+    answer's text unless `answer` says less (what an anonymous caller may learn)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, answer: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.answer = reason if answer is None else answer
 
     def response(self) -> web.Response:
         response = web.json_response(
-            {"error": self.reason}, status=self.status, headers=JSON_HEADERS
+            {"error": self.answer}, status=self.status, headers=JSON_HEADERS
         )
         if self.status == 413:
             response.force_close()  # the rest of the body is never read
@@ -42,9 +44,12 @@ def token_matches(presented: str | None, expected: SecretStr) -> bool:
     return hmac.compare_digest(given, expected.get_secret_value().encode())
 
 
+UNAUTHORIZED = "missing or wrong Authorization"
+
+
 def check_token(request: web.Request, expected: SecretStr | None) -> None:
     if expected is None or not token_matches(request.headers.get("Authorization"), expected):
-        raise Refused(401, "missing or wrong Authorization")
+        raise Refused(401, UNAUTHORIZED)
 
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes:

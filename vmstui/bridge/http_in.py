@@ -1,7 +1,8 @@
 """Sensors push JSON over HTTP: `POST /sensors/{name}` on the bridge's listener.
 
-Checks run cheapest first and before the body is read: an unknown sensor is 404, a missing
-or wrong token 401 (a sensor configured without a token cannot push at all), a body over
+Checks run cheapest first and before the body is read: a missing or wrong token is 401 (a
+sensor configured without a token cannot push at all), and so is an unknown sensor name, so
+that an anonymous caller cannot find out which names exist (the log says which it was); a body over
 `max_body_bytes` 413. Only then is the body parsed (400 when it is not a JSON object the
 sensor's config can read). A 200 carrying the event id is sent only once the cache has
 committed the event, so a sender that retries on anything else loses nothing, and its retry
@@ -116,7 +117,7 @@ class SensorHttpIn:
     async def _accept(self, request: web.Request) -> web.Response:
         sensor = self._sensors.get(request.match_info["name"])
         if sensor is None:
-            raise inbound.Refused(404, "no such sensor")
+            raise inbound.Refused(401, "no such sensor", answer=inbound.UNAUTHORIZED)
         inbound.check_token(request, self._tokens.get(sensor.name))
         body = await inbound.read_body(request, self.bridge.max_body_bytes)
         try:

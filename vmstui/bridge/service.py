@@ -68,7 +68,7 @@ class Bridge:
         settings = self.runtime.settings
         runners: list[Runner] = []
         if any(s.token_env or s.token_file for s in settings.sensors):
-            # Every sensor is known to the listener: one without a token gets 401, not 404.
+            # Every sensor is known to the listener, one without a token too (it gets 401).
             tokens: dict[str, SecretStr] = {}
             for sensor in settings.sensors:
                 token = secrets.get(sensor.name) or sensor.token(f"sensor {sensor.name!r}")
