@@ -97,6 +97,8 @@ async def test_tail_prints_jsonl_and_stores(
 
     feeder = asyncio.create_task(feed())
     code, out, err = await vmstui(
+        "--log-level",
+        "debug",
         "tail",
         "--config",
         str(config),
@@ -109,6 +111,8 @@ async def test_tail_prints_jsonl_and_stores(
     )
     feeder.cancel()
     assert code == 0, err
+    # Even at DEBUG: no secret, and not every statement's parameters (the events themselves).
+    assert " DEBUG " in err and PASSWORD not in err and "aiosqlite" not in err
     records = [orjson.loads(line) for line in out.splitlines()]
     assert len(records) == 2
     assert set(records[0]) >= {

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from vmstui import __version__
+from vmstui.cli.common import quiet_libraries
 from vmstui.config import ConfigError
 from vmstui.sources.genetec.client import GenetecError
 
@@ -34,10 +35,7 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if level.upper() != "DEBUG":
-        # httpx logs every request at INFO; that is noise on a live console.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet_libraries(level)
 
 
 @click.group(cls=Group, invoke_without_command=True)

@@ -1,8 +1,9 @@
-"""Pieces the commands share: config loading, the store, running a coroutine."""
+"""Pieces the commands share: config loading, the store, running a coroutine, log levels."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +22,16 @@ config_option = click.option(
     help="Config file (default: $VMSTUI_CONFIG or the user config dir).",
 )
 source_option = click.option("--source", "source_name", default=None, help="Source name.")
+
+
+def quiet_libraries(level: str) -> None:
+    """Libraries whose logs drown ours: httpx logs every request at INFO (kept at DEBUG, where
+    one asks for it); aiosqlite logs every statement with its parameters at DEBUG, which are
+    the events themselves, megabytes a second under load, so it never goes below INFO."""
+    if level.upper() != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def settings_from(config_path: Path | None) -> Settings:

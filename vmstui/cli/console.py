@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, run, settings_from
+from vmstui.cli.common import config_option, quiet_libraries, run, settings_from
 from vmstui.config import LogConfig, Settings
 from vmstui.runtime import Runtime
 
@@ -26,7 +26,7 @@ def log_to_file(log: LogConfig) -> Path:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(getattr(logging, log.level))
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_libraries(log.level)
     return path
 
 
