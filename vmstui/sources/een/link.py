@@ -3,9 +3,14 @@
 stomp.py runs its own receiver (and heart-beat) threads and calls listeners on them. Here the
 listener only appends frames to a deque and wakes the event loop with
 `call_soon_threadsafe` (once per burst, not once per frame); everything else (parsing,
-storing, acking) happens on the loop. Blocking stomp.py calls (connect, send) run on one
-private worker thread, so frames go out in the order they were asked for and the loop never
-waits on a socket. stomp.py's own reconnect loop is switched off: the supervisor reconnects.
+storing, acking) happens on the loop. The deque is bounded: past INBOX_MAX frames the
+receiver thread waits for the loop to catch up, so the socket stops being read and TCP slows
+the broker down. Prefetch bounds the `client` modes anyway; in `auto` mode the broker sends
+without limit, and this is what keeps a slow cache from filling memory.
+
+Blocking stomp.py calls (connect, send) run on one private worker thread, so frames go out
+in the order they were asked for and the loop never waits on a socket. stomp.py's own
+reconnect loop is switched off: the supervisor reconnects.
 """
 
 from __future__ import annotations
@@ -161,6 +166,10 @@ def error_text(frame: Frame) -> str:
     return f"{message}: {detail}" if message and detail else message or detail or "ERROR frame"
 
 
+INBOX_MAX = 10_000  # frames: a second or so of the loop's work
+_ROOM_POLL_S = 0.5  # a waiting receiver re-checks this often (and sees a closing link)
+
+
 class Link(stomp.ConnectionListener):  # type: ignore[misc]
     """A connected STOMP session, seen from asyncio."""
 
@@ -175,6 +184,9 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
         self._wake = asyncio.Event()
         self._wake_scheduled = False
         self._wake_lock = threading.Lock()
+        self._room = threading.Event()  # set while the inbox has room (or the link is closing)
+        self._room.set()
+        self._closing = False
         self._connected: asyncio.Future[None] = self._loop.create_future()
         self._receipts: dict[str, asyncio.Future[None]] = {}
         self.lost: asyncio.Future[str] = self._loop.create_future()
@@ -193,10 +205,19 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
     def on_message(self, frame: Frame) -> None:
         self._inbox.append(frame)
         with self._wake_lock:
-            if self._wake_scheduled:
-                return
+            wake = not self._wake_scheduled
             self._wake_scheduled = True
-        self._post(self._wake_up)
+        if wake:
+            self._post(self._wake_up)
+        if len(self._inbox) >= INBOX_MAX:
+            self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        self._room.clear()
+        # Checked again after clearing: take() may have made room in between. The timeout
+        # covers the rest of that race and lets a closing link go.
+        while len(self._inbox) >= INBOX_MAX // 2 and not self._closing:
+            self._room.wait(_ROOM_POLL_S)
 
     def on_receipt(self, frame: Frame) -> None:
         self._post(self._receipt, frame.headers.get("receipt-id", ""))
@@ -242,6 +263,7 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
                 f"the broker closed the connection on SUBSCRIBE to {self._subscribing} "
                 "(does the exchange exist?)"
             )
+        self._let_receiver_go()
         if not self.lost.done():
             self.lost.set_result(reason)
         if not self._connected.done():
@@ -306,11 +328,18 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
         finally:
             self._subscribing = ""
 
+    @property
+    def backlog(self) -> int:
+        """Frames received and not yet taken (at most INBOX_MAX)."""
+        return len(self._inbox)
+
     def take(self, limit: int) -> list[Frame]:
         frames: list[Frame] = []
         inbox = self._inbox
         while inbox and len(frames) < limit:
             frames.append(inbox.popleft())
+        if len(inbox) < INBOX_MAX // 2:
+            self._room.set()
         return frames
 
     async def wait(self) -> None:
@@ -335,8 +364,14 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
 
         await self._call(send)
 
+    def _let_receiver_go(self) -> None:
+        # A receiver waiting for room would never read the DISCONNECT receipt.
+        self._closing = True
+        self._room.set()
+
     async def close(self) -> None:
         """DISCONNECT (waiting briefly for its receipt) and stop stomp.py's threads."""
+        self._let_receiver_go()
 
         def disconnect() -> None:
             with contextlib.suppress(Exception):  # already gone: nothing to say goodbye to
