@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from vmstui.models import Gap, SourceState, SourceStatus, utcnow
 
@@ -65,6 +66,29 @@ class Backoff:
     def reset(self) -> None:
         self._attempt = 0
 
+    @classmethod
+    def configured(cls, cfg: Reconnects) -> Backoff:
+        """The backoff a source's config asks for."""
+        return cls(initial=cfg.backoff_initial_s, maximum=cfg.backoff_max_s)
+
+
+class Reconnects(Protocol):
+    """A source config's reconnect settings."""
+
+    @property
+    def backoff_initial_s(self) -> float: ...
+
+    @property
+    def backoff_max_s(self) -> float: ...
+
+
+class Reports(Protocol):
+    """Where a supervisor reports its status and gaps: the hub."""
+
+    def status(self, status: SourceStatus) -> None: ...
+
+    def gap(self, gap: Gap) -> Awaitable[None]: ...
+
 
 class SessionControl:
     """What a running session tells its supervisor."""
@@ -113,6 +137,28 @@ class Supervisor:
         self._lost_at: datetime | None = None
         self._lost_reason = ""
         self.status = SourceStatus(source=source, vendor=vendor, state="connecting")
+
+    @classmethod
+    def reporting_to(
+        cls,
+        hub: Reports,
+        source: str,
+        vendor: str,
+        session: Callable[[SessionControl], Awaitable[None]],
+        *,
+        backoff: Backoff | None = None,
+        gap_free: Callable[[], bool] = lambda: False,
+    ) -> Supervisor:
+        """A supervisor whose statuses and gaps go to the hub, as every runner's do."""
+        return cls(
+            source,
+            vendor,
+            session,
+            on_status=hub.status,
+            on_gap=hub.gap,
+            backoff=backoff,
+            gap_free=gap_free,
+        )
 
     def _set(self, state: SourceState, detail: str = "", next_retry_s: float | None = None) -> None:
         self.status = self.status.model_copy(

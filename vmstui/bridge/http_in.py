@@ -67,13 +67,8 @@ class SensorHttpIn:
         self._runner: web.AppRunner | None = None
         self.stored = 0  # events committed (a retried push counts again)
         self.refused = 0  # requests answered with an error
-        self.supervisor = Supervisor(
-            self.name,
-            self.vendor,
-            self._session,
-            on_status=hub.status,
-            on_gap=hub.gap,
-            backoff=backoff,
+        self.supervisor = Supervisor.reporting_to(
+            hub, self.name, self.vendor, self._session, backoff=backoff
         )
 
     def add_routes(self, app: web.Application) -> None:

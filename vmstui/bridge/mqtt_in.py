@@ -83,13 +83,8 @@ class MqttIn:
         self._password = password if password is not None else bridge.mqtt_password()
         self.poison = 0  # messages rejected
         self.acked = 0  # messages answered to the broker (PUBACK, or nothing owed at QoS 0)
-        self.supervisor = Supervisor(
-            self.name,
-            self.vendor,
-            self._session,
-            on_status=hub.status,
-            on_gap=hub.gap,
-            backoff=backoff,
+        self.supervisor = Supervisor.reporting_to(
+            hub, self.name, self.vendor, self._session, backoff=backoff
         )
 
     async def run(self) -> None:

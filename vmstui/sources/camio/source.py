@@ -50,13 +50,8 @@ class CamioSource:
         self.unknown_types: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._control: SessionControl | None = None
-        self.supervisor = Supervisor(
-            cfg.name,
-            self.vendor,
-            self._session,
-            on_status=hub.status,
-            on_gap=hub.gap,
-            backoff=Backoff(initial=cfg.backoff_initial_s, maximum=cfg.backoff_max_s),
+        self.supervisor = Supervisor.reporting_to(
+            hub, cfg.name, self.vendor, self._session, backoff=Backoff.configured(cfg)
         )
 
     async def run(self) -> None:

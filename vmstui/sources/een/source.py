@@ -80,13 +80,12 @@ class EenSource:
         self.unknown_types: Counter[str] = Counter()
         self.poison = 0
         self.acked = 0  # messages answered (ACK, or NACK for poison): what the broker was told
-        self.supervisor = Supervisor(
+        self.supervisor = Supervisor.reporting_to(
+            hub,
             cfg.name,
             self.vendor,
             self._session,
-            on_status=hub.status,
-            on_gap=hub.gap,
-            backoff=Backoff(initial=cfg.backoff_initial_s, maximum=cfg.backoff_max_s),
+            backoff=Backoff.configured(cfg),
             # A durable queue keeps what arrives while we are away: no gap to report.
             gap_free=lambda: bool(cfg.durable_queue),
         )

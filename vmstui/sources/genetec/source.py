@@ -38,13 +38,8 @@ class GenetecSource:
         self._refresh_soon = asyncio.Event()
         # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
         self.names = cfg.guid_names()
-        self.supervisor = Supervisor(
-            cfg.name,
-            self.vendor,
-            self._session,
-            on_status=hub.status,
-            on_gap=hub.gap,
-            backoff=Backoff(initial=cfg.backoff_initial_s, maximum=cfg.backoff_max_s),
+        self.supervisor = Supervisor.reporting_to(
+            hub, cfg.name, self.vendor, self._session, backoff=Backoff.configured(cfg)
         )
 
     async def run(self) -> None:
