@@ -7,6 +7,7 @@ the real one, with its real cache. Skipped where no broker answers, failed under
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -313,15 +314,35 @@ async def test_bad_password_fails_clearly(tmp_path: Path, broker: Amqp, transpor
         assert runtime.failed_task() is None
 
 
-async def test_unreachable_broker_is_retried(tmp_path: Path) -> None:
-    settings = een_settings(
-        tmp_path,
-        {"url": "ws://127.0.0.1:9/ws", "destinations": ["/exchange/x_event_full_v24/#"]},
-    )
-    async with running(settings) as runtime:
-        await wait_for(lambda: state(runtime) == "reconnecting", what="reconnecting")
-        assert "cannot reach 127.0.0.1:9" in detail(runtime)
-        assert runtime.failed_task() is None
+def held_port(candidates: range) -> socket.socket:
+    """A socket bound to the first free port of `candidates` and not listening: connections
+    to it are refused for as long as it is held."""
+    for port in candidates:
+        held = socket.socket()
+        try:
+            held.bind(("127.0.0.1", port))
+        except OSError:
+            held.close()
+            continue
+        return held
+    raise AssertionError(f"no free port in {candidates}")
+
+
+# A port whose digits hold "401" once made an unreachable broker look like a refused login.
+@pytest.mark.parametrize("ports", [range(9, 10), range(40100, 40200)], ids=["9", "401xx"])
+async def test_unreachable_broker_is_retried(tmp_path: Path, ports: range) -> None:
+    with held_port(ports) as held:
+        port = held.getsockname()[1]
+        settings = een_settings(
+            tmp_path,
+            {"url": f"ws://127.0.0.1:{port}/ws", "destinations": ["/exchange/x_event_full_v24/#"]},
+        )
+        async with running(settings) as runtime:
+            await wait_for(lambda: state(runtime) == "reconnecting", what="reconnecting")
+            assert f"cannot reach 127.0.0.1:{port}" in detail(runtime)
+            await asyncio.sleep(0.5)  # a few retries (backoff 0.1 s): still not "failed"
+            assert state(runtime) in ("connecting", "reconnecting")
+            assert runtime.failed_task() is None
 
 
 async def test_heartbeats_keep_an_idle_subscription(tmp_path: Path, broker: Amqp) -> None:

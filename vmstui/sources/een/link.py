@@ -81,6 +81,7 @@ class _WsTransport(WSTransport):  # type: ignore[misc]
         self._timeout = timeout
         self._tls = tls
         self.failure = ""
+        self.handshake_status: int | None = None  # the HTTP status of a refused handshake
 
     def attempt_connection(self) -> None:
         self.connection_error = False
@@ -98,6 +99,7 @@ class _WsTransport(WSTransport):  # type: ignore[misc]
             )
         except websocket.WebSocketBadStatusException as exc:
             self.socket = None
+            self.handshake_status = exc.status_code
             self.failure = f"the broker answered the WebSocket handshake with {exc.status_code}"
         except (OSError, websocket.WebSocketException) as exc:
             self.socket = None
@@ -292,10 +294,12 @@ class Link(stomp.ConnectionListener):  # type: ignore[misc]
                 with_connect_command=True,  # CONNECT, as the broker's documentation shows
             )
         except stomp.exception.ConnectFailedException:
-            reason = getattr(self._conn.transport, "failure", "") or (
+            transport = self._conn.transport
+            reason = getattr(transport, "failure", "") or (
                 f"cannot reach the broker at {self.cfg.url}"
             )
-            if "401" in reason or "403" in reason:
+            # The status itself, not "401" somewhere in the text: a port like 44403 is in it.
+            if getattr(transport, "handshake_status", None) in (401, 403):
                 raise LoginRefused(reason) from None
             raise LinkError(reason) from None
         except OSError as exc:

@@ -199,8 +199,8 @@ class GenetecClient:
         """/activealarms; servers without it get the legacy GetActiveAlarms()."""
         try:
             rows = await self.call("GET", "activealarms")
-        except GenetecError as exc:
-            if "HTTP 404" not in str(exc):
+        except HttpStatusError as exc:
+            if exc.status != 404:
                 raise
             rows = await self.call("GET", "alarm", q=qexpr.get_active_alarms())
         alarms = []
