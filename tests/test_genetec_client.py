@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import orjson
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 from vmstui.config import GenetecSource
 from vmstui.desk import AlarmDesk
 from vmstui.models import AlarmState
-from vmstui.simulator import Simulator
+from vmstui.simulator import SimConfig, Simulator
 from vmstui.sources.genetec.client import (
     AuthError,
     CommandFailed,
@@ -116,6 +117,25 @@ async def test_alarm_lifecycle_through_the_desk(
         assert all(e.vms_user == "operator" and e.local_user for e in audit)
     finally:
         await store.close()
+
+
+async def test_active_alarms_from_a_server_without_the_endpoint(
+    source_cfg: GenetecSource, sim_config: SimConfig
+) -> None:
+    # An older Security Center answers /activealarms with 404: the client asks the alarm
+    # manager's GetActiveAlarms() instead and reads the same alarms.
+    old = Simulator(dataclasses.replace(sim_config, active_alarms_endpoint=False))
+    await old.start(host="127.0.0.1", rest_port=0, stream_port=0)
+    try:
+        cfg = source_cfg.model_copy(update={"url": old.base_url})
+        alarm = entity_guids(old, "Alarm")[0]
+        camera = entity_guids(old, "Camera")[0]
+        async with GenetecClient(cfg, SecretStr(PASSWORD)) as client:
+            instance = await client.trigger(alarm, camera, context="legacy", priority=3)
+            [active] = await client.active_alarms()
+        assert (active.instance_id, active.context, active.priority) == (instance, "legacy", 3)
+    finally:
+        await old.stop()
 
 
 async def test_bulk_and_force_forms(client: GenetecClient, sim: Simulator) -> None:

@@ -28,6 +28,7 @@ class SimConfig:
     cardholders: int = 8
     max_body: int = 1024 * 1024  # client_max_size of both apps
     max_generated_active: int = 200  # the alarm generator pauses beyond this many active alarms
+    active_alarms_endpoint: bool = True  # False: a server older than /activealarms (404)
 
     def __post_init__(self) -> None:
         if self.rate < 0 or self.alarm_interval_s < 0 or self.keepalive_s < 0:

@@ -51,7 +51,7 @@ class RestApi:
         elif head == "alarm" and len(low) == 1:
             need("GET")
             result = render.ok(self.sim.alarm_calls.run(_q(request), session.user))
-        elif head == "activealarms" and len(low) == 1:
+        elif head == "activealarms" and len(low) == 1 and self.sim.cfg.active_alarms_endpoint:
             need("GET")
             result = render.ok(self.sim.alarms.active_json())
         elif head == "entity" and len(low) == 1:
