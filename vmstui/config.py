@@ -29,7 +29,7 @@ from vmstui.bridge.config import (
     TokenSource,
 )
 from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
-from vmstui.config_base import Name, SecretSource, Strict
+from vmstui.config_base import Name, Reconnecting, SecretSource, Strict
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
@@ -57,7 +57,7 @@ class CacheConfig(Strict):
     retention_days: Annotated[float, Field(gt=0)] = 30
 
 
-class GenetecSource(SecretSource):
+class GenetecSource(SecretSource, Reconnecting):
     name: Name
     kind: Literal["genetec"]
     url: str
@@ -71,8 +71,6 @@ class GenetecSource(SecretSource):
     read_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30
     watchdog_s: Annotated[float, Field(gt=0, le=3600)] = 90
     active_alarms_refresh_s: Annotated[float, Field(gt=0, le=3600)] = 30
-    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
-    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
     max_part_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     # Named recipients offered when forwarding an alarm: {"Supervisors" = "guid", ...}
     recipients: dict[str, str] = Field(default_factory=dict)
@@ -139,7 +137,7 @@ class GenetecSource(SecretSource):
 EEN_SCHEMES = ("ws://", "wss://", "stomp://", "stomp+ssl://")
 
 
-class EenSource(SecretSource):
+class EenSource(SecretSource, Reconnecting):
     """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
 
     name: Name
@@ -157,8 +155,6 @@ class EenSource(SecretSource):
     verify_tls: bool = True
     ca_file: Path | None = None
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
-    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
-    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
 
     @field_validator("url")
     @classmethod
@@ -180,7 +176,7 @@ class EenSource(SecretSource):
         return self.resolve_secret(f"source {self.name!r}")
 
 
-class CamioSource(TokenSource):
+class CamioSource(TokenSource, Reconnecting):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
 
     name: Name
@@ -188,8 +184,6 @@ class CamioSource(TokenSource):
     listen: ListenAddress = "127.0.0.1:8787"  # loopback unless configured (a proxy fronts it)
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]{0,200}$")] = "/camio"
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
-    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
-    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
 
     @model_validator(mode="after")
     def _token_named(self) -> CamioSource:

@@ -24,6 +24,13 @@ class Strict(BaseModel):
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 
 
+class Reconnecting(Strict):
+    """A source's reconnect backoff: the first wait and the cap, in seconds."""
+
+    backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+
+
 class SecretSource(Strict):
     """Where a secret comes from: an environment variable, or a file only its owner can read."""
 
