@@ -307,7 +307,7 @@ async def test_subscribe_then_unsubscribe(sim: Simulator, runtime: Runtime) -> N
         await until(pilot, lambda: key in pane.subscriptions and pane.row_count == 3, "listed")
         assert set(session.subs["DoorOpenedForTooLong"]) == doors
         assert set(pane.subscriptions[key].entities) == doors
-        assert pane.get_row(key)[:2] == ["sim", "DoorOpenedForTooLong"]
+        assert [str(cell) for cell in pane.get_row(key)[:2]] == ["sim", "DoorOpenedForTooLong"]
 
         pane.focus()
         pane.move_cursor(row=pane.get_row_index(key))

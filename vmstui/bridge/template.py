@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vmstui.printable import UNSAFE_CHARS
+
 FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(f"[{UNSAFE_CHARS}]")
 MAX_VALUE_CHARS = 500
 MAX_TEMPLATE_CHARS = 2000
 

@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from vmstui import __version__
-from vmstui.cli.common import quiet_libraries
+from vmstui.cli.common import log_handler, quiet_libraries
 from vmstui.config import ConfigError
+from vmstui.printable import printable
 from vmstui.sources.genetec.client import GenetecError
 
 # Exceptions whose message is written for the operator.
@@ -26,14 +27,14 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            raise click.ClickException(str(exc) or type(exc).__name__) from None
+            # One line, and the text may be a server's: nothing in it may act on the terminal.
+            raise click.ClickException(printable(str(exc)) or type(exc).__name__) from None
 
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[log_handler(logging.StreamHandler(sys.stderr))],
     )
     quiet_libraries(level)
 

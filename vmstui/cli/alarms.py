@@ -15,6 +15,7 @@ from vmstui.cli.common import config_option, genetec_source, run, settings_from,
 from vmstui.config import GenetecSource
 from vmstui.desk import AlarmDesk
 from vmstui.models import Alarm
+from vmstui.printable import printable
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.qexpr import AlarmRef
@@ -99,10 +100,11 @@ def list_alarms(context: Context, fmt: str) -> None:
                 if alarm.trigger_time
                 else "-"
             )
-            click.echo(
+            line = (
                 f"{alarm.instance_id:>6} p{alarm.priority:<3} {alarm.state.value:<13} {when} "
                 f"{alarm.alarm_guid} {alarm.context}"
             )
+            click.echo(printable(line))  # the context is the VMS's text, bound for a terminal
 
 
 @alarms.command()

@@ -11,8 +11,24 @@ from typing import Any, TypeVar
 import click
 
 from vmstui.config import GenetecSource, Settings, load_settings
+from vmstui.printable import printable
 
 T = TypeVar("T")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class TerminalSafeFormatter(logging.Formatter):
+    """Log lines quote what VMSs, sensors and callers sent; read on a terminal (stderr, or the
+    console's log file under `tail -f`) that text must not act on it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_newlines=True)
+
+
+def log_handler(handler: logging.Handler) -> logging.Handler:
+    handler.setFormatter(TerminalSafeFormatter(LOG_FORMAT))
+    return handler
+
 
 config_option = click.option(
     "--config",

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, quiet_libraries, run, settings_from
+from vmstui.cli.common import config_option, log_handler, quiet_libraries, run, settings_from
 from vmstui.config import LogConfig, Settings
 from vmstui.runtime import Runtime
 
@@ -19,8 +19,7 @@ def log_to_file(log: LogConfig) -> Path:
     path = log.file
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = log_handler(logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8")))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

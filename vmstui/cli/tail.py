@@ -16,6 +16,7 @@ from vmstui.cli.common import config_option, run, settings_from, source_option
 from vmstui.config import Settings, SourceConfig
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
 from vmstui.models import Event, event_fields
+from vmstui.printable import printable
 from vmstui.runtime import Runtime
 
 
@@ -28,7 +29,9 @@ def event_line(event: Event, fmt: str) -> bytes:
     if fmt == "jsonl":
         return orjson.dumps(event_record(event)) + b"\n"
     local = event.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    return f"{local} {event.source:<8} {event.kind:<5} {event.topic}  {event.summary}\n".encode()
+    # Text goes to a terminal: the VMS's words must not act on it (jsonl escapes them).
+    line = f"{local} {event.source:<8} {event.kind:<5} {event.topic}  {event.summary}"
+    return printable(line).encode() + b"\n"
 
 
 class SourceFailed(Exception):

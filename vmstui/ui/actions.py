@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -15,6 +16,7 @@ from textual.app import App
 from vmstui import topics
 from vmstui.config import GenetecSource
 from vmstui.models import Alarm
+from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
@@ -49,6 +51,11 @@ class AlarmActions(App[None]):
 
     # --- helpers --------------------------------------------------------------------------
 
+    def _say(self, message: str, **kwargs: Any) -> None:
+        """A notification of text that may hold the VMS's own words (an error it answered, a
+        name): shown as written, never read as markup or escape sequences."""
+        self.notify(printable(message), markup=False, **kwargs)
+
     def _source_cfg(self, name: str) -> GenetecSource | None:
         runner = self.runtime.sources.get(name)
         return runner.cfg if runner is not None else None
@@ -56,11 +63,11 @@ class AlarmActions(App[None]):
     def _targets(self) -> tuple[str, list[Alarm]] | None:
         targets = self.query_one(AlarmTable).targets()
         if not targets:
-            self.notify("No alarm selected.", severity="warning")
+            self._say("No alarm selected.", severity="warning")
             return None
         sources = {a.source for a in targets}
         if len(sources) > 1:
-            self.notify(
+            self._say(
                 "Selected alarms come from several sources: act on one source at a time.",
                 severity="warning",
             )
@@ -72,16 +79,16 @@ class AlarmActions(App[None]):
             await call()
         except Exception as exc:  # every failure is shown in words, none ends the console
             log.warning("%s on %s failed: %s", label, source, exc)
-            self.notify(f"{label} failed: {exc}", severity="error", timeout=10)
+            self._say(f"{label} failed: {exc}", severity="error", timeout=10)
             return False
-        self.notify(f"{label}: done")
+        self._say(f"{label}: done")
         self.query_one(AlarmTable).clear_selection()
         runner = self.runtime.sources.get(source)
         if runner is not None:
             try:
                 await runner.refresh_alarms()
             except Exception as exc:
-                self.notify(f"re-reading the alarms failed: {exc}", severity="warning")
+                self._say(f"re-reading the alarms failed: {exc}", severity="warning")
         return True
 
     # --- alarm actions --------------------------------------------------------------------
@@ -182,7 +189,7 @@ class AlarmActions(App[None]):
     async def action_edit_context(self) -> None:
         alarm = self.query_one(AlarmTable).current_alarm()
         if alarm is None:
-            self.notify("No alarm selected.", severity="warning")
+            self._say("No alarm selected.", severity="warning")
             return
         # Dialogs answer None on Escape (Textual types the wait as the bare result type).
         text: str | None = await self.push_screen_wait(
@@ -235,7 +242,7 @@ class AlarmActions(App[None]):
         if table.next_unacknowledged():
             table.focus()
         else:
-            self.notify("No unacknowledged alarm.")
+            self._say("No unacknowledged alarm.")
 
     # --- filter and feed ------------------------------------------------------------------
 
@@ -289,17 +296,17 @@ class AlarmActions(App[None]):
             await runner.subscribe(expression)
         except Exception as exc:
             await desk.record(source, "subscribe", expression, ok=False, result=str(exc))
-            self.notify(f"Subscribe failed: {exc}", severity="error", timeout=10)
+            self._say(f"Subscribe failed: {exc}", severity="error", timeout=10)
             return
         await desk.record(source, "subscribe", expression, ok=True, result="ok")
-        self.notify(f"Subscribed {expression} on {source}")
+        self._say(f"Subscribed {expression} on {source}")
         await self.refresh_subscriptions()
 
     @work(group="subscriptions")
     async def action_remove_subscription(self) -> None:
         current = self.query_one(SubscriptionsPane).current()
         if current is None:
-            self.notify("No subscription selected.", severity="warning")
+            self._say("No subscription selected.", severity="warning")
             return
         confirmed = await self.push_screen_wait(
             ConfirmDialog(
@@ -315,10 +322,10 @@ class AlarmActions(App[None]):
             await desk.record(
                 current.source, "unsubscribe", current.event_type, ok=False, result=str(exc)
             )
-            self.notify(f"Unsubscribe failed: {exc}", severity="error", timeout=10)
+            self._say(f"Unsubscribe failed: {exc}", severity="error", timeout=10)
             return
         await desk.record(current.source, "unsubscribe", current.event_type, ok=True, result="ok")
-        self.notify(f"Unsubscribed {current.event_type} on {current.source}")
+        self._say(f"Unsubscribed {current.event_type} on {current.source}")
         await self.refresh_subscriptions()
 
     @work(group="refresh", exclusive=True)
@@ -327,5 +334,5 @@ class AlarmActions(App[None]):
             try:
                 await runner.refresh_alarms()
             except Exception as exc:
-                self.notify(f"{name}: {exc}", severity="warning")
+                self._say(f"{name}: {exc}", severity="warning")
         await self.refresh_subscriptions()

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from vmstui.models import Event, as_utc
+from vmstui.printable import UNSAFE_CHARS
 
 VENDOR = "camio"
 INCIDENT = "incident.created"
@@ -42,7 +43,7 @@ _CALLBACK_ID = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
 # Words of a topic: no wildcard, no empty word, nothing a terminal would interpret.
 _TYPE = re.compile(r"[A-Za-z0-9_-]{1,40}(?:\.[A-Za-z0-9_-]{1,40}){0,7}")
 # C0/C1 controls, and bidi overrides that could make a name read as something else on screen.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]+")
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]+")
 _ESCAPED = re.compile(r"\\u([0-9a-fA-F]{4})")
 ENTITY_MAX = 100
 SUMMARY_MAX = 300

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
 from vmstui.sources.genetec import qexpr
+from vmstui.ui.plain import plain
 from vmstui.ui.screens.dialog_base import (
     DialogScreen,
     EdgeList,
@@ -67,7 +68,7 @@ class Checklist(EdgeList):
 
     def _prompt(self, index: int) -> Content:
         mark = "[x]" if index in self._ticked else "[ ]"
-        return Content(f"{mark} {self._items[index][0]}")
+        return plain(f"{mark} {self._items[index][0]}")
 
     def action_tick(self) -> None:
         index = self.highlighted
@@ -160,7 +161,7 @@ class TriggerDialog(DialogScreen[TriggerRequest]):
 
     def body(self) -> ComposeResult:
         if self._alarms:
-            options = [Option(Content(name)) for name, _ in self._alarms]
+            options = [Option(plain(name)) for name, _ in self._alarms]
             yield from self.row("Alarm", EdgeList(*options, id="alarms"))
         alarm = field_input(
             "alarm",
@@ -171,7 +172,7 @@ class TriggerDialog(DialogScreen[TriggerRequest]):
         yield from self.row("Alarm GUID" if self._alarms else "Alarm", alarm)
         if self._entities:
             options = [Option(Content("(no source entity)"))]
-            options += [Option(Content(name)) for name, _ in self._entities]
+            options += [Option(plain(name)) for name, _ in self._entities]
             yield from self.row("Entity", EdgeList(*options, id="entities"))
         entity = field_input(
             "entity",

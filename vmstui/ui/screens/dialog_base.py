@@ -20,7 +20,9 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, OptionList, Static
 
+from vmstui.printable import printable
 from vmstui.sources.genetec import qexpr
+from vmstui.ui.plain import plain
 
 ResultT = TypeVar("ResultT")
 
@@ -235,7 +237,7 @@ class DialogScreen(ModalScreen[ResultT]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-danger" if self._danger else "") as box:
-            box.border_title = Content(self._title)
+            box.border_title = plain(self._title)
             yield from self.body()
             with Horizontal(id="buttons"):
                 yield from self.buttons()
@@ -255,7 +257,7 @@ class DialogScreen(ModalScreen[ResultT]):
     def row(label: str, *widgets: Input | OptionList | Static) -> ComposeResult:
         """A labelled field row, followed by the field's error line when it is an input."""
         with Horizontal(classes="row"):
-            yield Label(Content(label), classes="label")
+            yield Label(plain(label), classes="label")
             yield from widgets
         for widget in widgets:
             if isinstance(widget, Input) and widget.id:
@@ -265,7 +267,7 @@ class DialogScreen(ModalScreen[ResultT]):
 
     def show_error(self, field: str, message: str | None) -> None:
         line = self.query_one(f"#{field}-error", Static)
-        line.update(Content(message or ""))
+        line.update(plain(message or ""))
         line.set_class(bool(message), "-shown")
 
     def check_field(self, field: Input) -> str | None:
@@ -324,7 +326,7 @@ class DialogScreen(ModalScreen[ResultT]):
             self.show_error(refused.field, refused.message)
             self.query_one(f"#{refused.field}").focus()
         else:
-            self.notify(refused.message, severity="error")
+            self.notify(printable(refused.message), severity="error", markup=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

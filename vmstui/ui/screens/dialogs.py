@@ -25,6 +25,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label
 
 from vmstui.sources.genetec import qexpr
+from vmstui.ui.plain import plain
 from vmstui.ui.screens.dialog_alarm import ForwardDialog, TriggerDialog, TriggerRequest
 from vmstui.ui.screens.dialog_base import (
     LABEL_WIDTH,
@@ -77,7 +78,7 @@ class ConfirmDialog(DialogScreen[bool]):
             setattr(self, "AUTO_FOCUS", "#no")  # noqa: B010 - per instance; a ClassVar to mypy
 
     def body(self) -> ComposeResult:
-        yield Label(Content(self._message), id="message", classes="message")
+        yield Label(plain(self._message), id="message", classes="message")
 
     def buttons(self) -> Iterable[Button]:
         yield Button("Yes", id="yes", variant="error" if self._danger else "primary", compact=True)
@@ -111,7 +112,7 @@ class TypedConfirmDialog(DialogScreen[bool]):
         self.hint = f"type {phrase} · Enter confirm · Esc cancel"
 
     def body(self) -> ComposeResult:
-        yield Label(Content(self._message), id="message", classes="message")
+        yield Label(plain(self._message), id="message", classes="message")
         yield from self.row("Type", field_input("phrase", placeholder=self._phrase))
         yield Label(Content(f"Type {self._phrase} to confirm."), id="phrase-note", classes="note")
 
@@ -177,7 +178,7 @@ class TextDialog(DialogScreen[str]):
         if len(self._label) <= LABEL_WIDTH:
             yield from self.row(self._label, field)
         else:  # a long label ("Context of alarm #42") gets a line of its own
-            yield Label(Content(self._label), id="label", classes="message -tight")
+            yield Label(plain(self._label), id="label", classes="message -tight")
             yield from self.row("", field)
 
     def buttons(self) -> Iterable[Button]:

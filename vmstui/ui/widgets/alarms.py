@@ -16,6 +16,7 @@ from textual.widgets.data_table import RowKey
 
 from vmstui import topics
 from vmstui.models import Alarm, AlarmState
+from vmstui.printable import printable
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
 _STATE_TEXT = {
@@ -47,7 +48,7 @@ def _short(guid: str) -> str:
     return guid[:8] if guid else "-"
 
 
-class AlarmTable(DataTable[Text | str]):
+class AlarmTable(DataTable[Text]):
     DEFAULT_CSS = """
     AlarmTable { height: 1fr; }
     """
@@ -167,7 +168,7 @@ class AlarmTable(DataTable[Text | str]):
             value = None
         return value or _FALLBACK_COLOURS[variable]
 
-    def _cells(self, alarm: Alarm) -> tuple[Text | str, ...]:
+    def _cells(self, alarm: Alarm) -> tuple[Text, ...]:
         state_text = _STATE_TEXT[alarm.state]
         if alarm.stale:
             state_text += " (stale)"
@@ -185,15 +186,17 @@ class AlarmTable(DataTable[Text | str]):
         )
         triggered = _local(alarm.trigger_time, self._time_format)
         by = alarm.investigated_by or alarm.acked_by or ""
+        # Text, never str: DataTable reads a str cell as markup, and these are the VMS's
+        # free text (a context with "[/]" made rendering raise and ended the console).
         return (
             self._mark(alarm.key),
-            str(alarm.priority),
+            Text(str(alarm.priority)),
             state,
-            name,
-            entity,
-            triggered,
-            alarm.context,
-            by,
+            Text(printable(name)),
+            Text(printable(entity)),
+            Text(triggered),
+            Text(printable(alarm.context)),
+            Text(printable(by)),
         )
 
     def _mark(self, key: str) -> Text:

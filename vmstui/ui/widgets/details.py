@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.json import JSON
 from rich.table import Table
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from vmstui.models import Alarm, Event
+from vmstui.printable import printable
 
 
 def _table(rows: list[tuple[str, str]]) -> Table:
@@ -18,8 +21,16 @@ def _table(rows: list[tuple[str, str]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, value)
+        # Text, not str: Rich reads a str as markup. Values are the VMS's text.
+        table.add_row(Text(key), Text(printable(value, keep_newlines=True)))
     return table
+
+
+def _json(data: Any) -> JSON:
+    # json.dumps escapes C0 controls in strings, not C1 or bidirectional ones; the layout's
+    # own newlines stay.
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    return JSON(printable(text, keep_newlines=True), indent=2)
 
 
 def _when(value: Any) -> str:
@@ -37,7 +48,7 @@ def describe_event(event: Event) -> RenderableType:
         ("summary", event.summary),
         ("id", event.id),
     ]
-    return Group(_table(rows), JSON.from_data(event.raw, indent=2))
+    return Group(_table(rows), _json(event.raw))
 
 
 def describe_alarm(alarm: Alarm, name: str = "") -> RenderableType:
@@ -65,7 +76,7 @@ def describe_alarm(alarm: Alarm, name: str = "") -> RenderableType:
         ),
         ("forwards", forwards or "-"),
     ]
-    return Group(_table(rows), JSON.from_data(alarm.raw, indent=2))
+    return Group(_table(rows), _json(alarm.raw))
 
 
 class DetailsPane(VerticalScroll, can_focus=True):

@@ -14,13 +14,13 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.message import Message
 from textual.reactive import var
 from textual.timer import Timer
 
 from vmstui.models import Event, Gap
 from vmstui.store import StoredEvent
+from vmstui.ui.plain import plain
 from vmstui.ui.widgets.feed_rows import Row
 from vmstui.ui.widgets.feed_state import FeedState
 from vmstui.ui.widgets.feed_view import FeedView
@@ -361,4 +361,4 @@ class EventFeed(FeedView, can_focus=True):
         title = " · ".join(parts)
         if title != self._title:
             self._title = title
-            self.border_title = Content(title)  # Content, not markup: a pattern is plain text
+            self.border_title = plain(title)  # Content, not markup: a pattern is plain text

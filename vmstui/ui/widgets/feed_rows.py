@@ -7,7 +7,6 @@ them into strips with these helpers.
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from vmstui.models import Event, Gap
+from vmstui.printable import printable
 
 SOURCE_WIDTH = 10
 TYPE_WIDTH = 22
@@ -135,18 +135,9 @@ def merge_gaps(
     return list(heapq.merge(markers, rows, key=row_time, reverse=True))
 
 
-# Vendor text goes to an operator's terminal: no control characters (an escape sequence in a
-# summary could otherwise move the cursor or retitle the terminal), and one line per row.
-_BLANKS = re.compile(r"[\t\n\r\v\f]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def clean(text: str) -> str:
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", _BLANKS.sub(" ", text))
-
-
 def _cell(text: str, width: int) -> str:
-    text = clean(text)
+    # Vendor text goes to an operator's terminal: nothing that acts, one line per row.
+    text = printable(text)
     if len(text) > width:
         text = text[: width - 1] + "…"
     return text.ljust(width)
@@ -160,7 +151,7 @@ def event_text(event: Event, date_format: str) -> tuple[str, str]:
     """(local time, the rest of the line)."""
     rest = (
         f"  {_cell(event.source, SOURCE_WIDTH)} {event.kind:<5} "
-        f"{_cell(event.type, TYPE_WIDTH)} {clean(event.summary)}"
+        f"{_cell(event.type, TYPE_WIDTH)} {printable(event.summary)}"
     )
     return local_time(event.time, date_format), rest
 
@@ -169,7 +160,7 @@ def gap_text(gap: Gap, date_format: str) -> str:
     start = local_time(gap.start, date_format)
     end = local_time(gap.end, date_format)
     who = f"{gap.source}: {gap.reason}" if gap.reason else gap.source
-    return f"── gap: events may be missing {start} → {end} ({clean(who)}) "
+    return f"── gap: events may be missing {start} → {end} ({printable(who)}) "
 
 
 def line_strip(

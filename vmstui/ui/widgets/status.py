@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from vmstui.models import SourceStatus
+from vmstui.printable import printable
 
 _CHIP_VARIABLE = {
     "live": "status-live",
@@ -55,11 +56,11 @@ class StatusBar(Widget):
             text.append("  " + datetime.now().astimezone().strftime("%H:%M:%S"))
         for name, status in sorted(self.statuses.items()):
             colour = self._colour(_CHIP_VARIABLE[status.state])
-            label = status.describe()
+            label = printable(status.describe())  # holds a server's error text
             if len(label) > 48:
                 label = label[:47] + "…"
             text.append("  ")
-            text.append(f"[{name}: {label}]", style=f"bold {colour}")
+            text.append(f"[{printable(name)}: {label}]", style=f"bold {colour}")
         text.append("  alarms: ")
         text.append(f"{self.active} active", style="bold")
         text.append(", ")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from vmstui.models import Subscription
+from vmstui.printable import printable
 
 
-class SubscriptionsPane(DataTable[str]):
+class SubscriptionsPane(DataTable[Text]):
     DEFAULT_CSS = """
     SubscriptionsPane { border: round $panel; height: 1fr; }
     SubscriptionsPane:focus { border: round $accent; }
@@ -31,7 +33,9 @@ class SubscriptionsPane(DataTable[str]):
         row = self.cursor_row
         self.clear()
         for key, sub in sorted(self.subscriptions.items()):
-            self.add_row(sub.source, sub.event_type, str(len(sub.entities)), key=key)
+            # Text, not str: DataTable reads a str cell as markup; the event type is the VMS's.
+            cells = (sub.source, sub.event_type, str(len(sub.entities)))
+            self.add_row(*(Text(printable(cell)) for cell in cells), key=key)
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1))
 
