@@ -64,6 +64,8 @@ def test_tail_text_lines_are_terminal_safe() -> None:
 
 
 def test_log_lines_are_terminal_safe() -> None:
-    record = logging.LogRecord("vmstui.x", logging.WARNING, __file__, 1, "part: %s", (ATTACK,), None)
+    record = logging.LogRecord(
+        "vmstui.x", logging.WARNING, __file__, 1, "part: %s", (ATTACK,), None
+    )
     line = TerminalSafeFormatter("%(levelname)s %(message)s").format(record)
     assert line.startswith("WARNING part: ok ") and not UNSAFE.search(line)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rich.console import RenderableType
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -23,6 +25,7 @@ from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes, theme_variable_defaults
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
@@ -31,6 +34,7 @@ from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 FLUSH_S = 0.05
+NARROW_BELOW = 100  # columns: below this the side column (details, subscriptions) hides
 # Full collections every 100 second-generation runs: frequent enough that the little cyclic
 # garbage a stream makes does not pile up, cheap because start-up objects are frozen.
 GC_THRESHOLDS = (2_000, 10, 100)
@@ -106,11 +110,15 @@ class VmstuiApp(AlarmActions, App[None]):
                 yield SubscriptionsPane(id="subscriptions")
         yield Footer()
 
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: when the handler runs, self.size may still be the old one.
+        self._fit_width(event.size.width)
+
+    def _fit_width(self, width: int) -> None:
+        self.set_class(width < NARROW_BELOW, "-narrow")
 
     async def on_mount(self) -> None:
-        self.on_resize()
+        self._fit_width(self.size.width)
         store = self.runtime.store
         if store is not None:
             self.query_one(AlarmTable).load(await store.alarms(), stale=True)
@@ -218,12 +226,27 @@ class VmstuiApp(AlarmActions, App[None]):
         if isinstance(message.data_table, AlarmTable):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                name = self.name_of(alarm.source, alarm.alarm_guid)
-                self.query_one(DetailsPane).show(describe_alarm(alarm, name))
+                self.query_one(DetailsPane).show(self._describe(alarm))
+
+    def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
+        # Enter: where the details pane is hidden, the details open over the screen.
+        if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
+            alarm = message.data_table.current_alarm()
+            if alarm is not None:
+                self.push_screen(DetailsScreen(self._describe(alarm)))
+
+    def _describe(self, alarm: Alarm) -> RenderableType:
+        return describe_alarm(
+            alarm,
+            self.name_of(alarm.source, alarm.alarm_guid),
+            self.name_of(alarm.source, alarm.trigger_entity),
+        )
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:
             self.query_one(DetailsPane).show(describe_event(message.event))
+            if message.opened and self.has_class("-narrow"):
+                self.push_screen(DetailsScreen(describe_event(message.event)))
 
     # --- command palette: every action, and the themes ------------------------------------
 

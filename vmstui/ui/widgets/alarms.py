@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -19,6 +20,10 @@ from vmstui.models import Alarm, AlarmState
 from vmstui.printable import printable
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
+# Free text of any length: cut with an ellipsis, as little as possible, so that every column
+# fits the pane (at 80 columns the context and who acted were behind a horizontal scrollbar).
+FREE_COLUMNS = ("alarm", "source entity", "context", "by")
+LABELS = {column: column.upper() for column in COLUMNS} | {"sel": " ", "source entity": "ENTITY"}
 _STATE_TEXT = {
     AlarmState.ACTIVE: "ACTIVE",
     AlarmState.INVESTIGATING: "INVESTIGATING",
@@ -64,10 +69,12 @@ class AlarmTable(DataTable[Text]):
         self.pattern: str | None = None  # topic filter: rows hidden, alarms still counted
         self._namer = namer or (lambda _source, _guid: "")
         self._time_format = time_format
+        self._texts: dict[str, dict[str, str]] = {}  # shown rows' whole texts, by column
+        self._caps: dict[str, int] = {}  # free columns cut to fit, and their widths
 
     def on_mount(self) -> None:
         for column in COLUMNS:
-            self.add_column(column.upper() if column != "sel" else " ", key=column)
+            self.add_column(LABELS[column], key=column)
 
     # --- data -----------------------------------------------------------------------------
 
@@ -85,6 +92,7 @@ class AlarmTable(DataTable[Text]):
                     self._upsert(alarm)
                 elif alarm.key in self.alarms:
                     self._remove(alarm.key)
+            self._refit()
             self._sort()
 
     def load(self, alarms: Iterable[Alarm], *, stale: bool) -> None:
@@ -94,6 +102,7 @@ class AlarmTable(DataTable[Text]):
             for alarm in alarms:
                 if alarm.active:
                     self._upsert(alarm.model_copy(update={"stale": stale}))
+            self._refit()
             self._sort()
 
     def set_filter(self, pattern: str | None) -> None:
@@ -105,8 +114,10 @@ class AlarmTable(DataTable[Text]):
                     self.add_row(*self._cells(alarm), key=alarm.key)
                 elif not self._visible(alarm) and shown:
                     self._marks.pop(alarm.key, None)
+                    self._texts.pop(alarm.key, None)
                     self.selected.discard(alarm.key)
                     self.remove_row(alarm.key)
+            self._refit()
             self._sort()
 
     def _visible(self, alarm: Alarm) -> bool:
@@ -121,6 +132,7 @@ class AlarmTable(DataTable[Text]):
             self.alarms[alarm.key] = alarm
             if alarm.key in self._marks:
                 self._marks.pop(alarm.key)
+                self._texts.pop(alarm.key, None)
                 self.remove_row(alarm.key)
             return
         shown = alarm.key in self._marks  # before _cells, which registers the row's mark
@@ -128,7 +140,8 @@ class AlarmTable(DataTable[Text]):
         if shown:
             row = RowKey(alarm.key)
             for column, value in zip(COLUMNS, cells, strict=True):
-                self.update_cell(row, column, value)
+                # update_width: a cell that grew or shrank resizes its column (off by default).
+                self.update_cell(row, column, value, update_width=True)
         else:
             self.add_row(*cells, key=alarm.key)
         self.alarms[alarm.key] = alarm
@@ -136,6 +149,7 @@ class AlarmTable(DataTable[Text]):
     def _remove(self, key: str) -> None:
         self.alarms.pop(key, None)
         self.selected.discard(key)
+        self._texts.pop(key, None)
         if self._marks.pop(key, None) is not None:
             self.remove_row(key)
 
@@ -184,20 +198,64 @@ class AlarmTable(DataTable[Text]):
             or self._namer(alarm.source, alarm.trigger_entity)
             or _short(alarm.trigger_entity)
         )
-        triggered = _local(alarm.trigger_time, self._time_format)
-        by = alarm.investigated_by or alarm.acked_by or ""
+        texts = {
+            "pri": str(alarm.priority),
+            "state": state_text,
+            "alarm": printable(name),
+            "source entity": printable(entity),
+            "triggered": _local(alarm.trigger_time, self._time_format),
+            "context": printable(alarm.context),
+            "by": printable(alarm.investigated_by or alarm.acked_by or ""),
+        }
+        self._texts[alarm.key] = texts
         # Text, never str: DataTable reads a str cell as markup, and these are the VMS's
         # free text (a context with "[/]" made rendering raise and ended the console).
         return (
             self._mark(alarm.key),
-            Text(str(alarm.priority)),
+            Text(texts["pri"]),
             state,
-            Text(printable(name)),
-            Text(printable(entity)),
-            Text(triggered),
-            Text(printable(alarm.context)),
-            Text(printable(by)),
+            self._fit(texts, "alarm"),
+            self._fit(texts, "source entity"),
+            Text(texts["triggered"]),
+            self._fit(texts, "context"),
+            self._fit(texts, "by"),
         )
+
+    def _fit(self, texts: dict[str, str], column: str) -> Text:
+        text = Text(texts[column])
+        cap = self._caps.get(column)
+        if cap is not None and text.cell_len > cap:
+            text.truncate(cap, overflow="ellipsis")
+        return text
+
+    # --- fitting the pane -----------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        with self.app.batch_update():
+            self._refit()
+
+    def _refit(self) -> None:
+        """Cut the free columns just enough for the table to fit its width; redraw the rows
+        only when the cuts changed."""
+        caps = self._fitting_caps()
+        if caps == self._caps:
+            return
+        self._caps = caps
+        for key in list(self._marks):
+            self._upsert(self.alarms[key])
+
+    def _fitting_caps(self) -> dict[str, int]:
+        width = self.content_region.width - self.styles.scrollbar_size_vertical
+        if width <= 0 or not self._texts:
+            return {}
+        natural = {column: len(LABELS[column]) for column in COLUMNS if column != "sel"}
+        for texts in self._texts.values():
+            for column, text in texts.items():
+                natural[column] = max(natural[column], cell_len(text))
+        fixed = 1 + sum(natural[c] for c in COLUMNS if c != "sel" and c not in FREE_COLUMNS)
+        room = width - fixed - 2 * self.cell_padding * len(COLUMNS)
+        labels = {c: len(LABELS[c]) for c in FREE_COLUMNS}
+        return fair_caps({c: natural[c] for c in FREE_COLUMNS}, room, labels)
 
     def _mark(self, key: str) -> Text:
         mark = Text("●" if key in self.selected else " ")
@@ -249,6 +307,34 @@ class AlarmTable(DataTable[Text]):
                 self.move_cursor(row=self.get_row_index(key))
                 return True
         return False
+
+
+def fair_caps(natural: dict[str, int], room: int, labels: dict[str, int]) -> dict[str, int]:
+    """Widths for the columns that must be cut so that all fit in `room` cells.
+
+    One level L is found, the highest at which every column at min(its width, L) fits: a
+    column narrower than L stays whole, the others are cut to L. Never below a column's label
+    (the table shows labels whole); what the level leaves over goes to the widest text.
+    """
+    if sum(natural.values()) <= room:
+        return {}
+    floor = {column: min(labels[column], width) for column, width in natural.items()}
+
+    def used(level: int) -> int:
+        return sum(max(floor[c], min(width, level)) for c, width in natural.items())
+
+    low, high = 0, max(natural.values())  # used(high) > room, as checked above
+    while low + 1 < high:
+        middle = (low + high) // 2
+        if used(middle) <= room:
+            low = middle
+        else:
+            high = middle
+    caps = {c: max(floor[c], low) for c, width in natural.items() if width > low}
+    if caps:
+        widest = max(caps, key=lambda column: natural[column])
+        caps[widest] += max(0, room - used(low))
+    return caps
 
 
 def _local(value: datetime | None, fmt: str) -> str:

@@ -51,7 +51,7 @@ def describe_event(event: Event) -> RenderableType:
     return Group(_table(rows), _json(event.raw))
 
 
-def describe_alarm(alarm: Alarm, name: str = "") -> RenderableType:
+def describe_alarm(alarm: Alarm, name: str = "", entity_name: str = "") -> RenderableType:
     forwards = "; ".join(
         f"{f.by_name or f.by or '?'} → {', '.join(f.to_names or f.to)}" for f in alarm.forwards
     )
@@ -62,7 +62,10 @@ def describe_alarm(alarm: Alarm, name: str = "") -> RenderableType:
         ("state", alarm.state.value + (" (stale)" if alarm.stale else "")),
         ("priority", str(alarm.priority)),
         ("triggered", _when(alarm.trigger_time)),
-        ("entity", f"{alarm.trigger_entity_name} {alarm.trigger_entity}".strip() or "-"),
+        (
+            "entity",
+            f"{alarm.trigger_entity_name or entity_name} {alarm.trigger_entity}".strip() or "-",
+        ),
         ("trigger event", alarm.trigger_event or "-"),
         ("context", alarm.context or "-"),
         (

@@ -52,11 +52,12 @@ class EventFeed(FeedView, can_focus=True):
     """True: the newest row stays in view. Off when the operator scrolls or moves the cursor."""
 
     class Selected(Message):
-        """The cursor row changed (or enter was pressed): the details pane shows `event`."""
+        """The cursor row changed (or enter was pressed: `opened`): the details show `event`."""
 
-        def __init__(self, event: Event | None) -> None:
+        def __init__(self, event: Event | None, *, opened: bool = False) -> None:
             super().__init__()
             self.event = event
+            self.opened = opened
 
     class FollowChanged(Message):
         def __init__(self, follow: bool) -> None:
@@ -203,7 +204,7 @@ class EventFeed(FeedView, can_focus=True):
         self._move_cursor(0, to=len(self._state.rows) - 1)
 
     def action_select_cursor(self) -> None:
-        self.post_message(self.Selected(self.selected_event()))
+        self.post_message(self.Selected(self.selected_event(), opened=True))
 
     def more_text(self) -> str:
         if self._loader is None:

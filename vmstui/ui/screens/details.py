@@ -1,0 +1,52 @@
+"""The details of one alarm or event, full screen: where the side column does not fit.
+
+Below 100 columns the details pane is hidden and the alarm table cuts long text to fit, so
+Enter on an alarm or event row opens its details here instead: every field, whole, and the
+raw vendor JSON. Esc, Enter or q closes it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import RenderableType
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class DetailsScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    DetailsScreen { align: center middle; }
+    DetailsScreen #details-box {
+        width: 100%;
+        height: 100%;
+        border: round $accent;
+        border-subtitle-color: $text-muted;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
+    ]
+
+    def __init__(self, renderable: RenderableType) -> None:
+        super().__init__()
+        self._renderable = renderable
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="details-box") as box:
+            box.border_title = Content("Details")
+            box.border_subtitle = Content("↑↓ scroll · Esc close")
+            yield Static(self._renderable, id="details-full")
+
+    def on_mount(self) -> None:
+        self.query_one("#details-box").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
