@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from vmstui.hub import AlarmsChanged
 from vmstui.models import AlarmState
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
@@ -155,3 +156,14 @@ async def test_cached_alarms_show_stale_until_the_vms_answers(
             assert any("CameraMotion" in line for line in lines), lines
     finally:
         await second.close()
+
+
+async def test_a_flush_during_shutdown_draws_nothing(runtime: Runtime) -> None:
+    # Seen in `bench ui`: the flush timer fired while the app closed its screens, with
+    # updates pending, and NoMatches ended the run with a traceback.
+    app = VmstuiApp(runtime)
+    async with app.run_test(size=(80, 24)):
+        pass
+    assert not app.is_running
+    app.updates.offer(AlarmsChanged("sim", [], full=True))
+    app.flush()  # no widgets left: must not raise

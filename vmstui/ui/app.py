@@ -155,6 +155,10 @@ class VmstuiApp(AlarmActions, App[None]):
     # --- the flush: hub updates → screen, in one batch ------------------------------------
 
     def flush(self) -> None:
+        # While the app shuts down its screens go first and this timer may still fire: the
+        # updates stay in the cache, there is nothing left to draw them on.
+        if not self.is_running:
+            return
         updates = self.updates.drain()
         if not updates:
             return
