@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from vmstui.cli.common import TerminalSafeFormatter
 from vmstui.cli.tail import event_line
-from vmstui.models import Event
 from vmstui.printable import REPLACEMENT, UNSAFE_CHARS, printable
+
+from .events import custom_event
 
 UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 ATTACK = "ok \x1b]52;c;ZXZpbA==\x1b\\ \x1b[2J\x9b31m \u202etxt.exe\u202c \x07\x08 end"
@@ -47,17 +47,7 @@ def test_nothing_unsafe_survives_and_nothing_is_dropped(text: str) -> None:
 
 
 def test_tail_text_lines_are_terminal_safe() -> None:
-    event = Event(
-        id="e1",
-        source="hq",
-        vendor="genetec",
-        kind="event",
-        type="CustomEvent",
-        topic="genetec.camera.x.customevent",
-        time=datetime(2026, 11, 22, 6, 0, tzinfo=UTC),
-        entity="x",
-        summary=f"CustomEvent: {ATTACK}",
-    )
+    event = custom_event(f"CustomEvent: {ATTACK}")
     line = event_line(event, "text").decode()
     assert not UNSAFE.search(line.rstrip("\n")) and line.endswith(" end\n")
     assert line.count("\n") == 1

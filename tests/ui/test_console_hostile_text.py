@@ -9,17 +9,16 @@ plain text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.console import Console
 
-from vmstui.models import Alarm, AlarmState, Event
+from vmstui.models import Alarm, AlarmState
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.client import GenetecError
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.widgets.details import describe_alarm, describe_event
 
+from ..events import WHEN, custom_event
 from .test_console import alarms_in_table, live, until
 
 HOSTILE = "[/] door [bold]forced[/bold] [link=https://evil.example]here[/link] [/x"
@@ -33,19 +32,7 @@ def rendered(renderable: object) -> str:
 
 
 def test_details_show_vms_text_literally() -> None:
-    now = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
-    event = Event(
-        id="e1",
-        source="hq",
-        vendor="genetec",
-        kind="event",
-        type="CustomEvent",
-        topic="genetec.camera.x.customevent",
-        time=now,
-        entity="x",
-        summary=f"CustomEvent: {HOSTILE}",
-        raw={"Message": HOSTILE},
-    )
+    event = custom_event(f"CustomEvent: {HOSTILE}", {"Message": HOSTILE})
     assert HOSTILE in rendered(describe_event(event))
     alarm = Alarm(
         source="hq",
@@ -53,10 +40,10 @@ def test_details_show_vms_text_literally() -> None:
         alarm_guid="a1",
         state=AlarmState.ACTIVE,
         priority=1,
-        trigger_time=now,
+        trigger_time=WHEN,
         context=HOSTILE,
         acked_by=HOSTILE,
-        updated=now,
+        updated=WHEN,
     )
     text = rendered(describe_alarm(alarm, name=HOSTILE))
     assert text.count(HOSTILE) >= 3  # name, context, acknowledged by
