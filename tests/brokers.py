@@ -68,7 +68,7 @@ class Amqp:
     """The vendor's side: declares exchanges and publishes, over AMQP with pika."""
 
     def __init__(self) -> None:
-        import pika
+        import pika  # type: ignore[import-untyped]  # no stubs; as in vmstui/bench/stomp.py
 
         self._pika = pika
         self.connection = pika.BlockingConnection(

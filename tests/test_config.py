@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vmstui.config import ConfigError, load_settings, parse_settings
+from vmstui.config import ConfigError, GenetecSource, load_settings, parse_settings
 
 GOOD = """
 site = "HQ control room"
@@ -38,6 +38,7 @@ def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VMSTUI_TEST_PASSWORD", "s3cret-value")
     settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
     source = settings.source("hq")
+    assert isinstance(source, GenetecSource)
     assert source.auth_user == "operator;app-1"
     assert source.password().get_secret_value() == "s3cret-value"
     assert "s3cret-value" not in repr(settings) + repr(source.password())
@@ -70,8 +71,10 @@ def test_bad_config_names_the_key(tmp_path: Path, change: tuple[str, str], messa
 def test_missing_env_and_file_permissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VMSTUI_TEST_PASSWORD", raising=False)
     settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
+    configured = settings.source("hq")
+    assert isinstance(configured, GenetecSource)
     with pytest.raises(ConfigError, match="VMSTUI_TEST_PASSWORD is not set"):
-        settings.source("hq").password()
+        configured.password()
     secret = tmp_path / "pw"
     secret.write_text("from-file\n")
     os.chmod(secret, 0o644)
@@ -87,6 +90,7 @@ def test_missing_env_and_file_permissions(tmp_path: Path, monkeypatch: pytest.Mo
         ]
     }
     source = parse_settings(data).source(None)
+    assert isinstance(source, GenetecSource)
     with pytest.raises(ConfigError, match="chmod 600"):
         source.password()
     os.chmod(secret, 0o600)

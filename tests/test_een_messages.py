@@ -120,7 +120,7 @@ def test_malformed_messages_say_why(message_type: Any, body: bytes, reason: str)
 def test_any_bytes_give_an_event_or_malformed(body: bytes) -> None:
     for message_type in ("event_full_v24", "face_v24"):
         with contextlib.suppress(Malformed):  # anything else escaping is the failure
-            to_event("cloud", message_type, "1.2.3.create.x", body)  # type: ignore[arg-type]
+            to_event("cloud", message_type, "1.2.3.create.x", body)
 
 
 def test_message_destination_header() -> None:
@@ -175,7 +175,7 @@ def test_config_defaults_and_errors() -> None:
         10000,
     )
     assert source.verify_tls and source.durable_queue == ""
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"url": "https://x"}, "sources[0].url: must start with ws://"),
         ({"destinations": ["/queue/x"]}, "sources[0].destinations: "),
         ({"destinations": []}, "sources[0].destinations"),

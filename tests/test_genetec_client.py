@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -31,9 +32,9 @@ def entity_guids(sim: Simulator, kind: str) -> list[str]:
 
 
 @pytest.fixture
-async def client(source_cfg: GenetecSource) -> GenetecClient:
+async def client(source_cfg: GenetecSource) -> AsyncIterator[GenetecClient]:
     async with GenetecClient(source_cfg, SecretStr(PASSWORD)) as c:
-        yield c  # type: ignore[misc]
+        yield c
 
 
 async def test_wrong_password_and_unlicensed_app(source_cfg: GenetecSource, sim: Simulator) -> None:

@@ -109,7 +109,7 @@ def test_documented_trigger_forms() -> None:
         {"urls": ["https://a/b,Priority=1"]},
     ):
         with pytest.raises(ValueError):
-            qexpr.trigger(G1, G2, context="x", **bad)  # type: ignore[arg-type]
+            qexpr.trigger(G1, G2, context="x", **bad)
 
 
 def test_subscriptions_and_entities() -> None:

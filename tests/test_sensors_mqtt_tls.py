@@ -63,9 +63,8 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
                 break
             time.sleep(0.05)
         if not accepts(port):
-            pytest.fail(
-                f"mosquitto did not start: {process.stderr.read() if process.stderr else ''}"
-            )
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            pytest.fail(f"mosquitto did not start: {stderr}")
         yield port, ca
     finally:
         process.terminate()

@@ -28,7 +28,10 @@ def make_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:
     key, csr, crt = folder / "server.key", folder / "server.csr", folder / "server.pem"
     ext = folder / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
     run(
         "req",
         "-x509",

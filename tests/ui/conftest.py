@@ -5,7 +5,7 @@ Stable across machines: no clock in the header, a fixed theme, NO_COLOR removed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def console_settings(sim: Simulator, cache: Path, **ui: Any) -> Settings:
 
 
 @pytest.fixture
-def console_runtime(sim: Simulator, tmp_path: Path) -> Callable[..., Any]:
+def console_runtime(sim: Simulator, tmp_path: Path) -> Callable[..., Awaitable[Runtime]]:
     async def build(**ui: Any) -> Runtime:
         runtime = Runtime(console_settings(sim, tmp_path / "console.db", **ui))
         await runtime.open()
@@ -66,7 +66,7 @@ def console_runtime(sim: Simulator, tmp_path: Path) -> Callable[..., Any]:
 
 
 @pytest.fixture
-async def runtime(console_runtime: Callable[..., Any]) -> AsyncIterator[Runtime]:
+async def runtime(console_runtime: Callable[..., Awaitable[Runtime]]) -> AsyncIterator[Runtime]:
     rt: Runtime = await console_runtime()
     try:
         yield rt
