@@ -13,7 +13,9 @@ from vmstui.bridge import template
 from vmstui.bridge.config import TEMPLATE_FIELDS
 from vmstui.bridge.rules import Router
 from vmstui.config import ConfigError, Settings, parse_settings
-from vmstui.models import Event
+from vmstui.models import EVENT_FIELDS, Event, event_fields
+
+from .events import custom_event
 
 CAMERA = "6f1c2a10-0000-4000-8000-000000000001"
 DOOR_ALARM = "6f1c2a10-0000-4000-8000-0000000000aa"
@@ -239,3 +241,9 @@ def test_hostile_values_never_break_rendering(value: bytes) -> None:
 def test_bridge_config_errors_name_the_problem(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         settings(**change)
+
+
+def test_templates_may_name_exactly_an_events_own_fields() -> None:
+    # One list (models.EVENT_FIELDS) for what event_fields gives and what templates may name.
+    assert tuple(event_fields(custom_event("x"))) == EVENT_FIELDS
+    assert frozenset(EVENT_FIELDS) == TEMPLATE_FIELDS

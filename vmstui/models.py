@@ -171,6 +171,10 @@ def _raw_from_json(data: bytes | None, at: tuple[str, ...]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# An Event's own fields, in the order event_fields gives them.
+EVENT_FIELDS = ("id", "source", "vendor", "kind", "type", "topic", "time", "entity", "summary")
+
+
 def event_fields(event: Event) -> dict[str, str]:
     """An Event's own fields as text (time in ISO 8601 UTC): the jsonl shape of `tail` and
     `export`, and all a bridge rule's template may name."""

@@ -39,8 +39,7 @@ from vmstui.sources.een.source import EenSource as EenRunner
 
 PARTNER = 1234
 PATTERN = f"{PARTNER}.*.*.create.#"
-HIERARCHY = TYPE_PATHS
-TYPES = sorted(HIERARCHY)
+TYPES = sorted(TYPE_PATHS)
 
 
 class BenchError(Exception):
@@ -97,7 +96,7 @@ def messages(count: int, first_id: int) -> Iterator[tuple[str, bytes]]:
             x, y = round(rng.random() * 0.7, 3), round(rng.random() * 0.7, 3)
             body["boundingBox"] = [x, y, round(x + 0.2, 3), round(y + 0.3, 3)]
             body["confidence"] = round(0.5 + rng.random() / 2, 2)
-        key = f"{PARTNER}.{account}.{camera}.create.{HIERARCHY[event_type]}"
+        key = f"{PARTNER}.{account}.{camera}.create.{TYPE_PATHS[event_type]}"
         yield key, orjson.dumps(body)
 
 

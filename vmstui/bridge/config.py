@@ -15,12 +15,11 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator, model_va
 from vmstui import topics
 from vmstui.bridge import template
 from vmstui.config_base import ConfigError, Name, Strict, secret_from
+from vmstui.models import EVENT_FIELDS
 from vmstui.sources.genetec import qexpr
 
 # What a rule's templates may name: the normalized event's own fields, nothing deeper.
-TEMPLATE_FIELDS = frozenset(
-    {"id", "source", "vendor", "kind", "type", "topic", "time", "entity", "summary"}
-)
+TEMPLATE_FIELDS = frozenset(EVENT_FIELDS)
 SensorKind = Literal["access_control", "fire", "smoke", "leak", "motion", "pos", "ai"]
 RuleAction = Literal["genetec.custom_event", "genetec.alarm", "ocularis"]
 

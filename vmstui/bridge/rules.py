@@ -41,14 +41,9 @@ def custom_events_wanted(rules: Sequence[Rule], source: str) -> dict[int, str]:
     }
 
 
-def fields(event: Event) -> dict[str, str]:
-    """The flat dict templates are filled from: the event's own fields, as text."""
-    return event_fields(event)
-
-
 def metadata(event: Event, sensor: Sensor | None) -> dict[str, Any]:
     """Everything known about the event, for the hidden payload / Ocularis metadata."""
-    data: dict[str, Any] = {**fields(event), "data": event.raw}
+    data: dict[str, Any] = {**event_fields(event), "data": event.raw}
     if sensor is not None:
         data["sensor"] = {
             "name": sensor.name,
@@ -92,7 +87,7 @@ class Router:
         return out
 
     def _render(self, rule: Rule, part: str, event: Event, limit: int) -> str:
-        return self._templates[(rule.name, part)].render(fields(event), limit)
+        return self._templates[(rule.name, part)].render(event_fields(event), limit)
 
     def _entities(self, rule: Rule, sensor: Sensor | None) -> list[str]:
         if rule.entities:
