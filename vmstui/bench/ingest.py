@@ -21,7 +21,7 @@ from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
 from vmstui.sources.genetec.stream import open_stream
 from vmstui.store import Store
-from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks
+from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
 from vmstui.supervisor import cancel_all
 
 SUBSCRIPTION = "event(Camera,CameraMotion)"
@@ -146,7 +146,8 @@ async def storage_floor(committed: Path, scratch: Path) -> float:
         for first in range(0, len(rows), FLOOR_TRANSACTION_ROWS):
             batch = rows[first : first + FLOOR_TRANSACTION_ROWS]
             db.execute("BEGIN IMMEDIATE")
-            db.executemany(INSERT_TOPIC, [(topic,) for topic in {row[5] for row in batch}])
+            # The writer's statements (Writer._commit_rows), through bare sqlite3.
+            db.executemany(INSERT_TOPIC, topic_params(batch))
             for sql, params in insert_chunks(batch):
                 db.execute(sql, params)
             db.execute("COMMIT")

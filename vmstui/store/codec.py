@@ -6,7 +6,7 @@ Nothing here touches SQLite; these are the pure conversions the writer and the r
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -46,6 +46,11 @@ def insert_events_sql(rows: int) -> str:
         "INSERT OR IGNORE INTO events (id, source, vendor, kind, type, topic, topic_id, time,"  # noqa: S608 - placeholders only
         " entity, summary, raw) VALUES " + ",".join(values)
     )
+
+
+def topic_params(rows: Iterable[EventRow]) -> list[tuple[str]]:
+    """INSERT_TOPIC's parameters for `rows`: each distinct topic once."""
+    return [(topic,) for topic in {row[5] for row in rows}]
 
 
 def insert_chunks(rows: Sequence[EventRow]) -> Iterator[tuple[str, list[Any]]]:

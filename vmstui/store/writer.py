@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks
+from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 
 log = logging.getLogger("vmstui.store")
@@ -164,10 +164,9 @@ class Writer:
     async def _commit_rows(self, batches: list[_Rows]) -> None:
         db = self._db
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
-        topics = {row[5] for batch in batches for row in batch.rows}
         try:
             await db.execute("BEGIN IMMEDIATE")
-            await db.executemany(INSERT_TOPIC, [(topic,) for topic in topics])
+            await db.executemany(INSERT_TOPIC, topic_params(rows))
             for sql, params in insert_chunks(rows):
                 await db.execute(sql, params)
             outbox = [row for batch in batches for row in batch.outbox]
