@@ -152,7 +152,7 @@ async def bridge(
     monkeypatch.setenv("VMSTUI_TEST_SENSOR_TOKEN", TOKEN)
     proxy = OcularisProxy(fail=2)  # not started yet: the sink is down
     settings = bridge_settings(sim, tmp_path, proxy.port)
-    runtime = Runtime(settings, passwords={"hq": SecretStr(PASSWORD)}, bridge=True)
+    runtime = Runtime(settings, secrets={"sources.hq.password": SecretStr(PASSWORD)}, bridge=True)
     await runtime.open()
     runtime.start()
     assert runtime.bridge is not None

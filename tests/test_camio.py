@@ -36,7 +36,7 @@ def camio_settings(cache: Path, **source: Any) -> Settings:
         "kind": "camio",
         "listen": "127.0.0.1:0",
         "path": PATH,
-        # Never set in the tests: the token comes through Runtime's passwords.
+        # Never set in the tests: the token comes through Runtime's secrets.
         "token_env": "VMSTUI_TEST_CAMIO_TOKEN_UNSET",
         "backoff_initial_s": 0.05,
         "backoff_max_s": 0.2,
@@ -75,7 +75,7 @@ class Listener:
 
 @contextlib.asynccontextmanager
 async def listening(cache: Path, **source: Any) -> AsyncIterator[Listener]:
-    rt = Runtime(camio_settings(cache, **source), passwords={"camio": SecretStr(TOKEN)})
+    rt = Runtime(camio_settings(cache, **source), secrets={"sources.camio.token": SecretStr(TOKEN)})
     async with rt:
         runner = rt.runners["camio"]
         assert isinstance(runner, CamioRunner)
@@ -297,7 +297,7 @@ async def test_a_port_in_use_is_retried_and_shown_until_it_frees(tmp_path: Path)
     blocker.listen()
     port = blocker.getsockname()[1]
     settings = camio_settings(tmp_path / "cache.db", listen=f"127.0.0.1:{port}")
-    async with Runtime(settings, passwords={"camio": SecretStr(TOKEN)}) as rt:
+    async with Runtime(settings, secrets={"sources.camio.token": SecretStr(TOKEN)}) as rt:
         rt.start()
         statuses = rt.hub.statuses
         await wait_for(

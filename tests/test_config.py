@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from vmstui.config import ConfigError, GenetecSource, load_settings, parse_settings
+from vmstui.config import CamioSource, ConfigError, GenetecSource, load_settings, parse_settings
+from vmstui.config_base import SecretRef, Secrets
 
 GOOD = """
 site = "HQ control room"
@@ -102,3 +104,74 @@ def test_missing_file_and_unknown_source(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="no \\[\\[sources\\]\\]"):
         parse_settings({}).source(None)
+
+
+def secret_file(tmp_path: Path, name: str, value: str, mode: int = 0o600) -> Path:
+    path = tmp_path / name
+    path.write_text(value + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def test_every_secret_is_one_kind_of_reference(tmp_path: Path) -> None:
+    """Passwords, tokens, the MQTT password and Ocularis header values: each from an
+    environment variable or a 0600 file, named by where it is configured."""
+    data = {
+        "sources": [
+            {
+                "name": "cam",
+                "kind": "camio",
+                "token_file": str(secret_file(tmp_path, "camio", "camio-token")),
+            }
+        ],
+        "bridge": {
+            "mqtt_url": "mqtt://127.0.0.1:1883",
+            "mqtt_password_file": str(secret_file(tmp_path, "mqtt", "mqtt-pw", 0o640)),
+        },
+        "sinks": [
+            {
+                "name": "oc",
+                "kind": "ocularis",
+                "url": "https://oc.example.com/events",
+                "headers": {"X-Plain": "shown"},
+                "headers_file": {"X-Api-Key": str(secret_file(tmp_path, "key", "api-key"))},
+            }
+        ],
+    }
+    settings = parse_settings(data)
+    source = settings.source("cam")
+    assert isinstance(source, CamioSource)
+    assert source.token_ref.name == "sources.cam.token"
+    assert settings.bridge.mqtt_password_ref.name == "bridge.mqtt_password"
+    with pytest.raises(ConfigError, match="readable by others"):
+        settings.bridge.mqtt_password()
+    os.chmod(settings.bridge.mqtt_password_ref.file or "", 0o600)
+    assert (settings.bridge.mqtt_password() or SecretStr("")).get_secret_value() == "mqtt-pw"
+    sink = settings.sinks[0]
+    assert [ref.name for ref in sink.header_refs.values()] == ["sinks.oc.headers.X-Api-Key"]
+    assert sink.resolved_headers() == {"X-Plain": "shown", "X-Api-Key": "api-key"}
+
+
+def test_a_header_set_twice_is_refused() -> None:
+    sink: dict[str, object] = {
+        "name": "oc",
+        "kind": "ocularis",
+        "url": "https://oc.example.com/events",
+    }
+    sink |= {"headers": {"X-Api-Key": "x"}, "headers_env": {"X-Api-Key": "OC_KEY"}}
+    with pytest.raises(ConfigError, match="sinks\\[0\\]: header 'X-Api-Key' is set in two places"):
+        parse_settings({"sinks": [sink]})
+
+
+def test_secrets_are_read_once_under_their_own_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = SecretRef("sources.hq.password", "source 'hq'", env="VMSTUI_TEST_ONCE")
+    monkeypatch.setenv("VMSTUI_TEST_ONCE", "first")
+    secrets = Secrets()
+    assert secrets.require(ref).get_secret_value() == "first"
+    monkeypatch.setenv("VMSTUI_TEST_ONCE", "second")
+    assert secrets.require(ref).get_secret_value() == "first"  # read once, at first use
+    given = Secrets({"sources.hq.password": SecretStr("typed")})
+    assert given.require(ref).get_secret_value() == "typed"  # handed in: never read
+    empty = SecretRef("sensors.door.token", "sensor 'door'")
+    with pytest.raises(ConfigError, match="sensor 'door': set it"):
+        Secrets().require(empty, "set it")

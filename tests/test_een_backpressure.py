@@ -43,7 +43,7 @@ async def test_auto_ack_inbox_is_bounded_and_nothing_is_lost(
     settings = een_settings(tmp_path, {"url": url, "destinations": [destination], "ack": "auto"})
     cfg = settings.source("cloud")
     assert isinstance(cfg, EenSource)
-    link = Link(cfg, SecretStr(PASSWORD))
+    link = Link(cfg, SecretStr(PASSWORD), None)
     try:
         await link.open()
         await link.subscribe(destination, "sub-0", {})

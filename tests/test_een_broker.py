@@ -87,7 +87,9 @@ def een_settings(tmp_path: Path, *sources: dict[str, Any]) -> Settings:
 @asynccontextmanager
 async def running(settings: Settings, password: str = PASSWORD) -> AsyncIterator[Runtime]:
     names = [source.name for source in settings.sources]
-    runtime = Runtime(settings, passwords={name: SecretStr(password) for name in names})
+    runtime = Runtime(
+        settings, secrets={f"sources.{name}.password": SecretStr(password) for name in names}
+    )
     await runtime.open()
     runtime.start()
     try:

@@ -20,16 +20,19 @@ from pydantic import (
     model_validator,
 )
 
-from vmstui.bridge.config import (
-    BridgeConfig,
-    ListenAddress,
-    OcularisSink,
-    Rule,
-    Sensor,
+from vmstui.bridge.config import BridgeConfig, ListenAddress, OcularisSink, Rule, Sensor
+from vmstui.config_base import (
+    NO_PASSWORD,
+    Name,
+    Reconnecting,
+    SecretRef,
+    Secrets,
+    SecretSource,
+    Strict,
+    Tls,
     TokenSource,
 )
 from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
-from vmstui.config_base import Name, Reconnecting, SecretSource, Strict
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
@@ -57,16 +60,31 @@ class CacheConfig(Strict):
     retention_days: Annotated[float, Field(gt=0)] = 30
 
 
-class GenetecSource(SecretSource, Reconnecting):
+class PasswordSource(SecretSource):
+    """A source that logs in with a password; its secret is `sources.{name}.password`."""
+
     name: Name
+
+    @property
+    def password_ref(self) -> SecretRef:
+        return SecretRef(
+            f"sources.{self.name}.password",
+            f"source {self.name!r}",
+            self.password_env,
+            self.password_file,
+        )
+
+    def password(self) -> SecretStr:
+        return Secrets().require(self.password_ref, NO_PASSWORD)
+
+
+class GenetecSource(PasswordSource, Tls, Reconnecting):
     kind: Literal["genetec"]
     url: str
     username: Annotated[str, Field(min_length=1)]
     app_id: str = ""
     subscriptions: list[str] = Field(default_factory=list)
     alarm_monitoring: bool = True
-    verify_tls: bool = True
-    ca_file: Path | None = None
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
     read_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30
     watchdog_s: Annotated[float, Field(gt=0, le=3600)] = 90
@@ -130,17 +148,13 @@ class GenetecSource(SecretSource, Reconnecting):
         # The Web SDK reads the application id from the Basic user name.
         return f"{self.username};{self.app_id}" if self.app_id else self.username
 
-    def password(self) -> SecretStr:
-        return self.resolve_secret(f"source {self.name!r}")
-
 
 EEN_SCHEMES = ("ws://", "wss://", "stomp://", "stomp+ssl://")
 
 
-class EenSource(SecretSource, Reconnecting):
+class EenSource(PasswordSource, Tls, Reconnecting):
     """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
 
-    name: Name
     kind: Literal["een"]
     url: str
     # Sent as Basic auth on the WebSocket handshake and as login/passcode in CONNECT.
@@ -152,8 +166,6 @@ class EenSource(SecretSource, Reconnecting):
     heartbeat_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 10_000
     # When set, subscribe through a named durable queue: nothing is lost while disconnected.
     durable_queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{0,200}$")] = ""
-    verify_tls: bool = True
-    ca_file: Path | None = None
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
 
     @field_validator("url")
@@ -172,9 +184,6 @@ class EenSource(SecretSource, Reconnecting):
             raise ValueError("a destination is listed twice")
         return value
 
-    def password(self) -> SecretStr:
-        return self.resolve_secret(f"source {self.name!r}")
-
 
 class CamioSource(TokenSource, Reconnecting):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
@@ -184,6 +193,10 @@ class CamioSource(TokenSource, Reconnecting):
     listen: ListenAddress = "127.0.0.1:8787"  # loopback unless configured (a proxy fronts it)
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]{0,200}$")] = "/camio"
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+
+    @property
+    def token_ref(self) -> SecretRef:
+        return self.secret_token(f"sources.{self.name}.token", f"source {self.name!r}")
 
     @model_validator(mode="after")
     def _token_named(self) -> CamioSource:

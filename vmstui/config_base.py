@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -31,8 +33,70 @@ class Reconnecting(Strict):
     backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
 
 
+class Tls(Strict):
+    """How a client checks the server it dials: verified by default, against the system's
+    trust store or the site's own CA bundle (`vmstui.tls.client_context` builds from this)."""
+
+    verify_tls: bool = True
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where one secret is: an environment variable, or a file only its owner can read.
+
+    `name` is the secret's own name, the config path it is set at (`sources.hq.password`,
+    `sensors.door-1.token`, `bridge.mqtt_password`, `sinks.oc.headers.X-Api-Key`): the key a
+    caller that already holds it (a test, a prompt) hands it in under. `what` says whose it
+    is in messages. Neither is ever the secret."""
+
+    name: str
+    what: str
+    env: str = ""
+    file: Path | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.env) or self.file is not None
+
+    def read(self) -> SecretStr | None:
+        """The secret in the environment variable, else in the file (0600), else None."""
+        if self.env:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(f"{self.what}: environment variable {self.env} is not set")
+            return SecretStr(value)
+        if self.file is not None:
+            return SecretStr(read_secret_file(self.file, self.what))
+        return None
+
+
+class Secrets:
+    """Every secret a process uses, each read once and kept under its own name.
+
+    `given` holds secrets the caller already has (tests; a password typed at a prompt);
+    everything else is read from where the config says, the first time it is asked for."""
+
+    def __init__(self, given: Mapping[str, SecretStr] | None = None) -> None:
+        self._known: dict[str, SecretStr | None] = dict(given or {})
+
+    def get(self, ref: SecretRef) -> SecretStr | None:
+        if ref.name not in self._known:
+            self._known[ref.name] = ref.read()
+        return self._known[ref.name]
+
+    def require(self, ref: SecretRef, hint: str = "") -> SecretStr:
+        secret = self.get(ref)
+        if secret is None:
+            raise ConfigError(f"{ref.what}: {hint or 'no secret configured'}")
+        return secret
+
+
+NO_PASSWORD = "set password_env (or password_file) for the password"  # noqa: S105
+
+
 class SecretSource(Strict):
-    """Where a secret comes from: an environment variable, or a file only its owner can read."""
+    """Where a password comes from: an environment variable, or a file only its owner can read."""
 
     password_env: str = ""
     password_file: Path | None = None
@@ -43,23 +107,23 @@ class SecretSource(Strict):
             raise ValueError("set password_env (or password_file): passwords are never in the file")
         return self
 
-    def resolve_secret(self, what: str) -> SecretStr:
-        secret = secret_from(self.password_env, self.password_file, what)
-        if secret is None:
-            raise ConfigError(f"{what}: set password_env (or password_file) for the password")
-        return secret
+
+class TokenSource(Strict):
+    """A shared secret a pushing peer must present: from the environment or a 0600 file."""
+
+    token_env: str = ""
+    token_file: Path | None = None
+
+    def secret_token(self, name: str, what: str) -> SecretRef:
+        return SecretRef(name, what, self.token_env, self.token_file)
 
 
-def secret_from(env: str, file: Path | None, what: str) -> SecretStr | None:
-    """The secret in environment variable `env`, else in `file` (0600), else None."""
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            raise ConfigError(f"{what}: environment variable {env} is not set")
-        return SecretStr(value)
-    if file is not None:
-        return SecretStr(read_secret_file(file, what))
-    return None
+def read_token(ref: SecretRef, secrets: Secrets | None = None) -> SecretStr | None:
+    """A token, refused when empty: an empty token would match a bare header."""
+    token = secrets.get(ref) if secrets is not None else ref.read()
+    if token is not None and not token.get_secret_value():
+        raise ConfigError(f"{ref.what}: the token is empty")
+    return token
 
 
 def read_secret_file(path: Path, what: str) -> str:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
 from vmstui.config import CamioSource, EenSource, GenetecSource, Settings
+from vmstui.config_base import NO_PASSWORD, Secrets, read_token
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
 from vmstui.sources.camio.source import CamioSource as CamioRunner
@@ -46,7 +48,7 @@ class Runtime:
         *,
         only: str | None = None,
         cache_path: Path | None = None,
-        passwords: dict[str, SecretStr] | None = None,
+        secrets: Mapping[str, SecretStr] | None = None,
         bridge: bool = False,
     ) -> None:
         self.settings = settings
@@ -56,7 +58,9 @@ class Runtime:
         self.bridge: Bridge | None = None
         self._only = only
         self._cache_path = cache_path or settings.cache.path
-        self._passwords = passwords or {}
+        # Each secret read once, under its own name (`sources.hq.password`); `secrets` holds
+        # those the caller already has (a password typed at a prompt, tests).
+        self.secrets = Secrets(secrets)
         self.store: Store | None = None
         self.hub = Hub()
         self.runners: dict[str, Runner] = {}  # every source, in config order
@@ -69,15 +73,17 @@ class Runtime:
         """Open the cache and build the sources (resolving secrets); nothing connects yet."""
         configs = [self.settings.source(self._only)] if self._only else list(self.settings.sources)
         for cfg in configs:
-            password = self._passwords.get(cfg.name)
             if isinstance(cfg, GenetecSource):
+                password = self.secrets.require(cfg.password_ref, NO_PASSWORD)
                 runner = GenetecRunner(cfg, self.hub, password=password)
                 self.sources[cfg.name] = runner
                 self.runners[cfg.name] = runner
             elif isinstance(cfg, EenSource):
+                password = self.secrets.require(cfg.password_ref, NO_PASSWORD)
                 self.runners[cfg.name] = EenRunner(cfg, self.hub, password=password)
             elif isinstance(cfg, CamioSource):
-                self.runners[cfg.name] = CamioRunner(cfg, self.hub, token=password)
+                token = read_token(cfg.token_ref, self.secrets)
+                self.runners[cfg.name] = CamioRunner(cfg, self.hub, token=token)
         self.store = await Store.open(
             self._cache_path, retention_days=self.settings.cache.retention_days
         )
@@ -86,7 +92,7 @@ class Runtime:
             from vmstui.bridge.service import Bridge
 
             self.bridge = Bridge(self)
-            for sensor_in in self.bridge.sensor_runners(self._passwords):
+            for sensor_in in self.bridge.sensor_runners(self.secrets):
                 self.runners[sensor_in.name] = sensor_in
             self.hub.router = self.bridge.route
             self.hub.on_outbox = self.bridge.committed

@@ -58,8 +58,14 @@ class Backoff:
     _rng: random.Random = field(default_factory=random.Random)
 
     def next(self) -> float:
-        base = min(self.maximum, self.initial * self.factor**self._attempt)
+        delay = self.at(self._attempt)
         self._attempt += 1
+        return delay
+
+    def at(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (from 0), for a caller that keeps its own
+        count (the outbox keeps each row's attempts in the row, so it survives a restart)."""
+        base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
         # Jitter spreads the reconnects of many consoles after a server restart.
         return max(0.0, base * (1 + self.jitter * (2 * self._rng.random() - 1)))
 

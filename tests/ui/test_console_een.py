@@ -26,7 +26,7 @@ async def test_een_events_in_the_feed_and_the_filter(tmp_path: Path) -> None:
         settings = settings.model_copy(
             update={"ui": settings.ui.model_copy(update={"clock": False, "bell": False})}
         )
-        runtime = Runtime(settings, passwords={"cloud": SecretStr(PASSWORD)})
+        runtime = Runtime(settings, secrets={"sources.cloud.password": SecretStr(PASSWORD)})
         await runtime.open()
         try:
             app = VmstuiApp(runtime)

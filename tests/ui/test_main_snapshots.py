@@ -245,7 +245,8 @@ def console(tmp_path: Path, theme: str = "vmstui-dark") -> SnapshotApp:
     cache = tmp_path / "cache.db"
     asyncio.run(fill(cache))
     runtime = Runtime(
-        snapshot_settings(cache, theme), passwords={SOURCE: SecretStr("unused: no connect")}
+        snapshot_settings(cache, theme),
+        secrets={f"sources.{SOURCE}.password": SecretStr("unused: no connect")},
     )
     return SnapshotApp(runtime)
 

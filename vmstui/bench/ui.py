@@ -92,7 +92,7 @@ async def run_ui(rate: float, seconds: float, total: int, acks: int) -> dict[str
     ):
         settings = _settings(sim.base_url, Path(tmp) / "cache.db")
         password = SecretStr(sim.password)
-        runtime = Runtime(settings, passwords={"bench": password})
+        runtime = Runtime(settings, secrets={"sources.bench.password": password})
         await runtime.open()
         app = MeasuredApp(runtime)
         try:

@@ -6,7 +6,6 @@ whole file; here each section checks itself.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,7 +13,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator, model_va
 
 from vmstui import topics
 from vmstui.bridge import template
-from vmstui.config_base import ConfigError, Name, Strict, secret_from
+from vmstui.config_base import Name, Reconnecting, SecretRef, Secrets, Strict, Tls, TokenSource
 from vmstui.models import EVENT_FIELDS
 from vmstui.sources.genetec import qexpr
 
@@ -41,20 +40,7 @@ def split_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-class TokenSource(Strict):
-    """A shared secret a pushing peer must present: from the environment or a 0600 file."""
-
-    token_env: str = ""
-    token_file: Path | None = None
-
-    def token(self, what: str) -> SecretStr | None:
-        token = secret_from(self.token_env, self.token_file, what)
-        if token is not None and not token.get_secret_value():
-            raise ConfigError(f"{what}: the token is empty")  # would match a bare header
-        return token
-
-
-class BridgeConfig(Strict):
+class BridgeConfig(Tls, Reconnecting):
     # This bridge instance: the Ocularis "Source" of what it sends.
     name: Name = "vmstui-bridge"
     listen: ListenAddress = "127.0.0.1:8788"
@@ -62,12 +48,11 @@ class BridgeConfig(Strict):
     mqtt_url: str = ""  # mqtt://host:1883 or mqtts://host:8883; empty: no MQTT
     mqtt_username: str = ""
     mqtt_password_env: str = ""
+    mqtt_password_file: Path | None = None
     mqtt_client_id: str = ""
     # At most 1: with QoS 2 the client library answers PUBREC before vmstui has stored the
     # message, so a crash there would lose it; QoS 1 is acked only after the commit.
     mqtt_qos: Annotated[int, Field(ge=0, le=1)] = 1
-    verify_tls: bool = True
-    ca_file: Path | None = None
     delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
     delivery_backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
     delivery_backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
@@ -79,13 +64,14 @@ class BridgeConfig(Strict):
             raise ValueError("must start with mqtt:// or mqtts://")
         return value
 
+    @property
+    def mqtt_password_ref(self) -> SecretRef:
+        return SecretRef(
+            "bridge.mqtt_password", "bridge", self.mqtt_password_env, self.mqtt_password_file
+        )
+
     def mqtt_password(self) -> SecretStr | None:
-        if not self.mqtt_password_env:
-            return None
-        value = os.environ.get(self.mqtt_password_env)
-        if value is None:
-            raise ConfigError(f"bridge: environment variable {self.mqtt_password_env} is not set")
-        return SecretStr(value)
+        return self.mqtt_password_ref.read()
 
 
 class Sensor(TokenSource):
@@ -98,6 +84,10 @@ class Sensor(TokenSource):
     cameras: list[str] = Field(default_factory=list)
     # Which key of the sensor's JSON names what happened.
     event_field: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "event"
+
+    @property
+    def token_ref(self) -> SecretRef:
+        return self.secret_token(f"sensors.{self.name}.token", f"sensor {self.name!r}")
 
     @field_validator("cameras")
     @classmethod
@@ -122,15 +112,14 @@ class Sensor(TokenSource):
         return self
 
 
-class OcularisSink(Strict):
+class OcularisSink(Tls):
     name: Name
     kind: Literal["ocularis"]
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
-    # Secret headers: header name → environment variable holding its value.
+    # Secret headers: header name → environment variable (or 0600 file) holding its value.
     headers_env: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    ca_file: Path | None = None
+    headers_file: dict[str, Path] = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod
@@ -139,14 +128,31 @@ class OcularisSink(Strict):
             raise ValueError("must start with http:// or https://")
         return value
 
-    def resolved_headers(self) -> dict[str, str]:
-        headers = dict(self.headers)
-        for header, variable in self.headers_env.items():
-            value = os.environ.get(variable)
-            if value is None:
-                raise ConfigError(f"sink {self.name!r}: environment variable {variable} is not set")
-            headers[header] = value
-        return headers
+    @property
+    def header_refs(self) -> dict[str, SecretRef]:
+        """Secret header → where its value is, named `sinks.{name}.headers.{header}`."""
+        return {
+            header: SecretRef(
+                f"sinks.{self.name}.headers.{header}",
+                f"sink {self.name!r}",
+                self.headers_env.get(header, ""),
+                self.headers_file.get(header),
+            )
+            for header in dict.fromkeys([*self.headers_env, *self.headers_file])
+        }
+
+    @model_validator(mode="after")
+    def _headers_once(self) -> OcularisSink:
+        twice = set(self.headers) & (set(self.headers_env) | set(self.headers_file))
+        twice |= set(self.headers_env) & set(self.headers_file)
+        if twice:
+            raise ValueError(f"header {sorted(twice)[0]!r} is set in two places")
+        return self
+
+    def resolved_headers(self, secrets: Secrets | None = None) -> dict[str, str]:
+        secrets = secrets or Secrets()
+        secret = {h: secrets.require(ref).get_secret_value() for h, ref in self.header_refs.items()}
+        return {**self.headers, **secret}
 
 
 class Rule(Strict):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from datetime import timedelta
 
 from vmstui.bridge.sinks import GiveUp, Retry, Sink
 from vmstui.models import utcnow
 from vmstui.store import Store
 from vmstui.store.codec import OutboxItem
+from vmstui.supervisor import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,13 @@ class DeliveryWorker:
         store: Store,
         sink: Sink,
         *,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 60.0,
+        backoff: Backoff | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
         self.name = sink.name
         self._wake = asyncio.Event()
-        self._backoff_initial = backoff_initial_s
-        self._backoff_max = backoff_max_s
+        self.backoff = backoff or Backoff()
         self._limit = asyncio.Semaphore(CONCURRENCY)
         self.delivered = 0
         self.retried = 0
@@ -53,10 +51,8 @@ class DeliveryWorker:
         self._wake.set()
 
     def delay(self, attempts: int) -> float:
-        # Capped exponential backoff per row, from its own attempt count (kept in the row,
-        # so it survives a restart), with a little jitter so rows do not retry in lockstep.
-        base = min(self._backoff_max, self._backoff_initial * 2.0 ** min(attempts, 30))
-        return base * (1 + 0.1 * random.random())
+        # Per row, from its own attempt count; the jitter keeps rows out of lockstep.
+        return self.backoff.at(attempts)
 
     async def run(self) -> None:
         while True:

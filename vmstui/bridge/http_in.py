@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from vmstui import inbound
 from vmstui.bridge.config import BridgeConfig, Sensor, split_listen
 from vmstui.bridge.sensors import VENDOR, Malformed, sensor_event
+from vmstui.config_base import read_token
 from vmstui.hub import Hub
 from vmstui.models import utcnow
 from vmstui.supervisor import Backoff, SessionControl, Supervisor
@@ -55,9 +56,7 @@ class SensorHttpIn:
         # Resolved now: a token variable that is not set is a config error at startup.
         self._tokens: dict[str, SecretStr | None] = {
             sensor.name: (
-                tokens.get(sensor.name)
-                if tokens is not None
-                else sensor.token(f"sensor {sensor.name!r}")
+                tokens.get(sensor.name) if tokens is not None else read_token(sensor.token_ref)
             )
             for sensor in sensors
         }
@@ -68,7 +67,11 @@ class SensorHttpIn:
         self.stored = 0  # events committed (a retried push counts again)
         self.refused = 0  # requests answered with an error
         self.supervisor = Supervisor.reporting_to(
-            hub, self.name, self.vendor, self._session, backoff=backoff
+            hub,
+            self.name,
+            self.vendor,
+            self._session,
+            backoff=backoff or Backoff.configured(bridge),
         )
 
     def add_routes(self, app: web.Application) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -37,6 +36,7 @@ from vmstui.bridge.sensors import VENDOR, Malformed, decode_object, sensor_event
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
+from vmstui.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -81,28 +81,19 @@ class MqttIn:
         if bridge.mqtt_qos > 1:
             log.info("%s: subscribing with QoS 1, not 2 (see vmstui.bridge.mqtt_in)", self.name)
         self._password = password if password is not None else bridge.mqtt_password()
+        self._tls = client_context(bridge, f"bridge {bridge.name!r} MQTT") if self.tls else None
         self.poison = 0  # messages rejected
         self.acked = 0  # messages answered to the broker (PUBACK, or nothing owed at QoS 0)
         self.supervisor = Supervisor.reporting_to(
-            hub, self.name, self.vendor, self._session, backoff=backoff
+            hub,
+            self.name,
+            self.vendor,
+            self._session,
+            backoff=backoff or Backoff.configured(bridge),
         )
 
     async def run(self) -> None:
         await self.supervisor.run()
-
-    def _tls_context(self) -> ssl.SSLContext | None:
-        if not self.tls:
-            return None
-        try:
-            context = ssl.create_default_context(
-                cafile=str(self.bridge.ca_file) if self.bridge.ca_file else None
-            )
-        except (OSError, ssl.SSLError) as exc:
-            raise FatalSourceError(f"ca_file {self.bridge.ca_file}: {exc}") from None
-        if not self.bridge.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
 
     def _client(self) -> aiomqtt.Client:
         password = self._password.get_secret_value() if self._password is not None else None
@@ -116,7 +107,7 @@ class MqttIn:
             # clean_start in aiomqtt defaults to a clean first connect: a lost session).
             protocol=aiomqtt.ProtocolVersion.V311,
             clean_session=False,
-            tls_context=self._tls_context(),
+            tls_context=self._tls,
             keepalive=30,
             timeout=10,
         )

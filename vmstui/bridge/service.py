@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -17,10 +17,11 @@ from pydantic import SecretStr
 from vmstui.bridge.delivery import DeliveryWorker
 from vmstui.bridge.rules import Router, custom_events_wanted, genetec_sink, ocularis_sink
 from vmstui.bridge.sinks import GenetecSink, OcularisHttpSink, Sink
+from vmstui.config_base import Secrets, read_token
 from vmstui.models import Event
 from vmstui.sources.genetec.client import GenetecClient, GenetecError
 from vmstui.store.outbox import OutboxRow
-from vmstui.supervisor import cancel_all
+from vmstui.supervisor import Backoff, cancel_all
 
 if TYPE_CHECKING:
     from vmstui.runtime import Runner, Runtime
@@ -58,10 +59,9 @@ class Bridge:
         self._tasks: list[asyncio.Task[None]] = []
         self.http_in: Any = None  # the HTTP push listener, when sensors push
 
-    def sensor_runners(self, secrets: Mapping[str, SecretStr]) -> list[Runner]:
+    def sensor_runners(self, secrets: Secrets) -> list[Runner]:
         """The ways sensor events come in: HTTP push (sensors with a token) and MQTT
-        (sensors with a topic, when the bridge has an MQTT broker). `secrets` may carry a
-        sensor's token by its name (tests); otherwise it comes from the sensor's config."""
+        (sensors with a topic, when the bridge has an MQTT broker)."""
         from vmstui.bridge.http_in import SensorHttpIn
         from vmstui.bridge.mqtt_in import MqttIn
 
@@ -71,14 +71,15 @@ class Bridge:
             # Every sensor is known to the listener, one without a token too (it gets 401).
             tokens: dict[str, SecretStr] = {}
             for sensor in settings.sensors:
-                token = secrets.get(sensor.name) or sensor.token(f"sensor {sensor.name!r}")
+                token = read_token(sensor.token_ref, secrets)
                 if token is not None:
                     tokens[sensor.name] = token
             self.http_in = SensorHttpIn(settings.bridge, settings.sensors, self.runtime.hub, tokens)
             runners.append(self.http_in)
         subscribed = [s for s in settings.sensors if s.mqtt_topic]
         if subscribed and settings.bridge.mqtt_url:
-            runners.append(MqttIn(settings.bridge, subscribed, self.runtime.hub))
+            password = secrets.get(settings.bridge.mqtt_password_ref)
+            runners.append(MqttIn(settings.bridge, subscribed, self.runtime.hub, password=password))
         elif subscribed:
             log.warning("sensors have mqtt_topic but [bridge] has no mqtt_url: MQTT is off")
         return runners
@@ -109,8 +110,10 @@ class Bridge:
             worker = DeliveryWorker(
                 store,
                 self._sink(name),
-                backoff_initial_s=bridge.delivery_backoff_initial_s,
-                backoff_max_s=bridge.delivery_backoff_max_s,
+                backoff=Backoff(
+                    initial=bridge.delivery_backoff_initial_s,
+                    maximum=bridge.delivery_backoff_max_s,
+                ),
             )
             self.workers[name] = worker
             self._tasks.append(asyncio.create_task(self._run(name, worker), name=f"sink:{name}"))

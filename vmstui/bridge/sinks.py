@@ -25,6 +25,7 @@ from vmstui.sources.genetec.client import (
     UnreachableError,
 )
 from vmstui.sources.genetec.qexpr import FreeTextError
+from vmstui.tls import client_context
 
 RETRY_STATUSES = frozenset({408, 425, 429})
 CUSTOM_EVENTS_RECHECK_S = 2.0  # at most this often, ask the server which custom events exist
@@ -116,15 +117,10 @@ class OcularisHttpSink:
     def __init__(self, name: str, cfg: OcularisSink, bridge: BridgeConfig) -> None:
         self.name = name  # the outbox's sink name, "ocularis:{cfg.name}"
         self.url = cfg.url
-        verify: Any = True
-        if not cfg.verify_tls:
-            verify = False
-        elif cfg.ca_file is not None:
-            verify = str(cfg.ca_file)
         self._client = httpx.AsyncClient(
             headers=cfg.resolved_headers(),
             timeout=httpx.Timeout(bridge.delivery_timeout_s),
-            verify=verify,
+            verify=client_context(cfg, f"sink {cfg.name!r}"),
             follow_redirects=False,
         )
 

@@ -33,11 +33,11 @@ async def console(
     settings: Settings,
     *,
     cache: Path | None = None,
-    passwords: dict[str, SecretStr] | None = None,
+    secrets: dict[str, SecretStr] | None = None,
 ) -> None:
     from vmstui.ui.app import VmstuiApp  # the headless commands never import textual
 
-    async with Runtime(settings, cache_path=cache, passwords=passwords) as runtime:
+    async with Runtime(settings, cache_path=cache, secrets=secrets) as runtime:
         await VmstuiApp(runtime).run_async()
 
 

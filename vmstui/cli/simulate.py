@@ -189,7 +189,9 @@ def demo(
             settings = demo_settings(sim, cache_path)
             if not headless:
                 log_to_file(settings.log)
-                await console(settings, cache=cache_path, passwords={"sim": password})
+                await console(
+                    settings, cache=cache_path, secrets={"sources.sim.password": password}
+                )
                 return
             source = settings.source("sim")
             assert isinstance(source, GenetecSource)
@@ -202,7 +204,7 @@ def demo(
                 out=sys.stdout.buffer,
                 cache=cache_path,
                 retry=True,
-                password=password,
+                secrets={"sources.sim.password": password},
             )
         finally:
             await sim.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,12 +49,11 @@ async def tail_events(
     out: IO[bytes],
     cache: Path | None,
     retry: bool,
-    password: SecretStr | None = None,
+    secrets: Mapping[str, SecretStr] | None = None,
 ) -> int:
-    passwords = {source_cfg.name: password} if password is not None else None
     printed = 0
     ever_live = False
-    async with Runtime(settings, only=source_cfg.name, cache_path=cache, passwords=passwords) as rt:
+    async with Runtime(settings, only=source_cfg.name, cache_path=cache, secrets=secrets) as rt:
         updates = rt.hub.subscribe(lossless=True)
         rt.start()
         async for update in updates:

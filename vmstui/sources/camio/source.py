@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from vmstui.bridge.config import split_listen
 from vmstui.config import CamioSource as CamioConfig
-from vmstui.config_base import ConfigError
+from vmstui.config_base import ConfigError, read_token
 from vmstui.hub import Hub
 from vmstui.inbound import Refused, check_token, make_app, make_runner, ok, parse_object, read_body
 from vmstui.models import utcnow
@@ -39,7 +39,7 @@ class CamioSource:
         self.cfg = cfg
         self.name = cfg.name
         self.hub = hub
-        resolved = token if token is not None else cfg.token(f"source {cfg.name!r}")
+        resolved = token if token is not None else read_token(cfg.token_ref)
         if resolved is None:
             raise ConfigError(f"source {cfg.name!r}: no token configured (token_env or token_file)")
         self._token = resolved

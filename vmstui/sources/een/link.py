@@ -16,7 +16,6 @@ reconnect loop is switched off: the supervisor reconnects.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import ssl
@@ -25,17 +24,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import stomp
-import websocket
 from pydantic import SecretStr
-from stomp.adapter.ws import WSTransport
-from stomp.connect import BaseConnection, StompConnection12
 from stomp.protocol import Protocol12
 from stomp.utils import Frame
 
 from vmstui.config import EenSource
+from vmstui.sources.een.transports import build_connection
 
 log = logging.getLogger(__name__)
 # stomp.py logs every frame at DEBUG, and routine reconnect chatter at WARNING/INFO; vmstui
@@ -43,7 +39,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("stomp.py").setLevel(logging.ERROR)
 
 T = TypeVar("T")
-_READ_AHEAD = 16384  # bytes per WebSocket read: as websocket-client caps one read itself
 
 
 class LinkError(Exception):
@@ -52,113 +47,6 @@ class LinkError(Exception):
 
 class LoginRefused(LinkError):
     """The broker refused the credentials: retrying at once will not help."""
-
-
-def _tls_options(cfg: EenSource) -> dict[str, Any]:
-    if not cfg.verify_tls:
-        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-    options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED, "check_hostname": True}
-    if cfg.ca_file is not None:
-        options["ca_certs"] = str(cfg.ca_file)
-    return options
-
-
-class _WsTransport(WSTransport):  # type: ignore[misc]
-    """stomp.py's WebSocket transport with one connection attempt that keeps its reason
-    (a 401 on the handshake says more than "could not connect") and full TLS options."""
-
-    def __init__(
-        self,
-        url: str,
-        host_and_port: tuple[str, int],
-        timeout: float,
-        tls: dict[str, Any] | None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(host_and_ports=[host_and_port], timeout=timeout, **kwargs)
-        self._url = url
-        self._host_and_port = host_and_port
-        self._timeout = timeout
-        self._tls = tls
-        self.failure = ""
-        self.handshake_status: int | None = None  # the HTTP status of a refused handshake
-
-    def attempt_connection(self) -> None:
-        self.connection_error = False
-        host, port = self.current_host_and_port = self._host_and_port
-        self.socket: websocket.WebSocket | None = None
-        try:
-            self.socket = websocket.create_connection(
-                self._url,
-                timeout=self._timeout,
-                header=self.header,
-                sslopt=self._tls,
-                # RabbitMQ sends STOMP in text frames; one message body that is not UTF-8
-                # would otherwise close the whole connection (and an exclusive queue with it).
-                skip_utf8_validation=True,
-            )
-        except websocket.WebSocketBadStatusException as exc:
-            self.socket = None
-            self.handshake_status = exc.status_code
-            self.failure = f"the broker answered the WebSocket handshake with {exc.status_code}"
-        except (OSError, websocket.WebSocketException) as exc:
-            self.socket = None
-            self.failure = f"cannot reach {host}:{port}: {exc}"
-        if self.socket is None:
-            raise stomp.exception.ConnectFailedException()
-        # The timeout was for the handshake; a quiet subscription is not a dead one (heart-beats
-        # tell that), and a read timeout would make stomp.py close the socket.
-        self.socket.settimeout(None)
-        # websocket-client reads exactly what it needs: header, length and payload, three
-        # recv() calls per frame, each giving up the GIL to the busy event loop and waiting to
-        # get it back. Reading ahead (its frame buffer keeps the surplus) cut the receive
-        # thread's CPU by a third in `vmstui bench stomp`.
-        ws = self.socket
-        ws.frame_buffer.recv = lambda size: ws._recv(max(size, _READ_AHEAD))  # type: ignore[no-untyped-call]
-
-
-class _WsConnection(BaseConnection, Protocol12):  # type: ignore[misc]
-    def __init__(self, transport: _WsTransport, heartbeats: tuple[int, int]) -> None:
-        BaseConnection.__init__(self, transport)
-        Protocol12.__init__(self, transport, heartbeats, True)
-
-    def connect(self, *args: Any, **kwargs: Any) -> None:
-        self.transport.start()
-        Protocol12.connect(self, *args, **kwargs)
-
-
-def build_connection(cfg: EenSource, password: SecretStr, timeout: float) -> Any:
-    """A stomp.py connection for the source's URL (ws, wss, stomp, stomp+ssl); not started."""
-    parts = urlsplit(cfg.url)
-    host = parts.hostname or "localhost"
-    secure = parts.scheme in ("wss", "stomp+ssl")
-    port = parts.port or {"ws": 80, "wss": 443}.get(parts.scheme, 61613)
-    heartbeats = (cfg.heartbeat_ms, cfg.heartbeat_ms)
-    if parts.scheme in ("ws", "wss"):
-        token = base64.b64encode(f"{cfg.login}:{password.get_secret_value()}".encode()).decode()
-        transport = _WsTransport(
-            cfg.url,
-            (host, port),
-            timeout,
-            _tls_options(cfg) if secure else None,
-            reconnect_attempts_max=1,
-            vhost=cfg.vhost,  # without it RabbitMQ would read the host name as the vhost
-            auto_decode=False,  # bodies stay bytes: parsed and stored without a decode
-            header={"Authorization": f"Basic {token}"},
-        )
-        return _WsConnection(transport, heartbeats)
-    connection = StompConnection12(
-        [(host, port)],
-        reconnect_attempts_max=1,
-        timeout=timeout,
-        heartbeats=heartbeats,
-        vhost=cfg.vhost,
-        auto_decode=False,
-    )
-    if secure:
-        ca_certs = str(cfg.ca_file) if cfg.ca_file is not None else None
-        connection.set_ssl(for_hosts=[(host, port)], ca_certs=ca_certs, verify=cfg.verify_tls)
-    return connection
 
 
 def error_text(frame: Frame) -> str:
@@ -175,10 +63,10 @@ _ROOM_POLL_S = 0.5  # a waiting receiver re-checks this often (and sees a closin
 class Link(stomp.ConnectionListener):  # type: ignore[misc]
     """A connected STOMP session, seen from asyncio."""
 
-    def __init__(self, cfg: EenSource, password: SecretStr) -> None:
+    def __init__(self, cfg: EenSource, password: SecretStr, tls: ssl.SSLContext | None) -> None:
         self.cfg = cfg
         self._loop = asyncio.get_running_loop()
-        self._conn = build_connection(cfg, password, cfg.connect_timeout_s)
+        self._conn = build_connection(cfg, password, cfg.connect_timeout_s, tls)
         self._conn.set_listener("vmstui", self)
         self._password = password
         self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"stomp-{cfg.name}")

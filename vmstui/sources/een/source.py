@@ -33,6 +33,7 @@ from vmstui.sources.een.messages import (
     split_message_destination,
     to_event,
 )
+from vmstui.sources.een.transports import tls_for
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class EenSource:
         self.name = cfg.name
         self.hub = hub
         self._password = password if password is not None else cfg.password()
+        self._tls = tls_for(cfg)
         self.destinations = [parse_destination(text) for text in cfg.destinations]
         self._types: dict[str, MessageType] = {
             f"sub-{index}": d.message_type for index, d in enumerate(self.destinations)
@@ -114,7 +116,7 @@ class EenSource:
         return headers
 
     async def _session(self, control: SessionControl) -> None:
-        link = Link(self.cfg, self._password)
+        link = Link(self.cfg, self._password, self._tls)
         settler: asyncio.Task[None] | None = None
         pending: asyncio.Queue[Settlement] = asyncio.Queue()
         try:

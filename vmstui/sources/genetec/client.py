@@ -20,6 +20,7 @@ from vmstui.config import GenetecSource
 from vmstui.models import Alarm, Subscription
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
+from vmstui.tls import client_context
 
 
 class GenetecError(Exception):
@@ -48,18 +49,6 @@ class HttpStatusError(GenetecError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def ssl_context(cfg: GenetecSource) -> ssl.SSLContext | bool:
-    if not cfg.verify_tls:
-        return False
-    context = ssl.create_default_context()
-    if cfg.ca_file:
-        try:
-            context.load_verify_locations(cafile=str(cfg.ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise GenetecError(f"cannot load ca_file {cfg.ca_file}: {exc}") from None
-    return context
 
 
 def describe_transport_error(exc: httpx.TransportError, url: str) -> GenetecError:
@@ -133,7 +122,7 @@ class GenetecClient:
             auth=httpx.BasicAuth(cfg.auth_user, password.get_secret_value()),
             headers={"Accept": "text/json", "User-Agent": "vmstui"},
             timeout=timeout,
-            verify=ssl_context(cfg),
+            verify=client_context(cfg, f"source {cfg.name!r}"),
             follow_redirects=False,
             transport=transport,
         )
