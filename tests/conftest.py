@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vmstui.config import GenetecSource, Settings, parse_settings
+from vmstui.config import GenetecConfig, Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator
 
 USER, APP, PASSWORD = "operator", "vmstui-test", "pw-for-tests-only"
@@ -72,9 +72,9 @@ def settings_for(sim: Simulator, tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def source_cfg(settings_for: Callable[..., Settings]) -> GenetecSource:
+def source_cfg(settings_for: Callable[..., Settings]) -> GenetecConfig:
     source = settings_for().source("hq")
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     return source
 
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from vmstui.bridge.status import OUTBOX
 from vmstui.cli.bridge import setup
-from vmstui.config import GenetecSource, Settings, parse_settings
+from vmstui.config import GenetecConfig, Settings, parse_settings
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 
@@ -260,7 +260,7 @@ async def test_bridge_setup_command_creates_missing_custom_events(
     config = tmp_path / "bridge.toml"
     # The command line reads a file: write the parts --setup needs.
     source = settings.sources[0]
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     config.write_text(
         "\n".join(
             [

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from vmstui.config import Settings, parse_settings
 from vmstui.runtime import Runtime
-from vmstui.sources.camio.source import CamioSource as CamioRunner
+from vmstui.sources.camio.source import CamioSource
 from vmstui.store import Store
 
 from . import camio_payloads as payloads
@@ -48,7 +48,7 @@ def camio_settings(cache: Path, **source: Any) -> Settings:
 @dataclass
 class Listener:
     rt: Runtime
-    runner: CamioRunner
+    runner: CamioSource
     client: httpx.AsyncClient
 
     @property
@@ -78,7 +78,7 @@ async def listening(cache: Path, **source: Any) -> AsyncIterator[Listener]:
     rt = Runtime(camio_settings(cache, **source), secrets={"sources.camio.token": SecretStr(TOKEN)})
     async with rt:
         runner = rt.runners["camio"]
-        assert isinstance(runner, CamioRunner)
+        assert isinstance(runner, CamioSource)
         rt.start()
         await wait_for(lambda: runner.port is not None, what="the Camio listener")
         base = f"http://127.0.0.1:{runner.port}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import GenetecConfig, Settings
 from vmstui.simulator import Simulator
 
 from .conftest import PASSWORD
@@ -22,7 +22,7 @@ from .test_genetec_client import entity_guids
 
 def write_config(tmp_path: Path, settings: Settings, **extra: str) -> Path:
     source = settings.sources[0]
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     lines = [
         "[cache]",
         f'path = "{settings.cache.path}"',

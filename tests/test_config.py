@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from vmstui.config import CamioSource, ConfigError, GenetecSource, load_settings, parse_settings
+from vmstui.config import CamioConfig, ConfigError, GenetecConfig, load_settings, parse_settings
 from vmstui.config_base import SecretRef, Secrets
 
 GOOD = """
@@ -40,7 +40,7 @@ def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VMSTUI_TEST_PASSWORD", "s3cret-value")
     settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
     source = settings.source("hq")
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     assert source.auth_user == "operator;app-1"
     assert source.password().get_secret_value() == "s3cret-value"
     assert "s3cret-value" not in repr(settings) + repr(source.password())
@@ -74,7 +74,7 @@ def test_missing_env_and_file_permissions(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("VMSTUI_TEST_PASSWORD", raising=False)
     settings = load_settings(write(tmp_path, GOOD.format(cache=tmp_path / "c.db")))
     configured = settings.source("hq")
-    assert isinstance(configured, GenetecSource)
+    assert isinstance(configured, GenetecConfig)
     with pytest.raises(ConfigError, match="VMSTUI_TEST_PASSWORD is not set"):
         configured.password()
     secret = tmp_path / "pw"
@@ -92,7 +92,7 @@ def test_missing_env_and_file_permissions(tmp_path: Path, monkeypatch: pytest.Mo
         ]
     }
     source = parse_settings(data).source(None)
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     with pytest.raises(ConfigError, match="chmod 600"):
         source.password()
     os.chmod(secret, 0o600)
@@ -140,7 +140,7 @@ def test_every_secret_is_one_kind_of_reference(tmp_path: Path) -> None:
     }
     settings = parse_settings(data)
     source = settings.source("cam")
-    assert isinstance(source, CamioSource)
+    assert isinstance(source, CamioConfig)
     assert source.token_ref.name == "sources.cam.token"
     assert settings.bridge.mqtt_password_ref.name == "bridge.mqtt_password"
     with pytest.raises(ConfigError, match="readable by others"):

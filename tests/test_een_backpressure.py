@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from vmstui.config import EenSource
+from vmstui.config import EenConfig
 from vmstui.sources.een import link as link_module
 from vmstui.sources.een.link import Link
 
@@ -42,7 +42,7 @@ async def test_auto_ack_inbox_is_bounded_and_nothing_is_lost(
     destination = f"/exchange/{exchange}/#"
     settings = een_settings(tmp_path, {"url": url, "destinations": [destination], "ack": "auto"})
     cfg = settings.source("cloud")
-    assert isinstance(cfg, EenSource)
+    assert isinstance(cfg, EenConfig)
     link = Link(cfg, SecretStr(PASSWORD), None)
     try:
         await link.open()

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from vmstui.config import GenetecSource
+from vmstui.config import GenetecConfig
 from vmstui.desk import AlarmDesk
 from vmstui.models import AlarmState
 from vmstui.simulator import SimConfig, Simulator
@@ -32,12 +32,12 @@ def entity_guids(sim: Simulator, kind: str) -> list[str]:
 
 
 @pytest.fixture
-async def client(source_cfg: GenetecSource) -> AsyncIterator[GenetecClient]:
+async def client(source_cfg: GenetecConfig) -> AsyncIterator[GenetecClient]:
     async with GenetecClient(source_cfg, SecretStr(PASSWORD)) as c:
         yield c
 
 
-async def test_wrong_password_and_unlicensed_app(source_cfg: GenetecSource, sim: Simulator) -> None:
+async def test_wrong_password_and_unlicensed_app(source_cfg: GenetecConfig, sim: Simulator) -> None:
     async with GenetecClient(source_cfg, SecretStr("wrong")) as bad:
         with pytest.raises(AuthError, match="HTTP 401") as caught:
             await bad.active_alarms()
@@ -48,7 +48,7 @@ async def test_wrong_password_and_unlicensed_app(source_cfg: GenetecSource, sim:
             await unlicensed.active_alarms()
 
 
-async def test_unreachable_server_is_one_sentence(source_cfg: GenetecSource) -> None:
+async def test_unreachable_server_is_one_sentence(source_cfg: GenetecConfig) -> None:
     cfg = source_cfg.model_copy(update={"url": "http://127.0.0.1:9/WebSdk", "connect_timeout_s": 2})
     async with GenetecClient(cfg, SecretStr(PASSWORD)) as c:
         with pytest.raises(UnreachableError, match=r"cannot reach 127\.0\.0\.1:9"):
@@ -121,7 +121,7 @@ async def test_alarm_lifecycle_through_the_desk(
 
 
 async def test_active_alarms_from_a_server_without_the_endpoint(
-    source_cfg: GenetecSource, sim_config: SimConfig
+    source_cfg: GenetecConfig, sim_config: SimConfig
 ) -> None:
     # An older Security Center answers /activealarms with 404: the client asks the alarm
     # manager's GetActiveAlarms() instead and reads the same alarms.

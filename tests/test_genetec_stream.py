@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import GenetecConfig, Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, Hub, StatusChanged
 from vmstui.models import Event, Gap, SourceStatus
 from vmstui.simulator import Simulator
-from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
+from vmstui.sources.genetec.source import GenetecSource
 from vmstui.store import Store
 from vmstui.supervisor import cancel_all
 
@@ -21,11 +21,11 @@ from .test_genetec_client import entity_guids
 
 
 class Harness:
-    def __init__(self, cfg: GenetecSource, store: Store) -> None:
+    def __init__(self, cfg: GenetecConfig, store: Store) -> None:
         self.store = store
         self.hub = Hub(store)
         self.updates = self.hub.subscribe(lossless=True)
-        self.runner = GenetecRunner(cfg, self.hub)
+        self.runner = GenetecSource(cfg, self.hub)
         self.events: list[Event] = []
         self.statuses: list[SourceStatus] = []
         self.gaps: list[Gap] = []
@@ -68,9 +68,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await s.close()
 
 
-def cfg(settings_for: Callable[..., Settings], **over: object) -> GenetecSource:
+def cfg(settings_for: Callable[..., Settings], **over: object) -> GenetecConfig:
     source = settings_for(**over).source("hq")
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     return source
 
 
@@ -203,7 +203,7 @@ async def test_wrong_password_is_failed_not_a_crash(
     monkeypatch.setenv("VMSTUI_TEST_PASSWORD", "not-the-password")
     hub = Hub(store)
     updates = hub.subscribe()
-    runner = GenetecRunner(cfg(settings_for), hub)
+    runner = GenetecSource(cfg(settings_for), hub)
     task = asyncio.create_task(runner.run())
     try:
         status = None

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vmstui.cli.common import TerminalSafeFormatter
-from vmstui.cli.tail import event_line
+from vmstui.cli.jobs import event_line
 from vmstui.printable import REPLACEMENT, UNSAFE_CHARS, printable
 
 from .events import custom_event

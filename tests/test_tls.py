@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from vmstui.config import GenetecSource, parse_settings
+from vmstui.config import GenetecConfig, parse_settings
 from vmstui.sources.genetec.client import GenetecClient, UnreachableError
 
 from .brokers import require_commands
@@ -101,7 +101,7 @@ async def https_server(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
         await runner.cleanup()
 
 
-def source(url: str, **extra: object) -> GenetecSource:
+def source(url: str, **extra: object) -> GenetecConfig:
     data = {
         "sources": [
             {
@@ -115,7 +115,7 @@ def source(url: str, **extra: object) -> GenetecSource:
         ]
     }
     cfg = parse_settings(data).source("tls")
-    assert isinstance(cfg, GenetecSource)
+    assert isinstance(cfg, GenetecConfig)
     return cfg
 
 

@@ -1,3 +1,3 @@
-from vmstui.cli import main
+from vmstui.cli.main import main
 
 main()

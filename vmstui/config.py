@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import platformdirs
 from pydantic import (
@@ -78,7 +78,7 @@ class PasswordSource(SecretSource):
         return Secrets().require(self.password_ref, NO_PASSWORD)
 
 
-class GenetecSource(PasswordSource, Tls, Reconnecting):
+class GenetecConfig(PasswordSource, Tls, Reconnecting):
     kind: Literal["genetec"]
     url: str
     username: Annotated[str, Field(min_length=1)]
@@ -152,7 +152,7 @@ class GenetecSource(PasswordSource, Tls, Reconnecting):
 EEN_SCHEMES = ("ws://", "wss://", "stomp://", "stomp+ssl://")
 
 
-class EenSource(PasswordSource, Tls, Reconnecting):
+class EenConfig(PasswordSource, Tls, Reconnecting):
     """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
 
     kind: Literal["een"]
@@ -185,7 +185,7 @@ class EenSource(PasswordSource, Tls, Reconnecting):
         return value
 
 
-class CamioSource(TokenSource, Reconnecting):
+class CamioConfig(TokenSource, Reconnecting):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
 
     name: Name
@@ -199,7 +199,7 @@ class CamioSource(TokenSource, Reconnecting):
         return self.secret_token(f"sources.{self.name}.token", f"source {self.name!r}")
 
     @model_validator(mode="after")
-    def _token_named(self) -> CamioSource:
+    def _token_named(self) -> CamioConfig:
         if not self.token_env and self.token_file is None:
             raise ValueError(
                 "set token_env (or token_file): the Authorization value Camio must send"
@@ -207,7 +207,17 @@ class CamioSource(TokenSource, Reconnecting):
         return self
 
 
-SourceConfig = Annotated[GenetecSource | EenSource | CamioSource, Field(discriminator="kind")]
+SourceConfig = Annotated[GenetecConfig | EenConfig | CamioConfig, Field(discriminator="kind")]
+
+
+def _kinds(union: object) -> frozenset[str]:
+    """The `kind` tags of a discriminated union of config models."""
+    models = get_args(get_args(union)[0])
+    return frozenset(get_args(model.model_fields["kind"].annotation)[0] for model in models)
+
+
+# The source kinds the config accepts (vmstui.sources.registry has a runner for each).
+SOURCE_KINDS = _kinds(SourceConfig)
 
 
 class LogConfig(Strict):
@@ -255,7 +265,7 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _rule_targets(self) -> Settings:
-        genetec = {s.name: s for s in self.sources if isinstance(s, GenetecSource)}
+        genetec = {s.name: s for s in self.sources if isinstance(s, GenetecConfig)}
         for rule in self.rules:
             where = f"rule {rule.name!r}"
             if rule.action == "ocularis":
@@ -288,12 +298,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in (
-            "genetec",
-            "een",
-            "camio",
-            "ocularis",
-        ):  # a discriminator's branch name tells a reader nothing
+        elif part in SOURCE_KINDS:  # a discriminator's branch name tells a reader nothing
             continue
         else:
             text += f".{part}" if text else str(part)

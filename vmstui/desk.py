@@ -39,6 +39,14 @@ class AlarmDesk:
         self.store = store
         self.local_user = local_user()
 
+    @property
+    def sources(self) -> list[str]:
+        """The sources whose alarms take actions here (the source kinds' registry says which)."""
+        return list(self.clients)
+
+    def can_act(self, source: str) -> bool:
+        return source in self.clients
+
     def client(self, source: str) -> GenetecClient:
         try:
             return self.clients[source]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from vmstui.models import Alarm, Event, Gap, SourceStatus
 from vmstui.store import Store
-from vmstui.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +111,6 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self._inflight: deque[asyncio.Future[None]] = deque()
         self.statuses: dict[str, SourceStatus] = {}
-        # The bridge: deliveries an event batch causes, committed with it, and who to tell.
-        self.router: Callable[[Sequence[Event]], list[OutboxRow]] | None = None
-        self.on_outbox: Callable[[set[str]], None] | None = None
 
     def subscribe(self, *, max_events: int = 20_000, lossless: bool = False) -> Subscriber:
         subscriber = Subscriber(self, max_events=max_events, lossless=lossless)
@@ -129,14 +125,7 @@ class Hub:
         """Store and fan out a batch. Returns a future that resolves once it is committed
         (sources that must ack their broker await it; others need not)."""
         if self.store is not None:
-            outbox = self.router(events) if self.router is not None else None
-            persisted = self.store.add_events(events, outbox)
-            if outbox and self.on_outbox is not None:
-                sinks = {row.sink for row in outbox}
-                on_outbox = self.on_outbox
-                persisted.add_done_callback(
-                    lambda done: None if done.cancelled() or done.exception() else on_outbox(sinks)
-                )
+            persisted = self.store.add_events(events)
         else:
             persisted = asyncio.get_running_loop().create_future()
             persisted.set_result(None)

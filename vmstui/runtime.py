@@ -9,36 +9,24 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from vmstui.config import CamioSource, EenSource, GenetecSource, Settings
-from vmstui.config_base import NO_PASSWORD, Secrets, read_token
+from vmstui.bridge.service import Bridge
+from vmstui.bridge.status import outbox_status
+from vmstui.config import Settings
+from vmstui.config_base import Secrets
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
-from vmstui.sources.camio.source import CamioSource as CamioRunner
-from vmstui.sources.een.source import EenSource as EenRunner
-from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
+from vmstui.sources.base import Runner
+from vmstui.sources.genetec.source import GenetecSource
+from vmstui.sources.registry import KINDS, build_runner
 from vmstui.store import Store
-from vmstui.supervisor import Supervisor, cancel_all
-
-if TYPE_CHECKING:
-    from vmstui.bridge.service import Bridge
+from vmstui.supervisor import cancel_all
 
 log = logging.getLogger(__name__)
 
 OUTBOX_STATUS_S = 2.0
-
-
-class Runner(Protocol):
-    """What every source runner offers: a name, its supervisor, and `run()` until cancelled."""
-
-    name: str
-    vendor: str
-    supervisor: Supervisor
-
-    async def run(self) -> None: ...
 
 
 class Runtime:
@@ -63,9 +51,9 @@ class Runtime:
         self.secrets = Secrets(secrets)
         self.store: Store | None = None
         self.hub = Hub()
-        self.runners: dict[str, Runner] = {}  # every source, in config order
-        # The Genetec ones: the alarm desk and the subscriptions pane work on these.
-        self.sources: dict[str, GenetecRunner] = {}
+        self.runners: dict[str, Runner] = {}  # every source and sensor listener, in order
+        # The Genetec sources: the subscriptions pane and the bridge's Genetec sinks use these.
+        self.genetec: dict[str, GenetecSource] = {}
         self.desk = AlarmDesk({}, None)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -73,30 +61,26 @@ class Runtime:
         """Open the cache and build the sources (resolving secrets); nothing connects yet."""
         configs = [self.settings.source(self._only)] if self._only else list(self.settings.sources)
         for cfg in configs:
-            if isinstance(cfg, GenetecSource):
-                password = self.secrets.require(cfg.password_ref, NO_PASSWORD)
-                runner = GenetecRunner(cfg, self.hub, password=password)
-                self.sources[cfg.name] = runner
-                self.runners[cfg.name] = runner
-            elif isinstance(cfg, EenSource):
-                password = self.secrets.require(cfg.password_ref, NO_PASSWORD)
-                self.runners[cfg.name] = EenRunner(cfg, self.hub, password=password)
-            elif isinstance(cfg, CamioSource):
-                token = read_token(cfg.token_ref, self.secrets)
-                self.runners[cfg.name] = CamioRunner(cfg, self.hub, token=token)
+            runner = build_runner(cfg, self.hub, self.secrets)
+            self.runners[cfg.name] = runner
+            if isinstance(runner, GenetecSource):
+                self.genetec[cfg.name] = runner
         self.store = await Store.open(
             self._cache_path, retention_days=self.settings.cache.retention_days
         )
         self.hub.store = self.store
         if self._with_bridge:
-            from vmstui.bridge.service import Bridge
-
-            self.bridge = Bridge(self)
-            for sensor_in in self.bridge.sensor_runners(self.secrets):
+            clients = {name: source.client for name, source in self.genetec.items()}
+            self.bridge = Bridge(self.settings, self.hub, self.store, clients, self.secrets)
+            for sensor_in in self.bridge.sensor_runners():
                 self.runners[sensor_in.name] = sensor_in
-            self.hub.router = self.bridge.route
-            self.hub.on_outbox = self.bridge.committed
-        self.desk = AlarmDesk({n: s.client for n, s in self.sources.items()}, self.store)
+            self.store.route_outbox(self.bridge.route, self.bridge.committed)
+        acting = {
+            name: source.client
+            for name, source in self.genetec.items()
+            if KINDS[source.cfg.kind].alarm_actions
+        }
+        self.desk = AlarmDesk(acting, self.store)
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor."""
@@ -110,8 +94,6 @@ class Runtime:
     async def _outbox_status(self) -> None:
         """The outbox as a status chip, refreshed while running (also without the bridge:
         the console shows the state of a bridge service writing the same cache)."""
-        from vmstui.bridge.status import outbox_status
-
         last = None
         while True:
             if self.store is not None:

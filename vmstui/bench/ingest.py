@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus, pin
-from vmstui.config import GenetecSource
+from vmstui.config import GenetecConfig
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.sources.genetec.client import GenetecClient
-from vmstui.sources.genetec.source import GenetecSource as GenetecRunner
+from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.genetec.stream import open_stream
 from vmstui.store import Store
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
@@ -27,10 +27,10 @@ from vmstui.supervisor import cancel_all
 SUBSCRIPTION = "event(Camera,CameraMotion)"
 
 
-def _config(base_url: str, cache: Path) -> GenetecSource:
+def _config(base_url: str, cache: Path) -> GenetecConfig:
     settings = bench_settings(base_url, cache, [SUBSCRIPTION], alarm_monitoring=False)
     source = settings.source("bench")
-    assert isinstance(source, GenetecSource)
+    assert isinstance(source, GenetecConfig)
     return source
 
 
@@ -60,7 +60,7 @@ class CpuClock:
 
 
 async def raw_rate(
-    sim: SimulatorProcess, cfg: GenetecSource, password: SecretStr, count: int, cpu: CpuClock
+    sim: SimulatorProcess, cfg: GenetecConfig, password: SecretStr, count: int, cpu: CpuClock
 ) -> float:
     async with GenetecClient(cfg, password) as client:
         await client.subscribe([SUBSCRIPTION])
@@ -83,7 +83,7 @@ async def raw_rate(
 
 async def end_to_end(
     sim: SimulatorProcess,
-    cfg: GenetecSource,
+    cfg: GenetecConfig,
     password: SecretStr,
     count: int,
     cache: Path,
@@ -92,7 +92,7 @@ async def end_to_end(
     store = await Store.open(cache)
     hub = Hub(store)
     updates = hub.subscribe(lossless=True)
-    runner = GenetecRunner(cfg, hub, password=password)
+    runner = GenetecSource(cfg, hub, password=password)
     task = asyncio.create_task(runner.run())
     try:
         async for update in updates:

@@ -35,7 +35,7 @@ from vmstui.config import Settings, parse_settings
 from vmstui.hub import EventsArrived, StatusChanged
 from vmstui.runtime import Runtime
 from vmstui.sources.een.messages import TYPE_PATHS
-from vmstui.sources.een.source import EenSource as EenRunner
+from vmstui.sources.een.source import EenSource
 
 PARTNER = 1234
 PATTERN = f"{PARTNER}.*.*.create.#"
@@ -259,7 +259,7 @@ async def vmstui_consume(cfg: Settings, count: int, limit_s: float) -> tuple[flo
     await runtime.open()
     try:
         runner = runtime.runners["bench"]
-        assert isinstance(runner, EenRunner) and runtime.store is not None
+        assert isinstance(runner, EenSource) and runtime.store is not None
         updates = runtime.hub.subscribe(lossless=True)
         start = time.perf_counter()
         runtime.start()

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from textual import events
 
 from vmstui.bench.simproc import SimulatorProcess, bench_settings
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import GenetecConfig, Settings
 from vmstui.models import Event
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec.client import GenetecClient
@@ -124,14 +124,14 @@ async def run_ui(rate: float, seconds: float, total: int, acks: int) -> dict[str
 
                 bare_ms: list[float] = []
                 genetec = runtime.settings.sources[0]
-                assert isinstance(genetec, GenetecSource)  # bench_settings makes one
+                assert isinstance(genetec, GenetecConfig)  # bench_settings makes one
                 async with GenetecClient(genetec, password) as client:
                     for _ in range(acks):
                         start = time.perf_counter()
                         await client.active_alarms()
                         bare_ms.append((time.perf_counter() - start) * 1000)
 
-                source = runtime.sources["bench"].supervisor
+                source = runtime.genetec["bench"].supervisor
 
                 def ingested() -> int:
                     return source.status.events

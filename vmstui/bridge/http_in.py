@@ -29,14 +29,15 @@ from vmstui.bridge.sensors import VENDOR, Malformed, sensor_event
 from vmstui.config_base import read_token
 from vmstui.hub import Hub
 from vmstui.models import utcnow
-from vmstui.supervisor import Backoff, SessionControl, Supervisor
+from vmstui.sources.base import Runner
+from vmstui.supervisor import Backoff, SessionControl
 
 log = logging.getLogger(__name__)
 
 ROUTE = "/sensors/{name}"
 
 
-class SensorHttpIn:
+class SensorHttpIn(Runner):
     vendor = VENDOR
 
     def __init__(
@@ -49,9 +50,8 @@ class SensorHttpIn:
         app: web.Application | None = None,
         backoff: Backoff | None = None,
     ) -> None:
+        super().__init__(f"{bridge.name}-http", hub, backoff=backoff or Backoff.configured(bridge))
         self.bridge = bridge
-        self.name = f"{bridge.name}-http"
-        self.hub = hub
         self._sensors = {sensor.name: sensor for sensor in sensors}
         # Resolved now: a token variable that is not set is a config error at startup.
         self._tokens: dict[str, SecretStr | None] = {
@@ -66,24 +66,14 @@ class SensorHttpIn:
         self._runner: web.AppRunner | None = None
         self.stored = 0  # events committed (a retried push counts again)
         self.refused = 0  # requests answered with an error
-        self.supervisor = Supervisor.reporting_to(
-            hub,
-            self.name,
-            self.vendor,
-            self._session,
-            backoff=backoff or Backoff.configured(bridge),
-        )
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self._handle)
 
-    async def run(self) -> None:
-        try:
-            await self.supervisor.run()
-        finally:
-            if self._runner is not None:
-                await self._runner.cleanup()
-                self._runner = None
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     async def _session(self, control: SessionControl) -> None:
         if self._runner is None:

@@ -35,7 +35,8 @@ from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.sensors import VENDOR, Malformed, decode_object, sensor_event, sensor_for_topic
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
+from vmstui.sources.base import Runner
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, cancel_all
 from vmstui.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def broker_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
-class MqttIn:
+class MqttIn(Runner):
     vendor = VENDOR
 
     def __init__(
@@ -69,9 +70,8 @@ class MqttIn:
         password: SecretStr | None = None,
         backoff: Backoff | None = None,
     ) -> None:
+        super().__init__(f"{bridge.name}-mqtt", hub, backoff=backoff or Backoff.configured(bridge))
         self.bridge = bridge
-        self.name = f"{bridge.name}-mqtt"
-        self.hub = hub
         self.host, self.port, self.tls = broker_address(bridge.mqtt_url)
         self.sensors = [sensor for sensor in sensors if sensor.mqtt_topic]
         self.filters = list(dict.fromkeys(sensor.mqtt_topic for sensor in self.sensors))
@@ -84,16 +84,6 @@ class MqttIn:
         self._tls = client_context(bridge, f"bridge {bridge.name!r} MQTT") if self.tls else None
         self.poison = 0  # messages rejected
         self.acked = 0  # messages answered to the broker (PUBACK, or nothing owed at QoS 0)
-        self.supervisor = Supervisor.reporting_to(
-            hub,
-            self.name,
-            self.vendor,
-            self._session,
-            backoff=backoff or Backoff.configured(bridge),
-        )
-
-    async def run(self) -> None:
-        await self.supervisor.run()
 
     def _client(self) -> aiomqtt.Client:
         password = self._password.get_secret_value() if self._password is not None else None

@@ -13,7 +13,7 @@ from typing import Any
 from vmstui import topics
 from vmstui.bridge import template
 from vmstui.bridge.config import Rule, Sensor
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import GenetecConfig, Settings
 from vmstui.models import Event, event_fields
 from vmstui.sources.genetec import qexpr
 from vmstui.store.outbox import OutboxRow
@@ -59,7 +59,7 @@ class Router:
         self.bridge_name = settings.bridge.name
         self.rules = list(settings.rules)
         self.sensors = {sensor.name: sensor for sensor in settings.sensors}
-        self.genetec = {s.name: s for s in settings.sources if isinstance(s, GenetecSource)}
+        self.genetec = {s.name: s for s in settings.sources if isinstance(s, GenetecConfig)}
         self._templates = {
             (rule.name, part): template.parse(getattr(rule, part))
             for rule in self.rules

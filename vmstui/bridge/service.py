@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import SecretStr
 
 from vmstui.bridge.delivery import DeliveryWorker
 from vmstui.bridge.rules import Router, custom_events_wanted, genetec_sink, ocularis_sink
 from vmstui.bridge.sinks import GenetecSink, OcularisHttpSink, Sink
+from vmstui.config import Settings
 from vmstui.config_base import Secrets, read_token
+from vmstui.hub import Hub
 from vmstui.models import Event
+from vmstui.sources.base import Runner
 from vmstui.sources.genetec.client import GenetecClient, GenetecError
+from vmstui.store import Store
 from vmstui.store.outbox import OutboxRow
 from vmstui.supervisor import Backoff, cancel_all
-
-if TYPE_CHECKING:
-    from vmstui.runtime import Runner, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,34 +53,49 @@ async def setup_custom_events(
 
 
 class Bridge:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.router = Router(runtime.settings)
+    """Rules, sensor listeners and delivery, handed what they need: the settings, the hub
+    the listeners publish to, the store the outbox lives in, the Genetec sources' clients
+    (the Genetec sinks send through the source's own session) and the secrets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        hub: Hub,
+        store: Store,
+        genetec: Mapping[str, GenetecClient],
+        secrets: Secrets,
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.store = store
+        self.genetec = genetec
+        self.secrets = secrets
+        self.router = Router(settings)
         self.workers: dict[str, DeliveryWorker] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.http_in: Any = None  # the HTTP push listener, when sensors push
 
-    def sensor_runners(self, secrets: Secrets) -> list[Runner]:
+    def sensor_runners(self) -> list[Runner]:
         """The ways sensor events come in: HTTP push (sensors with a token) and MQTT
         (sensors with a topic, when the bridge has an MQTT broker)."""
         from vmstui.bridge.http_in import SensorHttpIn
         from vmstui.bridge.mqtt_in import MqttIn
 
-        settings = self.runtime.settings
+        settings = self.settings
         runners: list[Runner] = []
         if any(s.token_env or s.token_file for s in settings.sensors):
             # Every sensor is known to the listener, one without a token too (it gets 401).
             tokens: dict[str, SecretStr] = {}
             for sensor in settings.sensors:
-                token = read_token(sensor.token_ref, secrets)
+                token = read_token(sensor.token_ref, self.secrets)
                 if token is not None:
                     tokens[sensor.name] = token
-            self.http_in = SensorHttpIn(settings.bridge, settings.sensors, self.runtime.hub, tokens)
+            self.http_in = SensorHttpIn(settings.bridge, settings.sensors, self.hub, tokens)
             runners.append(self.http_in)
         subscribed = [s for s in settings.sensors if s.mqtt_topic]
         if subscribed and settings.bridge.mqtt_url:
-            password = secrets.get(settings.bridge.mqtt_password_ref)
-            runners.append(MqttIn(settings.bridge, subscribed, self.runtime.hub, password=password))
+            password = self.secrets.get(settings.bridge.mqtt_password_ref)
+            runners.append(MqttIn(settings.bridge, subscribed, self.hub, password=password))
         elif subscribed:
             log.warning("sensors have mqtt_topic but [bridge] has no mqtt_url: MQTT is off")
         return runners
@@ -95,20 +111,19 @@ class Bridge:
                 worker.wake()
 
     def _sink(self, name: str) -> Sink:
-        settings = self.runtime.settings
         kind, _, target = name.partition(":")
         if kind == "ocularis":
-            cfg = next(sink for sink in settings.sinks if sink.name == target)
-            return OcularisHttpSink(name, cfg, settings.bridge)
-        return GenetecSink(name, self.runtime.sources[target].client)
+            cfg = next(sink for sink in self.settings.sinks if sink.name == target)
+            return OcularisHttpSink(
+                name, cfg, self.settings.bridge, cfg.resolved_headers(self.secrets)
+            )
+        return GenetecSink(name, self.genetec[target])
 
     def start(self) -> None:
-        store = self.runtime.store
-        assert store is not None, "open the runtime first"
-        bridge = self.runtime.settings.bridge
+        bridge = self.settings.bridge
         for name in self.router.sinks:
             worker = DeliveryWorker(
-                store,
+                self.store,
                 self._sink(name),
                 backoff=Backoff(
                     initial=bridge.delivery_backoff_initial_s,
@@ -126,7 +141,7 @@ class Bridge:
             # the status repeats it, while everything else goes out.
             try:
                 for problem in await setup_custom_events(
-                    self.runtime.sources[target].client, wanted, create=False
+                    self.genetec[target], wanted, create=False
                 ):
                     log.error("sink %s: %s (run `vmstui bridge --setup`)", name, problem)
             except GenetecError as exc:

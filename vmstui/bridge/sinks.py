@@ -114,11 +114,13 @@ class GenetecSink:
 class OcularisHttpSink:
     """The Ocularis HTTP(S) proxy: one POST of JSON per event; the app retransmits."""
 
-    def __init__(self, name: str, cfg: OcularisSink, bridge: BridgeConfig) -> None:
+    def __init__(
+        self, name: str, cfg: OcularisSink, bridge: BridgeConfig, headers: dict[str, str]
+    ) -> None:
         self.name = name  # the outbox's sink name, "ocularis:{cfg.name}"
         self.url = cfg.url
         self._client = httpx.AsyncClient(
-            headers=cfg.resolved_headers(),
+            headers=headers,  # the secret ones resolved by the caller, once
             timeout=httpx.Timeout(bridge.delivery_timeout_s),
             verify=client_context(cfg, f"sink {cfg.name!r}"),
             follow_redirects=False,

@@ -56,20 +56,4 @@ def cli(ctx: click.Context, log_level: str) -> None:
     """
     setup_logging(log_level)
     if ctx.invoked_subcommand is None:
-        from vmstui.cli.console import run_command
-
-        ctx.invoke(run_command)
-
-
-def main() -> None:
-    from vmstui.cli import (  # noqa: F401 - registers the commands
-        alarms,
-        bench,
-        bridge,
-        console,
-        export,
-        simulate,
-        tail,
-    )
-
-    cli(prog_name="vmstui")
+        ctx.invoke(cli.commands["run"])

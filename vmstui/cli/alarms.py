@@ -12,7 +12,7 @@ import orjson
 
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, genetec_source, run, settings_from, source_option
-from vmstui.config import GenetecSource
+from vmstui.config import GenetecConfig
 from vmstui.desk import AlarmDesk
 from vmstui.models import Alarm
 from vmstui.printable import printable
@@ -34,7 +34,7 @@ def parse_ref(text: str) -> AlarmRef:
     return AlarmRef(instance, qexpr.guid(alarm) if alarm else None)
 
 
-def resolve_recipient(cfg: GenetecSource, value: str) -> str:
+def resolve_recipient(cfg: GenetecConfig, value: str) -> str:
     return cfg.recipients.get(value, value)
 
 

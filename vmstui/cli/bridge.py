@@ -15,7 +15,7 @@ from vmstui.bridge.service import setup_custom_events
 from vmstui.bridge.status import OUTBOX
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, run, settings_from
-from vmstui.config import GenetecSource, Settings
+from vmstui.config import GenetecConfig, Settings
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec.client import GenetecClient
 
@@ -27,7 +27,7 @@ STATUS_LOG_S = 60.0  # a line about the outbox this often while something is que
 async def setup(settings: Settings) -> list[str]:
     lines: list[str] = []
     for source in settings.sources:
-        if not isinstance(source, GenetecSource):
+        if not isinstance(source, GenetecConfig):
             continue
         wanted = custom_events_wanted(settings.rules, source.name)
         if not wanted:

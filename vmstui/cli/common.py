@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from vmstui.config import GenetecSource, Settings, load_settings
+from vmstui.config import GenetecConfig, LogConfig, Settings, load_settings
 from vmstui.printable import printable
 
 T = TypeVar("T")
@@ -54,9 +55,9 @@ def settings_from(config_path: Path | None) -> Settings:
     return load_settings(config_path)
 
 
-def genetec_source(settings: Settings, name: str | None) -> GenetecSource:
+def genetec_source(settings: Settings, name: str | None) -> GenetecConfig:
     source = settings.source(name)
-    if not isinstance(source, GenetecSource):
+    if not isinstance(source, GenetecConfig):
         raise click.ClickException(f"source {source.name!r} is not a Genetec source")
     return source
 
@@ -66,3 +67,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+
+
+def log_to_file(log: LogConfig) -> Path:
+    """The console owns the terminal: logs go to a file only its owner can read."""
+    path = log.file
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    handler = log_handler(logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8")))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, log.level))
+    quiet_libraries(log.level)
+    return path

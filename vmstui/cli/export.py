@@ -17,7 +17,7 @@ import orjson
 from vmstui import topics
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, run
-from vmstui.cli.tail import event_record
+from vmstui.cli.jobs import event_record
 from vmstui.config import ConfigError, load_settings
 from vmstui.store import Store
 

@@ -13,8 +13,9 @@ import platformdirs
 from pydantic import SecretStr
 
 from vmstui.cli import cli
-from vmstui.cli.common import run
-from vmstui.config import APP_NAME, GenetecSource, Settings, parse_settings
+from vmstui.cli.common import log_to_file, run
+from vmstui.cli.jobs import console, tail_events
+from vmstui.config import APP_NAME, GenetecConfig, Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator, run_simulator
 
 SIM_USER = "operator"
@@ -180,8 +181,6 @@ def demo(
     count: int | None,
 ) -> None:
     """Start the built-in simulator on free loopback ports and open the console on it."""
-    from vmstui.cli.console import console, log_to_file
-    from vmstui.cli.tail import tail_events
 
     async def go(cache_path: Path) -> None:
         sim, password = await with_demo_simulator(seed, rate, alarm_interval)
@@ -194,7 +193,7 @@ def demo(
                 )
                 return
             source = settings.source("sim")
-            assert isinstance(source, GenetecSource)
+            assert isinstance(source, GenetecConfig)
             await tail_events(
                 settings,
                 source,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +61,8 @@ class Store:
         self._writer = Writer(writer_db, batch_max)
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
+        self._route: Callable[[Sequence[Event]], list[OutboxRow]] | None = None
+        self._routed: Callable[[set[str]], None] | None = None
 
     @classmethod
     async def open(
@@ -135,17 +137,33 @@ class Store:
 
     # --- writes --------------------------------------------------------------------------
 
-    def add_events(
-        self, events: Sequence[Event], outbox: list[OutboxRow] | None = None
-    ) -> asyncio.Future[None]:
+    def route_outbox(
+        self,
+        route: Callable[[Sequence[Event]], list[OutboxRow]],
+        committed: Callable[[set[str]], None],
+    ) -> None:
+        """From now on, every batch of events goes in with the outbox rows `route` makes of
+        it, in the same transaction; `committed` hears which sinks have new rows once they
+        are (the bridge's rules and delivery workers)."""
+        self._route = route
+        self._routed = committed
+
+    def add_events(self, events: Sequence[Event]) -> asyncio.Future[None]:
         """Enqueue events; the future resolves once they are committed (ack only then).
 
         Not a coroutine, so a source can enqueue and carry on. An event whose id is already
         stored is ignored. If the commit fails the future holds the error. A call's events
         are committed together, even when there are more than batch_max of them, and with
-        them the `outbox` rows they caused (the bridge's deliveries).
+        them the outbox rows they caused (see `route_outbox`).
         """
-        return self._writer.add_rows([event_row(event) for event in events], outbox)
+        outbox = self._route(events) if self._route is not None else None
+        persisted = self._writer.add_rows([event_row(event) for event in events], outbox)
+        if outbox and self._routed is not None:
+            sinks, routed = {row.sink for row in outbox}, self._routed
+            persisted.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() else routed(sinks)
+            )
+        return persisted
 
     async def flush(self) -> None:
         """Wait until everything enqueued so far is committed (or has failed)."""

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import App
 
 from vmstui import topics
-from vmstui.config import GenetecSource
+from vmstui.config import GenetecConfig
 from vmstui.models import Alarm
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
@@ -56,8 +56,8 @@ class AlarmActions(App[None]):
         name): shown as written, never read as markup or escape sequences."""
         self.notify(printable(message), markup=False, **kwargs)
 
-    def _source_cfg(self, name: str) -> GenetecSource | None:
-        runner = self.runtime.sources.get(name)
+    def _source_cfg(self, name: str) -> GenetecConfig | None:
+        runner = self.runtime.genetec.get(name)
         return runner.cfg if runner is not None else None
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
@@ -72,7 +72,11 @@ class AlarmActions(App[None]):
                 severity="warning",
             )
             return None
-        return sources.pop(), targets
+        source = sources.pop()
+        if not self.runtime.desk.can_act(source):
+            self._say(f"Alarms of {source} take no actions from here.", severity="warning")
+            return None
+        return source, targets
 
     async def _act(self, label: str, source: str, call: Callable[[], Awaitable[object]]) -> bool:
         try:
@@ -83,7 +87,7 @@ class AlarmActions(App[None]):
             return False
         self._say(f"{label}: done")
         self.query_one(AlarmTable).clear_selection()
-        runner = self.runtime.sources.get(source)
+        runner = self.runtime.genetec.get(source)
         if runner is not None:
             try:
                 await runner.refresh_alarms()
@@ -149,7 +153,7 @@ class AlarmActions(App[None]):
 
     @work(group="alarm-action")
     async def action_force_ack_all(self) -> None:
-        sources = list(self.runtime.sources)
+        sources = self.runtime.desk.sources
         if not sources:
             return
         confirmed = await self.push_screen_wait(
@@ -211,9 +215,9 @@ class AlarmActions(App[None]):
 
     @work(group="alarm-action")
     async def action_trigger(self) -> None:
-        if not self.runtime.sources:
+        if not self.runtime.desk.sources:
             return
-        source = next(iter(self.runtime.sources))
+        source = self.runtime.desk.sources[0]
         cfg = self._source_cfg(source)
         alarms = sorted(cfg.alarms.items()) if cfg else []
         entities = sorted(cfg.entities.items()) if cfg else []
@@ -275,7 +279,7 @@ class AlarmActions(App[None]):
 
     async def refresh_subscriptions(self) -> None:
         pane = self.query_one(SubscriptionsPane)
-        for name, runner in self.runtime.sources.items():
+        for name, runner in self.runtime.genetec.items():
             try:
                 pane.show(name, await runner.subscribed())
             except Exception as exc:
@@ -283,14 +287,14 @@ class AlarmActions(App[None]):
 
     @work(group="subscriptions")
     async def action_add_subscription(self) -> None:
-        if not self.runtime.sources:
+        if not self.runtime.genetec:
             return
         current = self.query_one(SubscriptionsPane).current()
-        source = current.source if current else next(iter(self.runtime.sources))
+        source = current.source if current else next(iter(self.runtime.genetec))
         expression = await self.push_screen_wait(SubscriptionDialog())
         if not expression:
             return
-        runner = self.runtime.sources[source]
+        runner = self.runtime.genetec[source]
         desk = self.runtime.desk
         try:
             await runner.subscribe(expression)
@@ -317,7 +321,7 @@ class AlarmActions(App[None]):
             return
         desk = self.runtime.desk
         try:
-            await self.runtime.sources[current.source].unsubscribe(current)
+            await self.runtime.genetec[current.source].unsubscribe(current)
         except Exception as exc:
             await desk.record(
                 current.source, "unsubscribe", current.event_type, ok=False, result=str(exc)
@@ -330,7 +334,7 @@ class AlarmActions(App[None]):
 
     @work(group="refresh", exclusive=True)
     async def action_refresh(self) -> None:
-        for name, runner in self.runtime.sources.items():
+        for name, runner in self.runtime.genetec.items():
             try:
                 await runner.refresh_alarms()
             except Exception as exc:

@@ -149,7 +149,7 @@ class VmstuiApp(AlarmActions, App[None]):
         return await store.recent_events(limit, before=before, pattern=pattern)
 
     def name_of(self, source: str, guid: str) -> str:
-        runner = self.runtime.sources.get(source)
+        runner = self.runtime.genetec.get(source)
         return runner.names.get(guid.lower(), "") if runner is not None else ""
 
     # --- the flush: hub updates → screen, in one batch ------------------------------------

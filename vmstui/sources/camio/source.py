@@ -18,13 +18,14 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from vmstui.bridge.config import split_listen
-from vmstui.config import CamioSource as CamioConfig
+from vmstui.config import CamioConfig
 from vmstui.config_base import ConfigError, read_token
 from vmstui.hub import Hub
 from vmstui.inbound import Refused, check_token, make_app, make_runner, ok, parse_object, read_body
 from vmstui.models import utcnow
+from vmstui.sources.base import Runner
 from vmstui.sources.camio.callbacks import VENDOR, Malformed, clean, to_events
-from vmstui.supervisor import Backoff, SessionControl, Supervisor
+from vmstui.supervisor import Backoff, SessionControl
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,12 @@ REMEMBERED_IDS = 4096  # callback ids answered recently: a retry comes within mi
 UNKNOWN_TYPES_KEPT = 256  # distinct unknown types counted by name; more go under "(other)"
 
 
-class CamioSource:
+class CamioSource(Runner):
     vendor = VENDOR
 
     def __init__(self, cfg: CamioConfig, hub: Hub, *, token: SecretStr | None = None) -> None:
+        super().__init__(cfg.name, hub, backoff=Backoff.configured(cfg))
         self.cfg = cfg
-        self.name = cfg.name
-        self.hub = hub
         resolved = token if token is not None else read_token(cfg.token_ref)
         if resolved is None:
             raise ConfigError(f"source {cfg.name!r}: no token configured (token_env or token_file)")
@@ -50,12 +50,6 @@ class CamioSource:
         self.unknown_types: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._control: SessionControl | None = None
-        self.supervisor = Supervisor.reporting_to(
-            hub, cfg.name, self.vendor, self._session, backoff=Backoff.configured(cfg)
-        )
-
-    async def run(self) -> None:
-        await self.supervisor.run()
 
     async def _session(self, control: SessionControl) -> None:
         host, port = split_listen(self.cfg.listen)

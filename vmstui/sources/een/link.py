@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from stomp.protocol import Protocol12
 from stomp.utils import Frame
 
-from vmstui.config import EenSource
+from vmstui.config import EenConfig
 from vmstui.sources.een.transports import build_connection
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ _ROOM_POLL_S = 0.5  # a waiting receiver re-checks this often (and sees a closin
 class Link(stomp.ConnectionListener):  # type: ignore[misc]
     """A connected STOMP session, seen from asyncio."""
 
-    def __init__(self, cfg: EenSource, password: SecretStr, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, cfg: EenConfig, password: SecretStr, tls: ssl.SSLContext | None) -> None:
         self.cfg = cfg
         self._loop = asyncio.get_running_loop()
         self._conn = build_connection(cfg, password, cfg.connect_timeout_s, tls)

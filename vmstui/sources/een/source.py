@@ -20,9 +20,10 @@ from collections import Counter
 from pydantic import SecretStr
 from stomp.utils import Frame
 
-from vmstui.config import EenSource as EenConfig
+from vmstui.config import EenConfig
 from vmstui.hub import Hub
 from vmstui.models import Event
+from vmstui.sources.base import Runner
 from vmstui.sources.een.link import Link, LinkError, LoginRefused
 from vmstui.sources.een.messages import (
     VENDOR,
@@ -34,7 +35,7 @@ from vmstui.sources.een.messages import (
     to_event,
 )
 from vmstui.sources.een.transports import tls_for
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,18 @@ def answers(deliveries: list[Delivery], cumulative: bool) -> list[tuple[bool, st
     return out
 
 
-class EenSource:
+class EenSource(Runner):
     vendor = VENDOR
 
     def __init__(self, cfg: EenConfig, hub: Hub, *, password: SecretStr | None = None) -> None:
+        super().__init__(
+            cfg.name,
+            hub,
+            backoff=Backoff.configured(cfg),
+            # A durable queue keeps what arrives while we are away: no gap to report.
+            gap_free=lambda: bool(cfg.durable_queue),
+        )
         self.cfg = cfg
-        self.name = cfg.name
-        self.hub = hub
         self._password = password if password is not None else cfg.password()
         self._tls = tls_for(cfg)
         self.destinations = [parse_destination(text) for text in cfg.destinations]
@@ -82,18 +88,6 @@ class EenSource:
         self.unknown_types: Counter[str] = Counter()
         self.poison = 0
         self.acked = 0  # messages answered (ACK, or NACK for poison): what the broker was told
-        self.supervisor = Supervisor.reporting_to(
-            hub,
-            cfg.name,
-            self.vendor,
-            self._session,
-            backoff=Backoff.configured(cfg),
-            # A durable queue keeps what arrives while we are away: no gap to report.
-            gap_free=lambda: bool(cfg.durable_queue),
-        )
-
-    async def run(self) -> None:
-        await self.supervisor.run()
 
     def queue_name(self, destination: str) -> str:
         """The durable queue of one destination: the configured name, suffixed when there

@@ -20,7 +20,7 @@ from stomp.protocol import Protocol12
 from stomp.transport import Transport
 from stomp.utils import PollableQueue
 
-from vmstui.config import EenSource
+from vmstui.config import EenConfig
 from vmstui.tls import client_context
 
 _READ_AHEAD = 16384  # bytes per WebSocket read: as websocket-client caps one read itself
@@ -145,7 +145,7 @@ def connect_failure(host: str, port: int, exc: BaseException) -> str:
     return f"cannot reach {host}:{port}: {exc}"
 
 
-def tls_for(cfg: EenSource) -> ssl.SSLContext | None:
+def tls_for(cfg: EenConfig) -> ssl.SSLContext | None:
     """The TLS context the source's URL needs (wss, stomp+ssl), or None; built once, when
     the source is, so an unusable ca_file is a config error at start."""
     if urlsplit(cfg.url).scheme in ("wss", "stomp+ssl"):
@@ -154,7 +154,7 @@ def tls_for(cfg: EenSource) -> ssl.SSLContext | None:
 
 
 def build_connection(
-    cfg: EenSource, password: SecretStr, timeout: float, tls: ssl.SSLContext | None
+    cfg: EenConfig, password: SecretStr, timeout: float, tls: ssl.SSLContext | None
 ) -> Any:
     """A stomp.py connection for the source's URL (ws, wss, stomp, stomp+ssl); not started."""
     parts = urlsplit(cfg.url)

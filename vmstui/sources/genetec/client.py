@@ -16,7 +16,7 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from vmstui.config import GenetecSource
+from vmstui.config import GenetecConfig
 from vmstui.models import Alarm, Subscription
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
@@ -105,7 +105,7 @@ def result_of(response: httpx.Response) -> Any:
 class GenetecClient:
     def __init__(
         self,
-        cfg: GenetecSource,
+        cfg: GenetecConfig,
         password: SecretStr,
         *,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -9,26 +9,26 @@ import logging
 
 from pydantic import SecretStr
 
-from vmstui.config import GenetecSource as GenetecConfig
+from vmstui.config import GenetecConfig
 from vmstui.hub import Hub
 from vmstui.models import Alarm, Event, Subscription
+from vmstui.sources.base import Runner
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
 from vmstui.sources.genetec.stream import EventStream, open_stream
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, cancel_all
 
 log = logging.getLogger(__name__)
 
 _JSON_TYPES = ("text/json", "application/json", "")
 
 
-class GenetecSource:
+class GenetecSource(Runner):
     vendor = normalize.VENDOR
 
     def __init__(self, cfg: GenetecConfig, hub: Hub, *, password: SecretStr | None = None) -> None:
+        super().__init__(cfg.name, hub, backoff=Backoff.configured(cfg))
         self.cfg = cfg
-        self.name = cfg.name
-        self.hub = hub
         self.client = GenetecClient(cfg, password if password is not None else cfg.password())
         self.alarms: dict[int, Alarm] = {}
         # The session's subscriptions: the config's, plus what the operator adds or removes
@@ -38,15 +38,9 @@ class GenetecSource:
         self._refresh_soon = asyncio.Event()
         # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
         self.names = cfg.guid_names()
-        self.supervisor = Supervisor.reporting_to(
-            hub, cfg.name, self.vendor, self._session, backoff=Backoff.configured(cfg)
-        )
 
-    async def run(self) -> None:
-        try:
-            await self.supervisor.run()
-        finally:
-            await self.client.aclose()
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     async def _session(self, control: SessionControl) -> None:
         try:
