@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from textual.color import Color
 
+from vmstui.ui.palette import STATE_VARIABLES, state_colours
 from vmstui.ui.screens.dialogs import TriggerDialog
 from vmstui.ui.themes import (
     DEFAULT_THEME,
-    FALLBACK_VARIABLES,
-    STATE_VARIABLES,
     ThemeFileError,
     bundled_theme_dir,
     load_theme_file,
@@ -51,7 +50,8 @@ def test_bundled_themes_load_with_every_variable() -> None:
         colours = [theme.variables[v].lower() for v in ALARM_STATES]
         assert len(set(colours)) == len(colours), name
     dark = themes[DEFAULT_THEME]
-    assert {k: dark.variables[k] for k in STATE_VARIABLES} == dict(FALLBACK_VARIABLES)
+    # The theme's own state colours are the ones every pane uses (nothing derived).
+    assert {k: dark.variables[k] for k in STATE_VARIABLES} == state_colours(dark)
     # A dark control room: no pure white to glare at.
     assert all(
         value.lower() not in ("#ffffff", "#fff", "white")
@@ -112,9 +112,12 @@ def test_user_themes_from_xdg_config_home(tmp_path: Path) -> None:
     )
     write(folder, "c-dark.toml", 'name = "vmstui-dark"\nprimary = "#000080"\n')
     themes = {theme.name: theme for theme in load_themes()}
+    bundled = {t.name: t for t in load_themes(include_user=False)}
     # Left-out state variables come from the bundled theme of the same darkness.
-    assert themes["night"].variables["alarm-stale"] == FALLBACK_VARIABLES["alarm-stale"]
-    light = {t.name: t for t in load_themes(include_user=False)}["vmstui-light"]
+    assert (
+        themes["night"].variables["alarm-stale"] == bundled[DEFAULT_THEME].variables["alarm-stale"]
+    )
+    light = bundled["vmstui-light"]
     assert themes["day"].variables["alarm-stale"] == light.variables["alarm-stale"]
     assert themes["day"].variables["alarm-active"] == "#aa5500"
     # A user theme may replace a bundled one by name.

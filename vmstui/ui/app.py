@@ -25,8 +25,9 @@ from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
-from vmstui.ui.themes import DEFAULT_THEME, load_themes, theme_variable_defaults
+from vmstui.ui.themes import DEFAULT_THEME, load_themes
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
@@ -93,7 +94,7 @@ class VmstuiApp(AlarmActions, App[None]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # vmstui's own variables, for themes that do not define them (Textual's built-ins).
-        return theme_variable_defaults()
+        return state_colours(self.current_theme)
 
     # --- layout ---------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ vmstui ships three (`themes/vmstui-dark.toml`, `vmstui-light.toml`,
 `name`, `dark`, Textual's colours (`primary`, `background`, ...) and a `[variables]` table
 with vmstui's state colours (`STATE_VARIABLES`) and, optionally, Textual's own variables.
 A user theme may leave vmstui's variables out: they are taken from the bundled theme of
-the same darkness. A bad file raises `ThemeFileError` naming the file and the key.
+the same darkness (or, without one, derived from its palette: `palette.state_colours`).
+A bad file raises `ThemeFileError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -21,35 +22,10 @@ from platformdirs import user_config_dir
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from vmstui.ui.palette import STATE_VARIABLES
+
 DEFAULT_THEME = "vmstui-dark"
 LIGHT_THEME = "vmstui-light"
-
-STATE_VARIABLES: tuple[str, ...] = (
-    "alarm-active",
-    "alarm-investigating",
-    "alarm-acknowledged",
-    "alarm-source-condition",
-    "alarm-stale",
-    "gap",
-    "status-live",
-    "status-reconnecting",
-    "status-failed",
-)
-
-# The dark theme's state colours, for `App.get_theme_variable_defaults`: CSS that uses
-# `$alarm-active` must still parse when the operator picks one of Textual's own themes.
-# A test keeps this equal to themes/vmstui-dark.toml.
-FALLBACK_VARIABLES: Mapping[str, str] = {
-    "alarm-active": "#f0a04b",
-    "alarm-investigating": "#e6a3f0",
-    "alarm-acknowledged": "#3d8bd9",
-    "alarm-source-condition": "#e8e08a",
-    "alarm-stale": "#7f8a96",
-    "gap": "#e3b341",
-    "status-live": "#5eaeea",
-    "status-reconnecting": "#e3b341",
-    "status-failed": "#f07a68",
-}
 
 _COLOURS = (
     "primary",
@@ -137,7 +113,8 @@ def _variables(path: Path, table: object, defaults: Mapping[str, str] | None) ->
         if key not in variables:
             if defaults is None:
                 raise ThemeFileError(path, f"variables.{key}", "missing")
-            variables[key] = defaults[key]
+            if key in defaults:  # else palette.state_colours derives it
+                variables[key] = defaults[key]
     return variables
 
 
@@ -251,13 +228,8 @@ def load_themes(
 
         def defaults(dark: bool) -> Mapping[str, str]:
             base = by_name.get(DEFAULT_THEME if dark else LIGHT_THEME)
-            return base.variables if base else FALLBACK_VARIABLES
+            return base.variables if base else {}
 
         for theme in _load_dir(folder, defaults, on_error):
             by_name[theme.name] = theme
     return list(by_name.values())
-
-
-def theme_variable_defaults() -> dict[str, str]:
-    """For `App.get_theme_variable_defaults`: vmstui's variables under any theme."""
-    return dict(FALLBACK_VARIABLES)

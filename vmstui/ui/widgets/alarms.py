@@ -18,6 +18,7 @@ from textual.widgets.data_table import RowKey
 from vmstui import topics
 from vmstui.models import Alarm, AlarmState
 from vmstui.printable import printable
+from vmstui.ui.palette import state_style
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
 # Free text of any length: cut with an ellipsis, as little as possible, so that every column
@@ -38,14 +39,6 @@ _STATE_VARIABLE = {
     AlarmState.SOURCE_CONDITION: "alarm-source-condition",
     AlarmState.UNKNOWN: "alarm-stale",
 }
-_FALLBACK_COLOURS = {
-    "alarm-active": "#ff8c00",
-    "alarm-investigating": "#4fa3ff",
-    "alarm-acknowledged": "#8a8a8a",
-    "alarm-source-condition": "#c58cff",
-    "alarm-stale": "#8a8a8a",
-}
-
 Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
 
 
@@ -75,6 +68,13 @@ class AlarmTable(DataTable[Text]):
     def on_mount(self) -> None:
         for column in COLUMNS:
             self.add_column(LABELS[column], key=column)
+        # The state cells hold the theme's colours: another theme redraws them.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    def _restyle(self) -> None:
+        with self.app.batch_update():
+            for key in list(self._marks):
+                self._upsert(self.alarms[key])
 
     # --- data -----------------------------------------------------------------------------
 
@@ -175,19 +175,12 @@ class AlarmTable(DataTable[Text]):
 
     # --- cells ----------------------------------------------------------------------------
 
-    def _colour(self, variable: str) -> str:
-        try:
-            value = self.app.current_theme.variables.get(variable)
-        except Exception:  # no app theme yet (unit use)
-            value = None
-        return value or _FALLBACK_COLOURS[variable]
-
     def _cells(self, alarm: Alarm) -> tuple[Text, ...]:
         state_text = _STATE_TEXT[alarm.state]
         if alarm.stale:
             state_text += " (stale)"
         variable = "alarm-stale" if alarm.stale else _STATE_VARIABLE[alarm.state]
-        state = Text(state_text, style=f"bold {self._colour(variable)}")
+        state = Text(state_text, style=state_style(self.app.current_theme, variable))
         name = (
             self._namer(alarm.source, alarm.alarm_guid)
             or alarm.alarm_name

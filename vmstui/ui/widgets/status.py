@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from vmstui.models import SourceStatus
 from vmstui.printable import printable
+from vmstui.ui.palette import state_style
 
 _CHIP_VARIABLE = {
     "live": "status-live",
@@ -19,7 +20,6 @@ _CHIP_VARIABLE = {
     "failed": "status-failed",
     "stopped": "status-failed",
 }
-_FALLBACK = {"status-live": "#4fa3ff", "status-reconnecting": "#ffb000", "status-failed": "#ff5f5f"}
 
 
 class StatusBar(Widget):
@@ -45,22 +45,18 @@ class StatusBar(Widget):
         self.statuses[status.source] = status
         self.refresh()
 
-    def _colour(self, variable: str) -> str:
-        value = self.app.current_theme.variables.get(variable)
-        return value or _FALLBACK[variable]
-
     def render(self) -> Text:
         text = Text()
         text.append(self.site, style="bold")
         if self.clock:
             text.append("  " + datetime.now().astimezone().strftime("%H:%M:%S"))
         for name, status in sorted(self.statuses.items()):
-            colour = self._colour(_CHIP_VARIABLE[status.state])
+            style = state_style(self.app.current_theme, _CHIP_VARIABLE[status.state])
             label = printable(status.describe())  # holds a server's error text
             if len(label) > 48:
                 label = label[:47] + "…"
             text.append("  ")
-            text.append(f"[{printable(name)}: {label}]", style=f"bold {colour}")
+            text.append(f"[{printable(name)}: {label}]", style=style)
         text.append("  alarms: ")
         text.append(f"{self.active} active", style="bold")
         text.append(", ")
