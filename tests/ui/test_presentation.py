@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.color import Color as RichColor
+from rich.console import Console
 from rich.style import Style
 from textual.color import Color
 from textual.theme import BUILTIN_THEMES
+from textual.widgets import Static
 
-from vmstui.config import parse_settings
+from vmstui.config import UiConfig, parse_settings
 from vmstui.models import Alarm, AlarmState, Event
 from vmstui.runtime import Runtime
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.palette import STATE_VARIABLES, state_colours
+from vmstui.ui.times import TIME_FORMAT
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.status import StatusBar
 
 WHEN = datetime(2026, 11, 22, 6, 0, 5, tzinfo=UTC)
 VMSTUI_THEMES = ("vmstui-dark", "vmstui-light", "vmstui-high-contrast")
@@ -116,3 +121,37 @@ def test_textual_themes_get_distinct_alarm_colours(name: str) -> None:
         Color.parse(colour)  # Textual's CSS and the table's Rich styles both take it
     alarm = [colours[v].lower() for v in ALARM_STATES]
     assert len(set(alarm)) == len(alarm), colours
+
+
+def test_the_default_time_format_is_the_configs() -> None:
+    assert UiConfig().time_format == TIME_FORMAT
+
+
+async def test_one_time_format_for_feed_alarms_clock_and_details(tmp_path: Path) -> None:
+    app = console(tmp_path, time_format="%H.%M.%S", clock=True)
+    shown = WHEN.astimezone().strftime("%H.%M.%S")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        table = app.query_one(AlarmTable)
+        table.apply("hq", [active_alarm()], full=False)
+        feed = app.query_one(EventFeed)
+        feed.add_events([alarm_event()])
+        table.focus()
+        await pilot.pause(0.1)
+        assert feed.render_line(0).text.startswith(shown)
+        assert str(table.get_row_at(0)[5]) == shown
+        clock = app.query_one(StatusBar).render().plain
+        assert re.search(r"  \d\d\.\d\d\.\d\d  ", clock), clock
+        dated = WHEN.astimezone().strftime("%Y-%m-%d %H.%M.%S %Z")
+        assert re.search(f"triggered +{dated}", details(app))  # the alarm's, beside the table
+        feed.focus()
+        await pilot.press("down")  # the feed's row
+        await pilot.pause(0.1)
+        assert re.search(f"time +{dated}", details(app))
+
+
+def details(app: VmstuiApp) -> str:
+    """The text the details pane shows."""
+    console = Console(width=200, record=True, color_system=None)
+    console.print(app.query_one("#details-body", Static).content)
+    return console.export_text()

@@ -100,12 +100,12 @@ class VmstuiApp(AlarmActions, App[None]):
 
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
-        yield StatusBar(self.settings.site, clock=ui.clock, id="status")
+        yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
         alarms = AlarmTable(namer=self.name_of, time_format=ui.time_format, id="alarms")
         alarms.border_title = "Active alarms"
         yield alarms
         with Horizontal(id="lower"):
-            yield EventFeed(self._load_events, id="feed")
+            yield EventFeed(self._load_events, time_format=ui.time_format, id="feed")
             with Vertical(id="side"):
                 yield DetailsPane(id="details")
                 yield SubscriptionsPane(id="subscriptions")
@@ -245,13 +245,15 @@ class VmstuiApp(AlarmActions, App[None]):
             alarm,
             self.name_of(alarm.source, alarm.alarm_guid),
             self.name_of(alarm.source, alarm.trigger_entity),
+            time_format=self.settings.ui.time_format,
         )
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:
-            self.query_one(DetailsPane).show(describe_event(message.event))
+            shown = describe_event(message.event, time_format=self.settings.ui.time_format)
+            self.query_one(DetailsPane).show(shown)
             if message.opened and self.has_class("-narrow"):
-                self.push_screen(DetailsScreen(describe_event(message.event)))
+                self.push_screen(DetailsScreen(shown))
 
     # --- command palette: every action, and the themes ------------------------------------
 

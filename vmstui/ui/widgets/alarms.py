@@ -8,7 +8,6 @@ then newest. State is shown as text and colour, so it reads without colour too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -19,6 +18,7 @@ from vmstui import topics
 from vmstui.models import Alarm, AlarmState
 from vmstui.printable import printable
 from vmstui.ui.palette import state_style
+from vmstui.ui.times import TIME_FORMAT, local_time
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
 # Free text of any length: cut with an ellipsis, as little as possible, so that every column
@@ -52,7 +52,7 @@ class AlarmTable(DataTable[Text]):
     """
 
     def __init__(
-        self, *, namer: Namer | None = None, time_format: str = "%H:%M:%S", id: str | None = None
+        self, *, namer: Namer | None = None, time_format: str = TIME_FORMAT, id: str | None = None
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.alarms: dict[str, Alarm] = {}
@@ -196,7 +196,7 @@ class AlarmTable(DataTable[Text]):
             "state": state_text,
             "alarm": printable(name),
             "source entity": printable(entity),
-            "triggered": _local(alarm.trigger_time, self._time_format),
+            "triggered": local_time(alarm.trigger_time, self._time_format),
             "context": printable(alarm.context),
             "by": printable(alarm.investigated_by or alarm.acked_by or ""),
         }
@@ -328,7 +328,3 @@ def fair_caps(natural: dict[str, int], room: int, labels: dict[str, int]) -> dic
         widest = max(caps, key=lambda column: natural[column])
         caps[widest] += max(0, room - used(low))
     return caps
-
-
-def _local(value: datetime | None, fmt: str) -> str:
-    return value.astimezone().strftime(fmt) if value else "-"
