@@ -2,7 +2,7 @@
 
 vmstui ships three (`vmstui/themes/vmstui-dark.toml`, `vmstui-light.toml`,
 `vmstui-high-contrast.toml`: package data, found through `importlib.resources`); operators
-may add their own in `$XDG_CONFIG_HOME/vmstui/themes/*.toml` (platformdirs' user config dir).
+may add their own in `$XDG_CONFIG_HOME/vmstui/themes/*.toml` (`paths.user_theme_dir`).
 A theme file holds `name`, `dark`, Textual's colours (`primary`, `background`, ...) and a
 `[variables]` table with vmstui's state colours (`palette.STATE_VARIABLES`) and, optionally,
 Textual's own variables; `theme_file.py` parses one. A user theme may leave vmstui's
@@ -18,9 +18,9 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from platformdirs import user_config_dir
 from textual.theme import Theme
 
+from vmstui.paths import user_theme_dir
 from vmstui.ui.theme_file import Defaults, ThemeFileError, load_theme_file
 
 DEFAULT_THEME = "vmstui-dark"
@@ -30,10 +30,6 @@ LIGHT_THEME = "vmstui-light"
 def bundled_theme_dir() -> Traversable:
     """vmstui's own themes: the package's `themes` folder, wherever the package is."""
     return resources.files("vmstui") / "themes"
-
-
-def user_theme_dir() -> Path:
-    return Path(user_config_dir("vmstui")) / "themes"
 
 
 def _load_dir(
