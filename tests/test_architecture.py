@@ -11,6 +11,7 @@ CORE = [
     "vmstui.models",
     "vmstui.topics",
     "vmstui.config",
+    "vmstui.paths",
     "vmstui.store",
     "vmstui.hub",
     "vmstui.supervisor",

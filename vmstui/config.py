@@ -6,12 +6,10 @@ the *names* of environment variables and files, and resolved secrets are SecretS
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import platformdirs
 from pydantic import (
     Field,
     SecretStr,
@@ -33,26 +31,9 @@ from vmstui.config_base import (
     TokenSource,
 )
 from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
+from vmstui.paths import default_cache_path, default_config_path, default_log_path
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
-
-APP_NAME = "vmstui"
-CONFIG_ENV = "VMSTUI_CONFIG"
-
-
-def default_config_path() -> Path:
-    override = os.environ.get(CONFIG_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
-
-
-def default_cache_path() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "cache.db"
-
-
-def default_log_path() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME)) / "vmstui.log"
 
 
 class CacheConfig(Strict):

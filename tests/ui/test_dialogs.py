@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
 
+from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     FilterDialog,
@@ -27,7 +28,7 @@ from vmstui.ui.screens.dialogs import (
     TriggerRequest,
     TypedConfirmDialog,
 )
-from vmstui.ui.themes import DEFAULT_THEME, load_themes, theme_variable_defaults
+from vmstui.ui.themes import DEFAULT_THEME, load_themes
 
 G1 = "11111111-2222-3333-4444-555555555555"
 G2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -54,7 +55,7 @@ class Host(App[None]):
         self.results: list[Any] = []
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return theme_variable_defaults()
+        return state_colours(self.current_theme)
 
     def compose(self) -> ComposeResult:
         yield Static("\n".join(f"12:00:{n:02d}  genetec.Door.d{n}.DoorOpened" for n in range(22)))

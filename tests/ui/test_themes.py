@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 from textual.color import Color
 
+import vmstui
+from vmstui.ui.palette import STATE_VARIABLES, state_colours
 from vmstui.ui.screens.dialogs import TriggerDialog
-from vmstui.ui.themes import (
-    DEFAULT_THEME,
-    FALLBACK_VARIABLES,
-    STATE_VARIABLES,
-    ThemeFileError,
-    bundled_theme_dir,
-    load_theme_file,
-    load_themes,
-)
+from vmstui.ui.theme_file import ThemeFileError, load_theme_file
+from vmstui.ui.themes import DEFAULT_THEME, bundled_theme_dir, load_themes
 
 from .test_dialogs import ALARMS, ENTITIES, Host, prepare
 
@@ -51,7 +46,8 @@ def test_bundled_themes_load_with_every_variable() -> None:
         colours = [theme.variables[v].lower() for v in ALARM_STATES]
         assert len(set(colours)) == len(colours), name
     dark = themes[DEFAULT_THEME]
-    assert {k: dark.variables[k] for k in STATE_VARIABLES} == dict(FALLBACK_VARIABLES)
+    # The theme's own state colours are the ones every pane uses (nothing derived).
+    assert {k: dark.variables[k] for k in STATE_VARIABLES} == state_colours(dark)
     # A dark control room: no pure white to glare at.
     assert all(
         value.lower() not in ("#ffffff", "#fff", "white")
@@ -112,9 +108,12 @@ def test_user_themes_from_xdg_config_home(tmp_path: Path) -> None:
     )
     write(folder, "c-dark.toml", 'name = "vmstui-dark"\nprimary = "#000080"\n')
     themes = {theme.name: theme for theme in load_themes()}
+    bundled = {t.name: t for t in load_themes(include_user=False)}
     # Left-out state variables come from the bundled theme of the same darkness.
-    assert themes["night"].variables["alarm-stale"] == FALLBACK_VARIABLES["alarm-stale"]
-    light = {t.name: t for t in load_themes(include_user=False)}["vmstui-light"]
+    assert (
+        themes["night"].variables["alarm-stale"] == bundled[DEFAULT_THEME].variables["alarm-stale"]
+    )
+    light = bundled["vmstui-light"]
     assert themes["day"].variables["alarm-stale"] == light.variables["alarm-stale"]
     assert themes["day"].variables["alarm-active"] == "#aa5500"
     # A user theme may replace a bundled one by name.
@@ -139,3 +138,25 @@ def test_snapshot_in_each_theme(theme: str, snap_compare: Any) -> None:
     app = Host(TriggerDialog(ALARMS, ENTITIES), theme=theme)
     fill = {"context": "Smoke, lobby", "priority": "7"}
     assert snap_compare(app, terminal_size=(80, 24), run_before=prepare(fill))
+
+
+def test_bundled_themes_are_package_data_in_one_copy() -> None:
+    # Found through importlib.resources inside the package (a wheel carries them as they
+    # are); the repository's top-level `themes` is the same folder, not a copy.
+    package = Path(vmstui.__file__).parent
+    assert Path(str(bundled_theme_dir())) == package / "themes"
+    assert {entry.name for entry in bundled_theme_dir().iterdir()} >= {
+        f"{name}.toml" for name in BUNDLED
+    }
+    top = package.parent / "themes"
+    if top.exists():  # a source checkout
+        assert top.is_symlink() and top.resolve() == (package / "themes").resolve()
+
+
+def test_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "user" / "latin1.toml"
+    path.parent.mkdir()
+    path.write_bytes('name = "caf\u00e9"\nprimary = "#123456"\n'.encode("latin-1"))
+    with pytest.raises(ThemeFileError, match="not valid TOML") as caught:
+        load_themes(user_dir=path.parent)
+    assert caught.value.path == path

@@ -9,13 +9,13 @@ import tempfile
 from pathlib import Path
 
 import click
-import platformdirs
 from pydantic import SecretStr
 
 from vmstui.cli import cli
 from vmstui.cli.common import log_to_file, run
 from vmstui.cli.jobs import console, tail_events
-from vmstui.config import APP_NAME, GenetecConfig, Settings, parse_settings
+from vmstui.config import GenetecConfig, Settings, parse_settings
+from vmstui.paths import simulator_password_path
 from vmstui.simulator import SimConfig, Simulator, run_simulator
 
 SIM_USER = "operator"
@@ -30,7 +30,7 @@ DEMO_SUBSCRIPTIONS = [
 
 def _password_file() -> Path:
     """The simulator's generated password, kept in a 0600 file instead of on the screen."""
-    path = Path(platformdirs.user_state_dir(APP_NAME)) / "simulator.password"
+    path = simulator_password_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

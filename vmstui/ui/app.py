@@ -25,8 +25,9 @@ from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
-from vmstui.ui.themes import DEFAULT_THEME, load_themes, theme_variable_defaults
+from vmstui.ui.themes import DEFAULT_THEME, load_themes
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
@@ -93,18 +94,18 @@ class VmstuiApp(AlarmActions, App[None]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # vmstui's own variables, for themes that do not define them (Textual's built-ins).
-        return theme_variable_defaults()
+        return state_colours(self.current_theme)
 
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
-        yield StatusBar(self.settings.site, clock=ui.clock, id="status")
+        yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
         alarms = AlarmTable(namer=self.name_of, time_format=ui.time_format, id="alarms")
         alarms.border_title = "Active alarms"
         yield alarms
         with Horizontal(id="lower"):
-            yield EventFeed(self._load_events, id="feed")
+            yield EventFeed(self._load_events, time_format=ui.time_format, id="feed")
             with Vertical(id="side"):
                 yield DetailsPane(id="details")
                 yield SubscriptionsPane(id="subscriptions")
@@ -244,13 +245,15 @@ class VmstuiApp(AlarmActions, App[None]):
             alarm,
             self.name_of(alarm.source, alarm.alarm_guid),
             self.name_of(alarm.source, alarm.trigger_entity),
+            time_format=self.settings.ui.time_format,
         )
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:
-            self.query_one(DetailsPane).show(describe_event(message.event))
+            shown = describe_event(message.event, time_format=self.settings.ui.time_format)
+            self.query_one(DetailsPane).show(shown)
             if message.opened and self.has_class("-narrow"):
-                self.push_screen(DetailsScreen(describe_event(message.event)))
+                self.push_screen(DetailsScreen(shown))
 
     # --- command palette: every action, and the themes ------------------------------------
 

@@ -8,7 +8,6 @@ then newest. State is shown as text and colour, so it reads without colour too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -18,6 +17,8 @@ from textual.widgets.data_table import RowKey
 from vmstui import topics
 from vmstui.models import Alarm, AlarmState
 from vmstui.printable import printable
+from vmstui.ui.palette import state_style
+from vmstui.ui.times import TIME_FORMAT, local_time
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
 # Free text of any length: cut with an ellipsis, as little as possible, so that every column
@@ -38,14 +39,6 @@ _STATE_VARIABLE = {
     AlarmState.SOURCE_CONDITION: "alarm-source-condition",
     AlarmState.UNKNOWN: "alarm-stale",
 }
-_FALLBACK_COLOURS = {
-    "alarm-active": "#ff8c00",
-    "alarm-investigating": "#4fa3ff",
-    "alarm-acknowledged": "#8a8a8a",
-    "alarm-source-condition": "#c58cff",
-    "alarm-stale": "#8a8a8a",
-}
-
 Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
 
 
@@ -59,7 +52,7 @@ class AlarmTable(DataTable[Text]):
     """
 
     def __init__(
-        self, *, namer: Namer | None = None, time_format: str = "%H:%M:%S", id: str | None = None
+        self, *, namer: Namer | None = None, time_format: str = TIME_FORMAT, id: str | None = None
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.alarms: dict[str, Alarm] = {}
@@ -75,6 +68,13 @@ class AlarmTable(DataTable[Text]):
     def on_mount(self) -> None:
         for column in COLUMNS:
             self.add_column(LABELS[column], key=column)
+        # The state cells hold the theme's colours: another theme redraws them.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    def _restyle(self) -> None:
+        with self.app.batch_update():
+            for key in list(self._marks):
+                self._upsert(self.alarms[key])
 
     # --- data -----------------------------------------------------------------------------
 
@@ -175,19 +175,12 @@ class AlarmTable(DataTable[Text]):
 
     # --- cells ----------------------------------------------------------------------------
 
-    def _colour(self, variable: str) -> str:
-        try:
-            value = self.app.current_theme.variables.get(variable)
-        except Exception:  # no app theme yet (unit use)
-            value = None
-        return value or _FALLBACK_COLOURS[variable]
-
     def _cells(self, alarm: Alarm) -> tuple[Text, ...]:
         state_text = _STATE_TEXT[alarm.state]
         if alarm.stale:
             state_text += " (stale)"
         variable = "alarm-stale" if alarm.stale else _STATE_VARIABLE[alarm.state]
-        state = Text(state_text, style=f"bold {self._colour(variable)}")
+        state = Text(state_text, style=state_style(self.app.current_theme, variable))
         name = (
             self._namer(alarm.source, alarm.alarm_guid)
             or alarm.alarm_name
@@ -203,7 +196,7 @@ class AlarmTable(DataTable[Text]):
             "state": state_text,
             "alarm": printable(name),
             "source entity": printable(entity),
-            "triggered": _local(alarm.trigger_time, self._time_format),
+            "triggered": local_time(alarm.trigger_time, self._time_format),
             "context": printable(alarm.context),
             "by": printable(alarm.investigated_by or alarm.acked_by or ""),
         }
@@ -335,7 +328,3 @@ def fair_caps(natural: dict[str, int], room: int, labels: dict[str, int]) -> dic
         widest = max(caps, key=lambda column: natural[column])
         caps[widest] += max(0, room - used(low))
     return caps
-
-
-def _local(value: datetime | None, fmt: str) -> str:
-    return value.astimezone().strftime(fmt) if value else "-"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -14,6 +15,7 @@ from textual.widgets import Static
 
 from vmstui.models import Alarm, Event
 from vmstui.printable import printable
+from vmstui.ui.times import TIME_FORMAT, local_time
 
 
 def _table(rows: list[tuple[str, str]]) -> Table:
@@ -33,16 +35,15 @@ def _json(data: Any) -> JSON:
     return JSON(printable(text, keep_newlines=True), indent=2)
 
 
-def _when(value: Any) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+def describe_event(event: Event, *, time_format: str = TIME_FORMAT) -> RenderableType:
+    def when(value: datetime | None) -> str:
+        return local_time(value, time_format, dated=True)
 
-
-def describe_event(event: Event) -> RenderableType:
     rows = [
         ("kind", event.kind),
         ("type", event.type),
         ("source", f"{event.source} ({event.vendor})"),
-        ("time", _when(event.time)),
+        ("time", when(event.time)),
         ("topic", event.topic),
         ("entity", event.entity or "-"),
         ("summary", event.summary),
@@ -51,7 +52,12 @@ def describe_event(event: Event) -> RenderableType:
     return Group(_table(rows), _json(event.raw))
 
 
-def describe_alarm(alarm: Alarm, name: str = "", entity_name: str = "") -> RenderableType:
+def describe_alarm(
+    alarm: Alarm, name: str = "", entity_name: str = "", *, time_format: str = TIME_FORMAT
+) -> RenderableType:
+    def when(value: datetime | None) -> str:
+        return local_time(value, time_format, dated=True)
+
     forwards = "; ".join(
         f"{f.by_name or f.by or '?'} → {', '.join(f.to_names or f.to)}" for f in alarm.forwards
     )
@@ -61,7 +67,7 @@ def describe_alarm(alarm: Alarm, name: str = "", entity_name: str = "") -> Rende
         ("source", alarm.source),
         ("state", alarm.state.value + (" (stale)" if alarm.stale else "")),
         ("priority", str(alarm.priority)),
-        ("triggered", _when(alarm.trigger_time)),
+        ("triggered", when(alarm.trigger_time)),
         (
             "entity",
             f"{alarm.trigger_entity_name or entity_name} {alarm.trigger_entity}".strip() or "-",
@@ -70,12 +76,12 @@ def describe_alarm(alarm: Alarm, name: str = "", entity_name: str = "") -> Rende
         ("context", alarm.context or "-"),
         (
             "acknowledged",
-            f"{alarm.acked_by or '-'} {_when(alarm.acked_time) if alarm.acked_time else ''}",
+            f"{alarm.acked_by or '-'} {when(alarm.acked_time) if alarm.acked_time else ''}",
         ),
         (
             "investigated",
             f"{alarm.investigated_by or '-'} "
-            f"{_when(alarm.investigated_time) if alarm.investigated_time else ''}",
+            f"{when(alarm.investigated_time) if alarm.investigated_time else ''}",
         ),
         ("forwards", forwards or "-"),
     ]

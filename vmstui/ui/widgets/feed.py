@@ -21,6 +21,7 @@ from textual.timer import Timer
 from vmstui.models import Event, Gap
 from vmstui.store import StoredEvent
 from vmstui.ui.plain import plain
+from vmstui.ui.times import TIME_FORMAT
 from vmstui.ui.widgets.feed_rows import Row
 from vmstui.ui.widgets.feed_state import FeedState
 from vmstui.ui.widgets.feed_view import FeedView
@@ -70,9 +71,11 @@ class EventFeed(FeedView, can_focus=True):
         *,
         window: int = 5000,
         page: int = 500,
+        time_format: str = TIME_FORMAT,
         id: str | None = None,
     ) -> None:
         super().__init__(FeedState(window, page, paging=loader is not None), id=id)
+        self.set_reactive(EventFeed.time_format, time_format)
         self._loader = loader
         self._announced: Row | None = None  # the cursor row last posted in Selected
         self._loading_older = False

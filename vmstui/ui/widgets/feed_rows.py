@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from vmstui.models import Event, Gap
 from vmstui.printable import printable
+from vmstui.ui.times import local_time
 
 SOURCE_WIDTH = 10
 TYPE_WIDTH = 22
@@ -143,22 +144,18 @@ def _cell(text: str, width: int) -> str:
     return text.ljust(width)
 
 
-def local_time(value: datetime, date_format: str) -> str:
-    return value.astimezone().strftime(date_format)
-
-
-def event_text(event: Event, date_format: str) -> tuple[str, str]:
+def event_text(event: Event, time_format: str) -> tuple[str, str]:
     """(local time, the rest of the line)."""
     rest = (
         f"  {_cell(event.source, SOURCE_WIDTH)} {event.kind:<5} "
         f"{_cell(event.type, TYPE_WIDTH)} {printable(event.summary)}"
     )
-    return local_time(event.time, date_format), rest
+    return local_time(event.time, time_format), rest
 
 
-def gap_text(gap: Gap, date_format: str) -> str:
-    start = local_time(gap.start, date_format)
-    end = local_time(gap.end, date_format)
+def gap_text(gap: Gap, time_format: str) -> str:
+    start = local_time(gap.start, time_format)
+    end = local_time(gap.end, time_format)
     who = f"{gap.source}: {gap.reason}" if gap.reason else gap.source
     return f"── gap: events may be missing {start} → {end} ({printable(who)}) "
 

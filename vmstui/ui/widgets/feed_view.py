@@ -18,6 +18,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from vmstui.ui.times import TIME_FORMAT
 from vmstui.ui.widgets.feed_rows import GapRow, Row, event_text, gap_text, line_strip
 from vmstui.ui.widgets.feed_state import FeedState
 
@@ -61,8 +62,8 @@ class FeedView(ScrollView):
     }
     """
 
-    date_format: var[str] = var("%H:%M:%S", init=False)
-    """strftime format of the times (shown in local time)."""
+    time_format: var[str] = var(TIME_FORMAT, init=False)
+    """strftime format of the times (shown in local time): `[ui] time_format`."""
 
     def __init__(self, state: FeedState, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -105,7 +106,7 @@ class FeedView(ScrollView):
         console = self.app.console
         if isinstance(row, GapRow):
             style += component("feed--gap", partial=True) + cursor_style
-            text = gap_text(row.gap, self.date_format)
+            text = gap_text(row.gap, self.time_format)
             return line_strip([(text, style)], style, width, console, fill="─")
         if row.kind == "alarm":
             style += component("feed--alarm", partial=True)
@@ -113,7 +114,7 @@ class FeedView(ScrollView):
         # against the background, where a partial one would drop its alpha.
         time_style = style + component("feed--time") + cursor_style
         style += cursor_style
-        when, rest = event_text(row, self.date_format)
+        when, rest = event_text(row, self.time_format)
         return line_strip([(when, time_style), (rest, style)], style, width, console)
 
     def refresh_size(self) -> None:
@@ -131,6 +132,6 @@ class FeedView(ScrollView):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._strips.clear())
 
-    def watch_date_format(self) -> None:
+    def watch_time_format(self) -> None:
         self._strips.clear()
         self.refresh()

@@ -3,7 +3,7 @@ and the counts of active and unacknowledged alarms."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -11,6 +11,8 @@ from textual.widget import Widget
 
 from vmstui.models import SourceStatus
 from vmstui.printable import printable
+from vmstui.ui.palette import state_style
+from vmstui.ui.times import TIME_FORMAT, local_time
 
 _CHIP_VARIABLE = {
     "live": "status-live",
@@ -19,7 +21,6 @@ _CHIP_VARIABLE = {
     "failed": "status-failed",
     "stopped": "status-failed",
 }
-_FALLBACK = {"status-live": "#4fa3ff", "status-reconnecting": "#ffb000", "status-failed": "#ff5f5f"}
 
 
 class StatusBar(Widget):
@@ -31,10 +32,18 @@ class StatusBar(Widget):
     unacknowledged = reactive(0)
     stale = reactive(True)
 
-    def __init__(self, site: str, *, clock: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self,
+        site: str,
+        *,
+        clock: bool = True,
+        time_format: str = TIME_FORMAT,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.site = site
         self.clock = clock
+        self.time_format = time_format
         self.statuses: dict[str, SourceStatus] = {}
 
     def on_mount(self) -> None:
@@ -45,22 +54,18 @@ class StatusBar(Widget):
         self.statuses[status.source] = status
         self.refresh()
 
-    def _colour(self, variable: str) -> str:
-        value = self.app.current_theme.variables.get(variable)
-        return value or _FALLBACK[variable]
-
     def render(self) -> Text:
         text = Text()
         text.append(self.site, style="bold")
         if self.clock:
-            text.append("  " + datetime.now().astimezone().strftime("%H:%M:%S"))
+            text.append("  " + local_time(datetime.now(UTC), self.time_format))
         for name, status in sorted(self.statuses.items()):
-            colour = self._colour(_CHIP_VARIABLE[status.state])
+            style = state_style(self.app.current_theme, _CHIP_VARIABLE[status.state])
             label = printable(status.describe())  # holds a server's error text
             if len(label) > 48:
                 label = label[:47] + "…"
             text.append("  ")
-            text.append(f"[{printable(name)}: {label}]", style=f"bold {colour}")
+            text.append(f"[{printable(name)}: {label}]", style=style)
         text.append("  alarms: ")
         text.append(f"{self.active} active", style="bold")
         text.append(", ")
