@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vmstui.bridge import template
-from vmstui.bridge.config import TEMPLATE_FIELDS
 from vmstui.bridge.rules import Router
 from vmstui.config import ConfigError, Settings, parse_settings
+from vmstui.config_bridge import TEMPLATE_FIELDS
 from vmstui.models import EVENT_FIELDS, Event, event_fields
 
 from .events import custom_event

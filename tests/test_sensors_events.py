@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from paho.mqtt.client import topic_matches_sub
 
-from vmstui.bridge.config import Sensor
 from vmstui.bridge.sensors import (
     Malformed,
     decode_object,
@@ -19,6 +18,7 @@ from vmstui.bridge.sensors import (
     sensor_for_topic,
     topic_matches,
 )
+from vmstui.config_bridge import Sensor
 
 RECEIVED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

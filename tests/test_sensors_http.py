@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.http_in import SensorHttpIn
+from vmstui.config_bridge import BridgeConfig, Sensor
 from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all

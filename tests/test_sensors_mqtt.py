@@ -17,8 +17,8 @@ import aiomqtt
 import orjson
 import pytest
 
-from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.mqtt_in import MqttIn, broker_address
+from vmstui.config_bridge import BridgeConfig, Sensor
 from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all

@@ -18,9 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from vmstui.bridge.config import BridgeConfig, ListenAddress, OcularisSink, Rule, Sensor
 from vmstui.config_base import (
     NO_PASSWORD,
+    ListenAddress,
     Name,
     Reconnecting,
     SecretRef,
@@ -31,6 +31,7 @@ from vmstui.config_base import (
     TokenSource,
 )
 from vmstui.config_base import ConfigError as ConfigError  # re-exported: callers catch it here
+from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 from vmstui.paths import default_cache_path, default_config_path, default_log_path
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class ConfigError(Exception):
@@ -24,6 +24,23 @@ class Strict(BaseModel):
 
 # What names a source, a sensor, a sink or a rule: it becomes a topic word and a status chip.
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+def listen_address(value: str) -> str:
+    """`host:port`; a port of 0 picks a free one (tests)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} must be host:port, e.g. 127.0.0.1:8788")
+    return value
+
+
+# `host:port`, checked when the config loads.
+ListenAddress = Annotated[str, AfterValidator(listen_address)]
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 class Reconnecting(Strict):

@@ -31,8 +31,8 @@ import paho.mqtt.client as paho
 from aiomqtt.exceptions import MqttConnectError
 from pydantic import SecretStr
 
-from vmstui.bridge.config import BridgeConfig, Sensor
 from vmstui.bridge.sensors import VENDOR, Malformed, decode_object, sensor_event, sensor_for_topic
+from vmstui.config_bridge import BridgeConfig, Sensor
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner

@@ -12,8 +12,8 @@ from typing import Any
 
 from vmstui import topics
 from vmstui.bridge import template
-from vmstui.bridge.config import Rule, Sensor
 from vmstui.config import GenetecConfig, Settings
+from vmstui.config_bridge import Rule, Sensor
 from vmstui.models import Event, event_fields
 from vmstui.sources.genetec import qexpr
 from vmstui.store.outbox import OutboxRow

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from vmstui import topics
-from vmstui.bridge.config import Sensor
+from vmstui.config_bridge import Sensor
 from vmstui.models import Event, as_utc
 
 VENDOR = "sensor"

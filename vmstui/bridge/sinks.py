@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from vmstui.bridge.config import BridgeConfig, OcularisSink
+from vmstui.config_bridge import BridgeConfig, OcularisSink
 from vmstui.sources.genetec.client import (
     AuthError,
     CommandFailed,

@@ -17,9 +17,8 @@ from collections import Counter, OrderedDict
 from aiohttp import web
 from pydantic import SecretStr
 
-from vmstui.bridge.config import split_listen
 from vmstui.config import CamioConfig
-from vmstui.config_base import ConfigError, read_token
+from vmstui.config_base import ConfigError, read_token, split_listen
 from vmstui.hub import Hub
 from vmstui.inbound import Refused, check_token, make_app, make_runner, ok, parse_object, read_body
 from vmstui.models import utcnow

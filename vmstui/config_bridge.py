@@ -9,11 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vmstui import topics
 from vmstui.bridge import template
-from vmstui.config_base import Name, Reconnecting, SecretRef, Secrets, Strict, Tls, TokenSource
+from vmstui.config_base import (
+    ListenAddress,
+    Name,
+    Reconnecting,
+    SecretRef,
+    Secrets,
+    Strict,
+    Tls,
+    TokenSource,
+)
 from vmstui.models import EVENT_FIELDS
 from vmstui.sources.genetec import qexpr
 
@@ -21,23 +30,6 @@ from vmstui.sources.genetec import qexpr
 TEMPLATE_FIELDS = frozenset(EVENT_FIELDS)
 SensorKind = Literal["access_control", "fire", "smoke", "leak", "motion", "pos", "ai"]
 RuleAction = Literal["genetec.custom_event", "genetec.alarm", "ocularis"]
-
-
-def listen_address(value: str) -> str:
-    """`host:port`; a port of 0 picks a free one (tests)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{value!r} must be host:port, e.g. 127.0.0.1:8788")
-    return value
-
-
-# `host:port`, checked when the config loads.
-ListenAddress = Annotated[str, AfterValidator(listen_address)]
-
-
-def split_listen(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 class BridgeConfig(Tls, Reconnecting):
