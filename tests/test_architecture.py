@@ -20,6 +20,8 @@ CORE = [
     "vmstui.sources.genetec.client",
     "vmstui.sources.een.source",
     "vmstui.sources.camio.source",
+    "vmstui.sources.registry",
+    "vmstui.tls",
     "vmstui.bridge.service",
     "vmstui.bridge.http_in",
     "vmstui.bridge.mqtt_in",
@@ -64,3 +66,12 @@ def test_one_place_builds_q_expressions() -> None:
         text = path.read_text()
         for call in calls:
             assert f'"{call}' not in text and f'f"{call}' not in text, f"{path} builds {call}"
+
+
+def test_every_config_kind_has_a_runner() -> None:
+    """One table of source kinds: the config accepts exactly the kinds the registry builds."""
+    from vmstui.config import SOURCE_KINDS
+    from vmstui.sources.registry import KINDS
+
+    assert set(KINDS) == SOURCE_KINDS
+    assert all(kind.kind == name for name, kind in KINDS.items())
