@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from vmstui.bridge.status import OUTBOX
 from vmstui.cli.bridge import setup
 from vmstui.config import GenetecConfig, Settings, parse_settings
+from vmstui.config_bridge import BridgeConfig
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 
@@ -302,3 +303,21 @@ async def test_bridge_setup_command_creates_missing_custom_events(
     assert await run_setup() == "hq: created custom event 4343 (door-custom)"
     assert 4343 in sim.directory.custom_events
     assert await run_setup() == "hq: the 1 custom event(s) the rules raise exist"
+
+
+async def test_one_backoff_from_the_config_for_delivery_and_listeners(
+    bridge: tuple[Runtime, str, OcularisProxy],
+) -> None:
+    """Delivery workers retry with the supervisor's Backoff, from [bridge]'s delivery_backoff_*;
+    the sensor listeners reconnect with [bridge]'s backoff_*, like every source."""
+    runtime, _, _ = bridge
+    assert runtime.bridge is not None
+    workers = runtime.bridge.workers.values()
+    assert {(w.backoff.initial, w.backoff.maximum) for w in workers} == {(0.1, 0.5)}
+    assert all(0 <= w.delay(10) <= 0.5 * 1.25 for w in workers)
+    listener = runtime.bridge.http_in.supervisor.backoff
+    defaults = BridgeConfig()
+    assert (listener.initial, listener.maximum) == (
+        defaults.backoff_initial_s,
+        defaults.backoff_max_s,
+    )
