@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
+from vmstui.errors import Malformed
 from vmstui.sources.camio.callbacks import (
     EVENT_TYPES,
-    Malformed,
     clean,
     parse_date,
     to_events,

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vmstui.config import ConfigError, parse_settings
+from vmstui.errors import Malformed
 from vmstui.sources.een.messages import (
     DETECTION_TYPES,
     TYPE_PATHS,
-    Malformed,
     parse_destination,
     split_message_destination,
     to_event,
@@ -96,7 +96,7 @@ def test_redelivery_has_the_same_id() -> None:
 @pytest.mark.parametrize(
     ("message_type", "body", "reason"),
     [
-        ("event_full_v24", b"not json", "bad JSON"),
+        ("event_full_v24", b"not json", "not JSON"),
         ("event_full_v24", b"[1, 2]", "not an object"),
         ("event_full_v24", orjson.dumps({**detection(), "eventId": None}), "eventId"),
         ("event_full_v24", orjson.dumps({**detection(), "eventId": True}), "eventId"),

@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 from paho.mqtt.client import topic_matches_sub
 
 from vmstui.bridge.sensors import (
-    Malformed,
-    decode_object,
     sensor_event,
     sensor_for_topic,
     topic_matches,
 )
 from vmstui.config_bridge import Sensor
+from vmstui.errors import Malformed
 
 RECEIVED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -127,30 +126,6 @@ def test_malformed(data: dict[str, Any], reason: str) -> None:
     with pytest.raises(Malformed, match=reason) as caught:
         event_of(leak(), data)
     assert "\n" not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        (b"", "not JSON"),
-        (b"{", "not JSON"),
-        (b"\xff\xfe{}", "not JSON"),
-        (b'{"event": "\xff"}', "not JSON"),
-        (b"[1]", "not an object"),
-        (b'"s"', "not an object"),
-        (b"[" * 5000 + b"]" * 5000, "not JSON"),
-        (b'{"a":' * 3000 + b"1" + b"}" * 3000, "not JSON"),
-        (b"{}" + b" " * 100_000, "over 100000"),
-    ],
-    ids=["empty", "cut", "bom-like", "latin1", "array", "string", "deep", "deep-obj", "big"],
-)
-def test_decode_object_refuses(body: bytes, reason: str) -> None:
-    with pytest.raises(Malformed, match=reason):
-        decode_object(body, 100_000)
-
-
-def test_decode_object() -> None:
-    assert decode_object(b'{"event": "e"}', 1024) == {"event": "e"}
 
 
 FILTER_CASES = [

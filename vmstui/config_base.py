@@ -13,9 +13,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-
-class ConfigError(Exception):
-    """A config problem, worded for the operator; never carries a secret."""
+from vmstui.errors import ConfigError as ConfigError  # re-exported: callers import it here
 
 
 class Strict(BaseModel):

@@ -16,6 +16,8 @@ import orjson
 from aiohttp import web
 from pydantic import SecretStr
 
+from vmstui.errors import Malformed, json_object
+
 JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
@@ -68,19 +70,11 @@ async def read_body(request: web.Request, max_bytes: int) -> bytes:
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
+    """The body's JSON object, or Refused (400) saying why not."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Refused(400, f"body is not JSON: {exc.args[0][:80]}") from None
-    if not isinstance(data, dict):
-        raise Refused(400, "body is JSON but not an object")
-    return data
-
-
-async def read_json_object(request: web.Request, max_bytes: int) -> tuple[dict[str, Any], bytes]:
-    """The request's JSON object and its bytes, or Refused (400 / 413)."""
-    body = await read_body(request, max_bytes)
-    return parse_object(body), body
+        return json_object(body, "body")
+    except Malformed as exc:
+        raise Refused(400, str(exc)) from None
 
 
 def ok(**fields: Any) -> web.Response:

@@ -24,9 +24,10 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from vmstui import inbound
-from vmstui.bridge.sensors import VENDOR, Malformed, sensor_event
+from vmstui.bridge.sensors import VENDOR, sensor_event
 from vmstui.config_base import read_token, split_listen
 from vmstui.config_bridge import BridgeConfig, Sensor
+from vmstui.errors import Malformed
 from vmstui.hub import Hub
 from vmstui.models import utcnow
 from vmstui.sources.base import Runner

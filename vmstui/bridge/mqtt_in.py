@@ -31,8 +31,9 @@ import paho.mqtt.client as paho
 from aiomqtt.exceptions import MqttConnectError
 from pydantic import SecretStr
 
-from vmstui.bridge.sensors import VENDOR, Malformed, decode_object, sensor_event, sensor_for_topic
+from vmstui.bridge.sensors import VENDOR, sensor_event, sensor_for_topic
 from vmstui.config_bridge import BridgeConfig, Sensor
+from vmstui.errors import Malformed, json_object
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner
@@ -179,7 +180,7 @@ class MqttIn(Runner):
             # A persistent session keeps subscriptions of an older config: say so, move on.
             raise Malformed("topic matches no configured sensor's mqtt_topic")
         body = message.payload
-        data = decode_object(body, self.bridge.max_body_bytes)
+        data = json_object(body, "payload", max_bytes=self.bridge.max_body_bytes)
         return sensor_event(sensor, data, body, received)
 
     async def _settle(self, client: paho.Client, pending: asyncio.Queue[Settlement]) -> None:

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from vmstui import topics
 from vmstui.config_bridge import Sensor
+from vmstui.errors import Malformed
 from vmstui.models import Event, as_utc
 
 VENDOR = "sensor"
@@ -26,24 +25,6 @@ TIME_FIELDS = ("time", "timestamp")
 MAX_TYPE_CHARS = 128
 MAX_ID_CHARS = 128
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Malformed(ValueError):
-    """A sensor message vmstui cannot read; the text is one line for the log and rejects."""
-
-
-def decode_object(body: bytes, max_bytes: int) -> dict[str, Any]:
-    """A payload's JSON object, or Malformed saying why not (for MQTT: HTTP bodies go
-    through vmstui.inbound, which answers the sender with the same checks)."""
-    if len(body) > max_bytes:
-        raise Malformed(f"payload of {len(body)} bytes is over {max_bytes}")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Malformed(f"payload is not JSON: {str(exc.args[0])[:80]}") from None
-    if not isinstance(data, dict):
-        raise Malformed("payload is JSON but not an object")
-    return data
 
 
 def lookup(data: dict[str, Any], field: str) -> Any:

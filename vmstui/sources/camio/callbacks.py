@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from vmstui.errors import Malformed
 from vmstui.models import Event, as_utc
 from vmstui.printable import UNSAFE_CHARS
 
@@ -51,10 +52,6 @@ MAX_PACS_EVENTS = 10_000  # one callback's worth; a real batch is a handful
 # A callback is a few levels deep. The JSON parser allows 1024, but orjson writes at most
 # 254, and `tail`, exports and the console write `raw` again: deeper is refused here.
 MAX_DEPTH = 64
-
-
-class Malformed(ValueError):
-    """A callback vmstui cannot read; the text is one line for the log and rejects table."""
 
 
 def clean(value: str, limit: int) -> str:

@@ -19,11 +19,12 @@ from pydantic import SecretStr
 
 from vmstui.config import CamioConfig
 from vmstui.config_base import ConfigError, read_token, split_listen
+from vmstui.errors import Malformed
 from vmstui.hub import Hub
 from vmstui.inbound import Refused, check_token, make_app, make_runner, ok, parse_object, read_body
 from vmstui.models import utcnow
 from vmstui.sources.base import Runner
-from vmstui.sources.camio.callbacks import VENDOR, Malformed, clean, to_events
+from vmstui.sources.camio.callbacks import VENDOR, clean, to_events
 from vmstui.supervisor import Backoff, SessionControl
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
-
 from vmstui import topics
+from vmstui.errors import Malformed, json_object
 from vmstui.models import Event, as_utc
 
 VENDOR = "een"
@@ -53,10 +52,6 @@ DETECTION_TYPES = frozenset(TYPE_PATHS)
 FACE_ACTIONS = frozenset({"create", "update", "delete"})
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Malformed(ValueError):
-    """A message vmstui cannot read; the text is one line for the log and the rejects table."""
 
 
 @dataclass(frozen=True)
@@ -132,21 +127,11 @@ def _identifier(value: Any, what: str) -> str:
     return text
 
 
-def decode(body: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Malformed(f"bad JSON: {exc.args[0][:80]}") from None
-    if not isinstance(data, dict):
-        raise Malformed("message is JSON but not an object")
-    return data
-
-
 def to_event(
     source: str, message_type: MessageType, routing_key: str, body: bytes
 ) -> tuple[Event, bool]:
     """One message → (Event, whether its type is one vmstui knows). Raises Malformed."""
-    data = decode(body)
+    data = json_object(body, "message")
     if message_type == "face_v24":
         return _face(source, routing_key, data, body), True
     return _detection(source, routing_key, data, body)

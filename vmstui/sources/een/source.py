@@ -21,13 +21,13 @@ from pydantic import SecretStr
 from stomp.utils import Frame
 
 from vmstui.config import EenConfig
+from vmstui.errors import Malformed
 from vmstui.hub import Hub
 from vmstui.models import Event
 from vmstui.sources.base import Runner
 from vmstui.sources.een.link import Link, LinkError, LoginRefused
 from vmstui.sources.een.messages import (
     VENDOR,
-    Malformed,
     MessageType,
     message_type_of,
     parse_destination,

@@ -17,13 +17,14 @@ import orjson
 from pydantic import SecretStr
 
 from vmstui.config import GenetecConfig
+from vmstui.errors import Malformed, UserError, json_value
 from vmstui.models import Alarm, Subscription
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
 from vmstui.tls import client_context
 
 
-class GenetecError(Exception):
+class GenetecError(UserError):
     """A Web SDK problem worded for the operator."""
 
 
@@ -85,8 +86,8 @@ def check_response(response: httpx.Response) -> None:
 def result_of(response: httpx.Response) -> Any:
     check_response(response)
     try:
-        data = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        data = json_value(response.content, "answer")
+    except Malformed:
         raise GenetecError(f"the answer to {response.request.url.path} is not JSON") from None
     rsp = data.get("Rsp") if isinstance(data, dict) else None
     if not isinstance(rsp, dict):
@@ -196,7 +197,7 @@ class GenetecClient:
         for row in normalize.as_list(rows):
             try:
                 alarms.append(normalize.active_alarm(self.cfg.name, row))
-            except normalize.Malformed:
+            except Malformed:
                 continue  # one unreadable row must not hide the others
         return alarms
 

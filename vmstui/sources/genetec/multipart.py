@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from vmstui.errors import Malformed, json_value
 
 DEFAULT_BOUNDARY = "--GENETECBOUNDARY"
 _UNPARSED: Any = object()
@@ -95,8 +95,8 @@ class MultipartReader:
                 and len(line) < self._max
             ):
                 try:
-                    value = orjson.loads(line)
-                except orjson.JSONDecodeError:
+                    value = json_value(line, "part")
+                except Malformed:
                     line_handler(line, out)
                     continue
                 out.append(Part(self._content_type or "text/json", line, value))
@@ -178,8 +178,8 @@ class MultipartReader:
         if self._content_type in _JSON_TYPES and line.rstrip().endswith((b"}", b"]")):
             body = b"\n".join(self._body) if len(self._body) > 1 else line
             try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError:
+                data = json_value(body, "part")
+            except Malformed:
                 return  # maybe more lines follow; decided at the next boundary
             out.append(Part(self._content_type or "text/json", body.strip(), data))
             self._reset_body()

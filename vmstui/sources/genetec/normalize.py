@@ -12,19 +12,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from vmstui import topics
+from vmstui.errors import Malformed, json_value
 from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc, utc_us
 
 VENDOR = "genetec"
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 _NEVER = datetime(1, 1, 1, tzinfo=UTC)
 _RESULT = ("Rsp", "Result")  # where an event's `raw` sits in its part
-
-
-class Malformed(ValueError):
-    """A part or payload vmstui cannot read; the message is one line for the log."""
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -85,13 +80,6 @@ def _result(data: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise Malformed("part has no Result object")
     return result
-
-
-def decode(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Malformed(f"bad JSON: {exc.args[0][:80]}") from None
 
 
 def stream_event(
@@ -265,8 +253,8 @@ def forward_information(value: Any) -> list[Forward]:
     if not value:
         return []
     try:
-        data = orjson.loads(value) if isinstance(value, str | bytes) else value
-    except orjson.JSONDecodeError:
+        data = json_value(value, "ForwardInformation") if isinstance(value, str | bytes) else value
+    except Malformed:
         return []
     result: list[Forward] = []
     for item in as_list(as_dict(data).get("Forwards")):

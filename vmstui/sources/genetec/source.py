@@ -10,6 +10,7 @@ import logging
 from pydantic import SecretStr
 
 from vmstui.config import GenetecConfig
+from vmstui.errors import Malformed, json_value
 from vmstui.hub import Hub
 from vmstui.models import Alarm, Event, Subscription
 from vmstui.sources.base import Runner
@@ -124,9 +125,9 @@ class GenetecSource(Runner):
                     self.ignored_parts += 1  # text/plain and text/xml parts carry no event here
                     continue
                 try:
-                    data = part.data if part.parsed else normalize.decode(part.body)
+                    data = part.data if part.parsed else json_value(part.body, "part")
                     event = normalize.stream_event(self.name, data, part.body, self.names)
-                except normalize.Malformed as exc:
+                except Malformed as exc:
                     malformed += 1
                     await self.hub.reject(self.name, f"stream part: {exc}", part.body)
                     continue
