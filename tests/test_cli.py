@@ -6,15 +6,21 @@ import asyncio
 import csv
 import io
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from vmstui.cli import Group
 from vmstui.config import GenetecConfig, Settings
+from vmstui.errors import InvalidValue
 from vmstui.simulator import Simulator
+from vmstui.store import SCHEMA_VERSION, Store
 
 from .conftest import PASSWORD
 from .test_genetec_client import entity_guids
@@ -220,3 +226,44 @@ async def test_clear_errors(
 async def test_missing_config_file(tmp_path: Path, missing: str) -> None:
     code, _, err = await vmstui("tail", "--config", str(tmp_path / missing))
     assert code != 0 and "does not exist" in one_clean_line(err)
+
+
+async def test_a_cache_from_a_newer_vmstui_is_one_line(
+    settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = settings_for()
+    config = write_config(tmp_path, settings)
+    cache = settings.cache.path
+    async with await Store.open(cache):
+        pass
+    with sqlite3.connect(cache) as other:  # as a later vmstui would leave it
+        other.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    for command in (
+        ["tail", "--config", str(config), "--count", "1"],
+        ["export", "--config", str(config)],
+        ["alarms", "--config", str(config), "list"],
+    ):
+        code, _, err = await vmstui(*command)
+        line = one_clean_line(err)
+        assert code != 0, command
+        assert str(cache) in line and "newer vmstui" in line and "upgrade vmstui" in line, line
+
+
+def test_only_user_errors_become_one_line() -> None:
+    @click.group(cls=Group)
+    def cli() -> None:
+        pass
+
+    @cli.command()
+    def refused() -> None:
+        raise InvalidValue("topic pattern is empty")
+
+    @cli.command()
+    def bug() -> None:
+        raise ValueError("a programming error")
+
+    result = CliRunner().invoke(cli, ["refused"])
+    assert result.exit_code == 1 and result.output == "Error: topic pattern is empty\n"
+    result = CliRunner().invoke(cli, ["bug"])
+    # Not dressed as the user's problem: it escapes, and `vmstui` shows its traceback.
+    assert isinstance(result.exception, ValueError) and "Error:" not in result.output

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from vmstui.errors import InvalidValue
 from vmstui.models import AuditEntry
 from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
@@ -51,7 +52,7 @@ class AlarmDesk:
         try:
             return self.clients[source]
         except KeyError:
-            raise ValueError(f"no alarm desk for source {source!r}") from None
+            raise InvalidValue(f"no alarm desk for source {source!r}") from None
 
     async def _audited(
         self, source: str, action: str, target: str, call: Callable[[], Awaitable[T]]

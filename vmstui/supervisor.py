@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from vmstui.errors import UserError
 from vmstui.models import Gap, SourceState, SourceStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
     tasks.clear()
 
 
-class FatalSourceError(Exception):
+class FatalSourceError(UserError):
     """Retrying soon will not help (bad credentials, missing licence): status says failed."""
 
 

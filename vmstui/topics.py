@@ -17,22 +17,24 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vmstui.errors import InvalidValue
+
 MAX_PATTERN_LENGTH = 255  # AMQP's limit for routing and binding keys
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _words(pattern: str) -> list[str]:
     if not pattern:
-        raise ValueError("topic pattern is empty")
+        raise InvalidValue("topic pattern is empty")
     if len(pattern.encode()) > MAX_PATTERN_LENGTH:
-        raise ValueError(f"topic pattern is longer than {MAX_PATTERN_LENGTH} bytes")
+        raise InvalidValue(f"topic pattern is longer than {MAX_PATTERN_LENGTH} bytes")
     bad = _CONTROL.search(pattern)
     if bad:
-        raise ValueError(f"topic pattern has a control character at position {bad.start() + 1}")
+        raise InvalidValue(f"topic pattern has a control character at position {bad.start() + 1}")
     words = pattern.split(".")
     for position, word in enumerate(words, start=1):
         if word not in ("*", "#") and ("*" in word or "#" in word):
-            raise ValueError(
+            raise InvalidValue(
                 f"topic pattern word {position} ({word!r}) mixes a wildcard with text: "
                 "'*' and '#' must stand alone between dots"
             )
@@ -62,7 +64,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def validate_pattern(pattern: str) -> str:
-    """Return the pattern if it is valid; raise ValueError saying why otherwise."""
+    """Return the pattern if it is valid; raise InvalidValue (a ValueError) saying why otherwise."""
     compile_pattern(pattern)
     return pattern
 

@@ -32,6 +32,7 @@ from stomp.utils import Frame
 
 from vmstui.bench.simproc import cpus
 from vmstui.config import Settings, parse_settings
+from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, StatusChanged
 from vmstui.runtime import Runtime
 from vmstui.sources.een.messages import TYPE_PATHS
@@ -42,7 +43,7 @@ PATTERN = f"{PARTNER}.*.*.create.#"
 TYPES = sorted(TYPE_PATHS)
 
 
-class BenchError(Exception):
+class BenchError(UserError):
     """The benchmark could not run or its outcome is wrong; the text says why."""
 
 

@@ -33,7 +33,7 @@ from pydantic import SecretStr
 
 from vmstui.bridge.sensors import VENDOR, sensor_event, sensor_for_topic
 from vmstui.config_bridge import BridgeConfig, Sensor
-from vmstui.errors import Malformed, json_object
+from vmstui.errors import InvalidValue, Malformed, json_object
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner
@@ -54,7 +54,7 @@ def broker_address(url: str) -> tuple[str, int, bool]:
     """`mqtt://host[:port]` or `mqtts://host[:port]` → (host, port, TLS)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"{url!r} is not mqtt://host[:port] or mqtts://host[:port]")
+        raise InvalidValue(f"{url!r} is not mqtt://host[:port] or mqtts://host[:port]")
     tls = parts.scheme == "mqtts"
     return parts.hostname, parts.port or (8883 if tls else 1883), tls
 

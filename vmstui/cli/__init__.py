@@ -1,7 +1,8 @@
 """The `vmstui` command line: the console, the headless commands, the simulator, benchmarks.
 
-Errors a user can act on (bad config, unreachable server, refused password, invalid text)
-end as one line on stderr and a non-zero exit, never a traceback.
+Errors a user can act on (`vmstui.errors.UserError`: bad config, unreachable server, refused
+password, invalid text, a cache from a newer vmstui; and OSError: a file or socket) end as one
+line on stderr and a non-zero exit. Anything else is a bug and shows as one, with its traceback.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ import click
 
 from vmstui import __version__
 from vmstui.cli.common import log_handler, quiet_libraries
-from vmstui.config import ConfigError
+from vmstui.errors import UserError
 from vmstui.printable import printable
-from vmstui.sources.genetec.client import GenetecError
 
-# Exceptions whose message is written for the operator.
-USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, GenetecError, ValueError, OSError)
+# Exceptions whose message is written for the operator (OSError's names the file and the why).
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError, OSError)
 
 
 class Group(click.Group):

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from vmstui import topics
 from vmstui.config import Settings, SourceConfig
+from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
 from vmstui.models import Event, event_fields
 from vmstui.printable import printable
@@ -34,8 +35,8 @@ def event_line(event: Event, fmt: str) -> bytes:
     return printable(line).encode() + b"\n"
 
 
-class SourceFailed(Exception):
-    pass
+class SourceFailed(UserError):
+    """The source failed before it was ever live (and --retry was not given)."""
 
 
 async def tail_events(

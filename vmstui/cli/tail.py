@@ -10,7 +10,7 @@ import click
 from vmstui import topics
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, run, settings_from, source_option
-from vmstui.cli.jobs import SourceFailed, tail_events
+from vmstui.cli.jobs import tail_events
 
 
 @cli.command()
@@ -46,18 +46,15 @@ def tail(
         topics.validate_pattern(pattern)
     settings = settings_from(config_path)
     source_cfg = settings.source(source_name)
-    try:
-        run(
-            tail_events(
-                settings,
-                source_cfg,
-                pattern=pattern,
-                count=count,
-                fmt=fmt,
-                out=sys.stdout.buffer,
-                cache=cache,
-                retry=retry,
-            )
+    run(
+        tail_events(
+            settings,
+            source_cfg,
+            pattern=pattern,
+            count=count,
+            fmt=fmt,
+            out=sys.stdout.buffer,
+            cache=cache,
+            retry=retry,
         )
-    except SourceFailed as exc:
-        raise click.ClickException(str(exc)) from None
+    )

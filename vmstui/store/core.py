@@ -87,7 +87,7 @@ class Store:
         reader_db: aiosqlite.Connection | None = None
         try:
             await schema.configure(writer_db, writer=True)
-            await schema.migrate(writer_db)
+            await schema.migrate(writer_db, file)
             reader_db = await aiosqlite.connect(file, isolation_level=None)
             await schema.configure(reader_db, writer=False)
             await reader_db.create_function(

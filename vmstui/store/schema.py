@@ -10,6 +10,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from vmstui.errors import UserError
+
 log = logging.getLogger("vmstui.store")
 
 BUSY_TIMEOUT_MS = 5000
@@ -119,7 +121,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(RuntimeError):
+class SchemaTooNewError(UserError):
     """The cache file was written by a newer vmstui; migrations only go forward."""
 
 
@@ -184,8 +186,9 @@ async def user_version(db: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Bring the schema up to SCHEMA_VERSION, one transaction per step; return the version.
+async def migrate(db: aiosqlite.Connection, path: Path) -> int:
+    """Bring the schema of the cache at `path` up to SCHEMA_VERSION, one transaction per step;
+    return the version.
 
     The version is read again under the write lock, so two processes opening a new file at
     once do not both create the tables.
@@ -193,8 +196,9 @@ async def migrate(db: aiosqlite.Connection) -> int:
     version = await user_version(db)
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
-            f"the cache has schema version {version}, this vmstui knows up to {SCHEMA_VERSION}: "
-            "upgrade vmstui or point it at another cache file"
+            f"cache {path} was written by a newer vmstui (schema version {version}, this one "
+            f"knows up to {SCHEMA_VERSION}): upgrade vmstui, or give it another cache file "
+            "([cache] path)"
         )
     while version < SCHEMA_VERSION:
         await db.execute("BEGIN IMMEDIATE")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from vmstui.errors import ConfigError
+
 BINDINGS: list[Binding] = [
     Binding("a", "ack", "Ack", id="alarm.ack"),
     Binding("n", "nack", "Nack", id="alarm.nack"),
@@ -37,5 +39,5 @@ def check_keymap(keymap: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(keymap) - BINDING_IDS)
     if unknown:
         known = ", ".join(sorted(BINDING_IDS))
-        raise ValueError(f"[ui.keymap] has unknown binding ids {unknown}; known ids: {known}")
+        raise ConfigError(f"[ui.keymap] has unknown binding ids {unknown}; known ids: {known}")
     return keymap

@@ -25,6 +25,7 @@ from pydantic_core import ErrorDetails
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from vmstui.errors import InvalidValue
 from vmstui.ui.palette import STATE_VARIABLES
 
 # The name becomes a CSS class (`-theme-<name>`) on the app.
@@ -33,7 +34,7 @@ _VARIABLE = re.compile(r"^[a-z][a-z0-9-]*$")
 _ALPHA = re.compile(r"^(?P<colour>.+?)\s+(?P<percent>\d{1,3})%$")
 
 
-class ThemeFileError(ValueError):
+class ThemeFileError(InvalidValue):
     """A theme file that cannot be used; says which file and which key."""
 
     def __init__(self, path: Traversable, key: str | None, problem: str) -> None:

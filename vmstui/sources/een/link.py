@@ -31,6 +31,7 @@ from stomp.protocol import Protocol12
 from stomp.utils import Frame
 
 from vmstui.config import EenConfig
+from vmstui.errors import UserError
 from vmstui.sources.een.transports import build_connection
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ logging.getLogger("stomp.py").setLevel(logging.ERROR)
 T = TypeVar("T")
 
 
-class LinkError(Exception):
+class LinkError(UserError):
     """The connection could not be made or is gone; the text says why, without secrets."""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
+from vmstui.errors import InvalidValue
+
 # Security Center's system entity that owns custom event definitions.
 SYSTEM_CONFIGURATION = "00000000-0000-0000-0000-000000000007"
 NO_ENTITY = "00000000-0000-0000-0000-000000000000"
@@ -37,7 +39,7 @@ QUOTES = frozenset("\"'")
 _SANITIZE = str.maketrans({"(": "[", ")": "]", "{": "[", "}": "]", ",": ";", "@": " at "})
 
 
-class FreeTextError(ValueError):
+class FreeTextError(InvalidValue):
     """Text that would change the shape of the expression."""
 
 
@@ -45,7 +47,7 @@ def guid(value: str) -> str:
     """A GUID, with or without braces; returned bare and lower-case."""
     match = _GUID.match(value.strip()) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"{value!r} is not a GUID")
+        raise InvalidValue(f"{value!r} is not a GUID")
     return match.group(1).lower()
 
 
@@ -56,7 +58,7 @@ def braced(value: str) -> str:
 def name(value: str, what: str = "name") -> str:
     """An entity type or event type name: letters, digits, underscore."""
     if not isinstance(value, str) or not _NAME.match(value):
-        raise ValueError(
+        raise InvalidValue(
             f"{what} {value!r} must be letters, digits or '_' (starting with a letter)"
         )
     return value
@@ -64,7 +66,7 @@ def name(value: str, what: str = "name") -> str:
 
 def logical_id(entity_type: str, number: int) -> str:
     if not 0 <= number < 10**9:
-        raise ValueError(f"logical id {number} is out of range")
+        raise InvalidValue(f"logical id {number} is out of range")
     return f"LogicalID({name(entity_type, 'entity type')},{number})"
 
 
@@ -128,7 +130,7 @@ def sanitize_text(text: str) -> str:
 
 def _int(value: int, what: str, low: int, high: int) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{what} must be an integer from {low} to {high}")
+        raise InvalidValue(f"{what} must be an integer from {low} to {high}")
     return str(value)
 
 
@@ -143,7 +145,7 @@ def parse_event_subscription(text: str) -> tuple[str, str]:
     """`event(Camera,CameraMotion)` → ("Camera", "CameraMotion"), validated."""
     match = _SUBSCRIPTION.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"{text!r} is not of the form event(source,EventType)")
+        raise InvalidValue(f"{text!r} is not of the form event(source,EventType)")
     return entity_or_type(match.group(1)), name(match.group(2), "event type")
 
 
@@ -154,7 +156,7 @@ def event(source: str, event_type: str) -> str:
 def events(pairs: Iterable[tuple[str, str]]) -> str:
     items = [event(source, event_type) for source, event_type in pairs]
     if not items:
-        raise ValueError("no event subscriptions given")
+        raise InvalidValue("no event subscriptions given")
     return ",".join(items)
 
 
@@ -172,14 +174,14 @@ AckType = Literal["Ack", "Nack"]
 
 def _ack_type(value: str) -> str:
     if value not in ("Ack", "Nack"):
-        raise ValueError("acknowledgement type must be Ack or Nack")
+        raise InvalidValue("acknowledgement type must be Ack or Nack")
     return value
 
 
 def _pairs(refs: Sequence[AlarmRef], action: str) -> str:
     for ref in refs:
         if ref.alarm_guid is None:
-            raise ValueError(f"{action} of several alarms needs each alarm's GUID")
+            raise InvalidValue(f"{action} of several alarms needs each alarm's GUID")
     return (
         "{"
         + ",".join(f"{{{instance(r.instance_id)},{guid(r.alarm_guid or '')}}}" for r in refs)
@@ -191,7 +193,7 @@ def acknowledge(refs: Sequence[AlarmRef], ack_type: AckType = "Ack") -> str:
     """The documented AcknowledgeAlarm forms: one instance, several of one alarm, several alarms."""
     kind = _ack_type(ack_type)
     if not refs:
-        raise ValueError("nothing to acknowledge")
+        raise InvalidValue("nothing to acknowledge")
     if len(refs) == 1:
         ref = refs[0]
         if ref.alarm_guid is None:
@@ -206,7 +208,7 @@ def acknowledge(refs: Sequence[AlarmRef], ack_type: AckType = "Ack") -> str:
 
 def force_acknowledge(ref: AlarmRef) -> str:
     if ref.alarm_guid is None:
-        raise ValueError("force acknowledgement needs the alarm GUID")
+        raise InvalidValue("force acknowledgement needs the alarm GUID")
     return f"ForceAcknowledgeAlarm({instance(ref.instance_id)},{braced(ref.alarm_guid)})"
 
 
@@ -216,18 +218,18 @@ def force_acknowledge_all() -> str:
 
 def investigate(refs: Sequence[AlarmRef]) -> str:
     if not refs:
-        raise ValueError("nothing to investigate")
+        raise InvalidValue("nothing to investigate")
     if len(refs) == 1:
         ref = refs[0]
         if ref.alarm_guid is None:
-            raise ValueError("investigation needs the alarm GUID")
+            raise InvalidValue("investigation needs the alarm GUID")
         return f"InvestigateAlarm({instance(ref.instance_id)},{braced(ref.alarm_guid)})"
     return f"InvestigateAlarm({_pairs(refs, 'investigation')})"
 
 
 def forward(instance_id: int, recipients: Sequence[str]) -> str:
     if not recipients:
-        raise ValueError("forwarding needs at least one recipient")
+        raise InvalidValue("forwarding needs at least one recipient")
     if len(recipients) == 1:
         return f"ForwardAlarm({instance(instance_id)},{braced(recipients[0])})"
     listed = ",".join(guid(r) for r in recipients)
@@ -236,14 +238,14 @@ def forward(instance_id: int, recipients: Sequence[str]) -> str:
 
 def edit_context(ref: AlarmRef, context: str) -> str:
     if ref.alarm_guid is None:
-        raise ValueError("editing the context needs the alarm GUID")
+        raise InvalidValue("editing the context needs the alarm GUID")
     text = check_text(context, "context")
     return f"EditAlarmContext({instance(ref.instance_id)},{braced(ref.alarm_guid)},{text})"
 
 
 def _url(value: str) -> str:
     if not re.match(r"^https?://[^\s]+$", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
+        raise InvalidValue(f"{value!r} is not an http(s) URL")
     bad = sorted(set(value) & (STRUCTURAL | QUOTES))
     if bad:
         raise FreeTextError(
@@ -272,7 +274,7 @@ def trigger(
         args.append(entity(source) if source else braced(NO_ENTITY))
     if ack_condition is not None:
         if has_content or geo is not None:
-            raise ValueError(
+            raise InvalidValue(
                 "acknowledgement settings and alarm content are separate TriggerAlarm forms"
             )
         args.append(_int(ack_condition, "acknowledgement condition", 0, 2**31 - 1))
@@ -296,9 +298,9 @@ def trigger(
     if geo is not None:
         latitude, longitude = geo
         if not (math.isfinite(latitude) and -90 <= latitude <= 90):
-            raise ValueError("latitude must be between -90 and 90")
+            raise InvalidValue("latitude must be between -90 and 90")
         if not (math.isfinite(longitude) and -180 <= longitude <= 180):
-            raise ValueError("longitude must be between -180 and 180")
+            raise InvalidValue("longitude must be between -180 and 180")
         args.append(f"GeoCoordinate({latitude:.6f},{longitude:.6f})")
     return f"TriggerAlarm({','.join(args)})"
 
@@ -327,7 +329,7 @@ def add_custom_event(event_id: int, event_name: str, entity_type: str) -> str:
     number = _int(event_id, "custom event id", 1, 2**31 - 1)
     text = check_text(event_name, "custom event name")
     if not text.strip():
-        raise ValueError("custom event name is empty")
+        raise InvalidValue("custom event name is empty")
     return (
         f"entity={SYSTEM_CONFIGURATION},CustomEvents.Add("
         f"{number},{text},{name(entity_type, 'entity type')})"
