@@ -97,11 +97,11 @@ class AlarmActions(App[None]):
 
     # --- alarm actions --------------------------------------------------------------------
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_ack(self) -> None:
         await self._acknowledge("Ack")
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_nack(self) -> None:
         await self._acknowledge("Nack")
 
@@ -114,7 +114,7 @@ class AlarmActions(App[None]):
         label = f"{'Acknowledge' if kind == 'Ack' else 'Nack'} {len(refs)} alarm(s)"
         await self._act(label, source, lambda: self.runtime.desk.acknowledge(source, refs, kind))
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_investigate(self) -> None:
         chosen = self._targets()
         if chosen is None:
@@ -127,7 +127,7 @@ class AlarmActions(App[None]):
             lambda: self.runtime.desk.investigate(source, refs),
         )
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_force_ack(self) -> None:
         chosen = self._targets()
         if chosen is None:
@@ -151,7 +151,7 @@ class AlarmActions(App[None]):
 
         await self._act(f"Force acknowledge {len(alarms)} alarm(s)", source, call)
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_force_ack_all(self) -> None:
         sources = self.runtime.desk.sources
         if not sources:
@@ -172,7 +172,7 @@ class AlarmActions(App[None]):
                 functools.partial(self.runtime.desk.force_acknowledge_all, source),
             )
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_forward(self) -> None:
         chosen = self._targets()
         if chosen is None:
@@ -189,7 +189,7 @@ class AlarmActions(App[None]):
 
         await self._act(f"Forward {len(alarms)} alarm(s)", source, call)
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
         alarm = self.query_one(AlarmTable).current_alarm()
         if alarm is None:
@@ -213,7 +213,7 @@ class AlarmActions(App[None]):
             lambda: self.runtime.desk.edit_context(alarm.source, ref, text),
         )
 
-    @work(group="alarm-action")
+    @work(group="alarm-action", exit_on_error=False)
     async def action_trigger(self) -> None:
         if not self.runtime.desk.sources:
             return
@@ -250,7 +250,7 @@ class AlarmActions(App[None]):
 
     # --- filter and feed ------------------------------------------------------------------
 
-    @work(group="filter", exclusive=True)
+    @work(group="filter", exclusive=True, exit_on_error=False)
     async def action_filter(self) -> None:
         store = self.runtime.store
         recent = await store.recent_patterns() if store else []
@@ -268,7 +268,7 @@ class AlarmActions(App[None]):
         self.query_one(AlarmTable).set_filter(pattern)
         await self.query_one(EventFeed).set_filter(pattern)
 
-    @work(group="filter", exclusive=True)
+    @work(group="filter", exclusive=True, exit_on_error=False)
     async def action_clear_filter(self) -> None:
         await self._apply_filter(None)
 
@@ -285,7 +285,7 @@ class AlarmActions(App[None]):
             except Exception as exc:
                 log.info("listing subscriptions of %s: %s", name, exc)
 
-    @work(group="subscriptions")
+    @work(group="subscriptions", exit_on_error=False)
     async def action_add_subscription(self) -> None:
         if not self.runtime.genetec:
             return
@@ -306,7 +306,7 @@ class AlarmActions(App[None]):
         self._say(f"Subscribed {expression} on {source}")
         await self.refresh_subscriptions()
 
-    @work(group="subscriptions")
+    @work(group="subscriptions", exit_on_error=False)
     async def action_remove_subscription(self) -> None:
         current = self.query_one(SubscriptionsPane).current()
         if current is None:
@@ -332,7 +332,7 @@ class AlarmActions(App[None]):
         self._say(f"Unsubscribed {current.event_type} on {current.source}")
         await self.refresh_subscriptions()
 
-    @work(group="refresh", exclusive=True)
+    @work(group="refresh", exclusive=True, exit_on_error=False)
     async def action_refresh(self) -> None:
         for name, runner in self.runtime.genetec.items():
             try:

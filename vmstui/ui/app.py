@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker
 
 from vmstui.config import Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
@@ -24,6 +25,7 @@ from vmstui.models import Alarm, Event, Gap
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
+from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
@@ -77,6 +79,7 @@ class VmstuiApp(AlarmActions, App[None]):
         self.settings: Settings = runtime.settings
         self.connect = connect
         self.updates: Subscriber = runtime.hub.subscribe()
+        self.failures = Failures(self)
         self._fresh_sources: set[str] = set()
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
@@ -130,7 +133,7 @@ class VmstuiApp(AlarmActions, App[None]):
             # Gaps are not events: the markers of the last day come back on their own.
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
-        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
         # the collector from pausing the screen for 100 ms and more once a second (measured
@@ -175,7 +178,12 @@ class VmstuiApp(AlarmActions, App[None]):
                     self.query_one(StatusBar).set_status(update.status)
                     if update.status.state == "live":
                         # Subscriptions are (re)made at every connect: list them then.
-                        self.run_worker(self.refresh_subscriptions(), group="subscriptions")
+                        self.run_worker(
+                            self.refresh_subscriptions(),
+                            "listing subscriptions",
+                            group="subscriptions",
+                            exit_on_error=False,
+                        )
                 elif isinstance(update, GapRecorded):
                     gaps.append(update.gap)
             feed = self.query_one(EventFeed)
@@ -187,6 +195,10 @@ class VmstuiApp(AlarmActions, App[None]):
             self._count_alarms()
         if events:
             self.on_flushed(events)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Every worker runs with exit_on_error=False: a failure is told, the console goes on.
+        self.failures.worker_state_changed(event)
 
     def on_flushed(self, events: Sequence[Event]) -> None:
         """Called after each flush that put events on screen (the UI benchmark measures here)."""

@@ -226,7 +226,14 @@ class EventFeed(FeedView, can_focus=True):
         if follow:
             self.new_since_pause = 0
             if self._state.top_stale and self._loader is not None:
-                self.run_worker(self._reload(), group="feed-reload", exclusive=True)
+                # On the app, whose one handler reports a failure (the console goes on).
+                self.app.run_worker(
+                    self._reload(),
+                    "loading events",
+                    group="feed-reload",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
             self.scroll_to(y=0, animate=False)
         self._update_title()
         self.post_message(self.FollowChanged(follow))
@@ -293,7 +300,9 @@ class EventFeed(FeedView, can_focus=True):
         bottom_in_view = self.scroll_offset.y + self.view_height >= count
         if at_end or (bottom_in_view and not self.follow):
             self._loading_older = True  # at once, so a burst of scroll events starts one page
-            self.run_worker(self._page_worker(), group="feed-older")
+            self.app.run_worker(
+                self._page_worker(), "loading older events", group="feed-older", exit_on_error=False
+            )
 
     async def _page_worker(self) -> None:
         self._loading_older = False
