@@ -38,14 +38,23 @@ from vmstui.sources.genetec import qexpr
 
 
 class CacheConfig(Strict):
+    """The local SQLite cache of everything seen: events, alarms, gaps, rejects, the audit
+    trail and the bridge's outbox. A console and a bridge may share one."""
+
     path: Path = Field(default_factory=default_cache_path)
+    """The database file, created when missing (mode 0600, its folders 0700)."""
     retention_days: Annotated[float, Field(gt=0)] = 30
+    """Days to keep events, gaps, rejects, audit entries and finished deliveries; older rows
+    are deleted in the background. Active alarms and pending deliveries stay whatever their
+    age."""
 
 
 class PasswordSource(SecretSource):
     """A source that logs in with a password; its secret is `sources.{name}.password`."""
 
     name: Name
+    """The source's own name: its status chip, the `source` of its events, what `--source`
+    and a rule's `target` say. Unique among sources and sensors."""
 
     @property
     def password_ref(self) -> SecretRef:
@@ -61,22 +70,47 @@ class PasswordSource(SecretSource):
 
 
 class GenetecConfig(PasswordSource, Tls, Reconnecting):
+    """A Genetec Security Center Web SDK: its live event stream, alarm monitoring and alarm
+    actions (acknowledge, investigate, forward, trigger), and the bridge's custom events."""
+
     kind: Literal["genetec"]
+    """`genetec`: a Security Center Web SDK."""
     url: str
+    """The Web SDK's base URL, `http://` or `https://`, e.g.
+    `https://sc.example.com:4590/WebSdk`."""
     username: Annotated[str, Field(min_length=1)]
+    """The Security Center user to log in as (Basic auth)."""
     app_id: str = ""
+    """The application id the Web SDK licenses, sent as the Basic user `username;app_id`;
+    empty: the user name alone. A 403 at login means it is not licensed."""
     subscriptions: list[str] = Field(default_factory=list)
+    """Events to subscribe to on every connect, as Web SDK expressions such as
+    `event(Camera,CameraMotion)` or `event(LogicalID(Door,1),AccessRefused)`."""
     alarm_monitoring: bool = True
+    """Turn on alarm monitoring, so alarms (triggered, acknowledged, ...) arrive live and the
+    alarm table fills."""
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds to wait for a connection to the Web SDK (also: for closing the stream)."""
     read_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30
+    """Seconds to wait for the answer to a request (login, alarm actions, lookups); the
+    event stream has `watchdog_s` instead."""
     watchdog_s: Annotated[float, Field(gt=0, le=3600)] = 90
+    """Seconds without a byte on the event stream, keep-alives included, after which it is
+    taken as dead and reconnected (and a gap recorded)."""
     active_alarms_refresh_s: Annotated[float, Field(gt=0, le=3600)] = 30
+    """Seconds between re-reads of the active alarms, which repair what the stream missed
+    (they are also re-read on every connect)."""
     max_part_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
-    # Named recipients offered when forwarding an alarm: {"Supervisors" = "guid", ...}
+    """The largest part of the event stream read, in bytes; a larger one is skipped and
+    kept in the cache's rejects, and the parts around it still flow."""
     recipients: dict[str, str] = Field(default_factory=dict)
-    # Named alarms and entities: shown instead of GUIDs, and offered when triggering.
+    """Named recipients offered when forwarding an alarm: `{ Supervisors = "<guid>" }`."""
     alarms: dict[str, str] = Field(default_factory=dict)
+    """Named alarms, `{ "Leak alarm" = "<guid>" }`: shown instead of their GUIDs, offered
+    when triggering, and what a rule's `alarm` may name."""
     entities: dict[str, str] = Field(default_factory=dict)
+    """Named entities (cameras, doors, ...): shown instead of their GUIDs, offered when
+    triggering, and what a rule's `entities` may name."""
 
     @field_validator("url")
     @classmethod
@@ -138,17 +172,34 @@ class EenConfig(PasswordSource, Tls, Reconnecting):
     """An Eagle Eye CameraManager Message Broker: STOMP 1.2 over WebSockets (or plain STOMP)."""
 
     kind: Literal["een"]
+    """`een`: an Eagle Eye CameraManager Message Broker (v2.4 messages)."""
     url: str
-    # Sent as Basic auth on the WebSocket handshake and as login/passcode in CONNECT.
+    """The broker: `wss://` or `ws://` for STOMP over WebSockets
+    (`wss://broker.example.com:443/ws`), `stomp+ssl://` or `stomp://` for plain STOMP."""
     login: Annotated[str, Field(min_length=1)]
+    """The broker login, sent as Basic auth on the WebSocket handshake and as `login` (with
+    the password as `passcode`) in STOMP CONNECT."""
     vhost: str = "/"
+    """The broker's virtual host, sent as the STOMP `host` header."""
     destinations: Annotated[list[str], Field(min_length=1)]
+    """What to subscribe to, at least one, none twice:
+    `/exchange/{system}_event_full_v24/{routing key pattern}` or
+    `/exchange/{system}_face_v24/{routing key pattern}`."""
     prefetch: Annotated[int, Field(ge=1, le=65535)] = 100
+    """How many unacknowledged messages the broker may send ahead, per subscription."""
     ack: Literal["client-individual", "client", "auto"] = "client-individual"
+    """`client-individual`: each message is acked after the cache committed it; `client`:
+    one cumulative ack per batch; `auto`: the broker forgets a message once sent (a crash
+    can lose what was not yet stored)."""
     heartbeat_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 10_000
-    # When set, subscribe through a named durable queue: nothing is lost while disconnected.
+    """STOMP heart-beats both ways, in milliseconds; 0: none."""
     durable_queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{0,200}$")] = ""
+    """A queue name: subscribe through durable named queues (this name, suffixed per
+    destination when there are several) that keep what arrives while vmstui is away, so a
+    reconnect leaves no gap. Empty: queues that die with the connection."""
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds to wait for the connection, the broker's CONNECTED and each subscription's
+    receipt."""
 
     @field_validator("url")
     @classmethod
@@ -171,10 +222,17 @@ class CamioConfig(TokenSource, Reconnecting):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
 
     name: Name
+    """The source's own name: its status chip, the `source` of its events, what `--source`
+    says. Unique among sources and sensors."""
     kind: Literal["camio"]
-    listen: ListenAddress = "127.0.0.1:8787"  # loopback unless configured (a proxy fronts it)
+    """`camio`: Camio's domain callbacks."""
+    listen: ListenAddress = "127.0.0.1:8787"
+    """Where the callback listener listens: loopback unless you say otherwise (a TLS proxy in
+    front of it faces Camio)."""
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]{0,200}$")] = "/camio"
+    """The URL path Camio sends its callbacks to."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    """The largest callback accepted, in bytes; a larger one is answered 413 unread."""
 
     @property
     def token_ref(self) -> SecretRef:
@@ -203,31 +261,59 @@ SOURCE_KINDS = _kinds(SourceConfig)
 
 
 class LogConfig(Strict):
+    """The console's log. The console owns the terminal, so it logs to a file; headless
+    commands log to stderr at their `--log-level` instead."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe level written to the console's log file."""
     file: Path = Field(default_factory=default_log_path)
+    """The console's log file, appended to, created with mode 0600."""
 
 
 class UiConfig(Strict):
+    """How the console looks and sounds."""
+
     theme: str = "vmstui-dark"
+    """The theme by name: `vmstui-dark`, `vmstui-light`, `vmstui-high-contrast`, one of
+    Textual's (`nord`, ...) or one of your files in `$XDG_CONFIG_HOME/vmstui/themes/`. An
+    unknown name gives `vmstui-dark`."""
     bell: bool = True
-    # Ring for new alarms at this priority or more urgent (Security Center: 1 is the most urgent).
+    """Ring the terminal bell when an alarm at `bell_priority` or more urgent is triggered."""
     bell_priority: Annotated[int, Field(ge=0, le=255)] = 50
+    """Ring for new alarms at this priority or more urgent (Security Center: 1 is the most
+    urgent; an alarm that gives no priority rings)."""
     clock: bool = True
+    """Show a clock in the status line."""
     time_format: str = "%H:%M:%S"
-    # Rebind keys by binding id: {"alarm.ack" = "k", "feed.follow" = "ctrl+p"}
+    """How times are written everywhere in the console (feed, alarms, clock, details), in
+    local time: a strftime format such as `%H:%M:%S` or `%d.%m. %H:%M`."""
     keymap: dict[str, str] = Field(default_factory=dict)
+    """Keys rebound by binding id (the ids are in the console's key table):
+    `{ "alarm.ack" = "k", "feed.follow" = "ctrl+p" }`. An unknown id is refused."""
 
 
 class Settings(Strict):
+    """The whole config file: the keys at its top, then its sections."""
+
     site: str = "vmstui"
+    """The site's name, first in the console's status line."""
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    """The local cache: `[cache]`."""
     log: LogConfig = Field(default_factory=LogConfig)
+    """The console's log: `[log]`."""
     ui: UiConfig = Field(default_factory=UiConfig)
+    """The console's look: `[ui]`."""
     sources: list[SourceConfig] = Field(default_factory=list)
+    """The systems to read events and alarms from, one `[[sources]]` table each; its `kind`
+    says which system it is."""
     bridge: BridgeConfig = Field(default_factory=BridgeConfig)
+    """The sensor bridge: `[bridge]`."""
     sensors: list[Sensor] = Field(default_factory=list)
+    """The sensors the bridge takes in, one `[[sensors]]` table each."""
     sinks: list[OcularisSink] = Field(default_factory=list)
+    """Where the bridge's rules may deliver besides Genetec, one `[[sinks]]` table each."""
     rules: list[Rule] = Field(default_factory=list)
+    """What the bridge does with events, one `[[rules]]` table each."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

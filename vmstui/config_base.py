@@ -17,7 +17,9 @@ from vmstui.errors import ConfigError as ConfigError  # re-exported: callers imp
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become each field's description: the README's configuration
+    # reference is generated from them (vmstui.config_doc).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # What names a source, a sensor, a sink or a rule: it becomes a topic word and a status chip.
@@ -45,7 +47,11 @@ class Reconnecting(Strict):
     """A source's reconnect backoff: the first wait and the cap, in seconds."""
 
     backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    """Seconds to wait before the first reconnect after a drop; each further try waits twice
+    as long (±25 % jitter, so many clients do not return at once), up to `backoff_max_s`."""
     backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+    """The longest wait between reconnect tries, in seconds; a refused login is retried at
+    this pace."""
 
 
 class Tls(Strict):
@@ -53,7 +59,11 @@ class Tls(Strict):
     trust store or the site's own CA bundle (`vmstui.tls.client_context` builds from this)."""
 
     verify_tls: bool = True
+    """Check the server's certificate and host name. Leave on: off accepts any server that
+    answers, including one in the middle."""
     ca_file: Path | None = None
+    """A PEM bundle of the site's own CA, trusted besides the system's store (servers with
+    an internal CA). A file that cannot be loaded stops the start with an error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +124,11 @@ class SecretSource(Strict):
     """Where a password comes from: an environment variable, or a file only its owner can read."""
 
     password_env: str = ""
+    """The environment variable holding the password. Passwords are never in the config
+    file; set this or `password_file`."""
     password_file: Path | None = None
+    """A file holding the password (surrounding blanks stripped), readable by its owner only
+    (mode 0600, else refused). Used when `password_env` is empty."""
 
     @model_validator(mode="after")
     def _secret_named(self) -> Self:
@@ -127,7 +141,11 @@ class TokenSource(Strict):
     """A shared secret a pushing peer must present: from the environment or a 0600 file."""
 
     token_env: str = ""
+    """The environment variable holding the token: the exact `Authorization` header value
+    the peer must send (compared in constant time; an empty token is refused)."""
     token_file: Path | None = None
+    """A file holding that token, readable by its owner only (mode 0600). Used when
+    `token_env` is empty."""
 
     def secret_token(self, name: str, what: str) -> SecretRef:
         return SecretRef(name, what, self.token_env, self.token_file)

@@ -33,21 +33,47 @@ RuleAction = Literal["genetec.custom_event", "genetec.alarm", "ocularis"]
 
 
 class BridgeConfig(Tls, Reconnecting):
-    # This bridge instance: the Ocularis "Source" of what it sends.
+    """The sensor bridge that `vmstui bridge` runs: where sensors push, the MQTT broker it
+    reads them from, and how its outbox delivers. `backoff_initial_s` and `backoff_max_s`
+    pace the restarts of its sensor listeners (HTTP and MQTT); `verify_tls` and `ca_file`
+    check an `mqtts://` broker."""
+
     name: Name = "vmstui-bridge"
+    """This bridge instance: the Ocularis "Source" of what it sends, and the start of its
+    listeners' names."""
     listen: ListenAddress = "127.0.0.1:8788"
+    """Where sensors push: they POST JSON to `/sensors/{name}` there. Loopback unless you
+    say otherwise."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
-    mqtt_url: str = ""  # mqtt://host:1883 or mqtts://host:8883; empty: no MQTT
+    """The largest sensor message accepted, in bytes: a larger push is answered 413 unread,
+    a larger MQTT message is rejected."""
+    mqtt_url: str = ""
+    """The MQTT broker the sensors publish to: `mqtt://host:1883`, or `mqtts://host:8883`
+    for TLS. Empty: no MQTT, HTTP push only."""
     mqtt_username: str = ""
+    """The MQTT user name; empty: none."""
     mqtt_password_env: str = ""
+    """The environment variable holding the MQTT password (never in the config file);
+    neither this nor `mqtt_password_file`: no password."""
     mqtt_password_file: Path | None = None
+    """A file holding the MQTT password, readable by its owner only (mode 0600). Used when
+    `mqtt_password_env` is empty."""
     mqtt_client_id: str = ""
-    # At most 1: with QoS 2 the client library answers PUBREC before vmstui has stored the
-    # message, so a crash there would lose it; QoS 1 is acked only after the commit.
+    """The MQTT client id; empty: `{name}-mqtt`. The broker keeps the bridge's session
+    (what arrives while it is away) under this id, so keep it stable and unique."""
     mqtt_qos: Annotated[int, Field(ge=0, le=1)] = 1
+    """The QoS to subscribe with. At most 1: with QoS 2 the client library answers PUBREC
+    before vmstui has stored the message, so a crash there would lose it; QoS 1 is acked
+    only after the cache committed it."""
     delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds to wait for an Ocularis sink's answer; none in time: the row is retried.
+    (Genetec deliveries use the source's own timeouts.)"""
     delivery_backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
+    """Seconds before a failed delivery is retried the first time; each further retry of
+    the row waits twice as long (±25 %), up to `delivery_backoff_max_s`. A row keeps its
+    attempts, so the pace survives a restart."""
     delivery_backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
+    """The longest wait between retries of one delivery, in seconds."""
 
     @field_validator("mqtt_url")
     @classmethod
@@ -67,15 +93,25 @@ class BridgeConfig(Tls, Reconnecting):
 
 
 class Sensor(TokenSource):
+    """A sensor the bridge takes in: by HTTP push (it presents the token), by MQTT (on
+    `mqtt_topic`), or both. Its events have the topic `sensor.{kind}.{name}.{event type}`."""
+
     name: Name
+    """The sensor's name: the `source` of its events, and its push URL `/sensors/{name}`.
+    Unique among sources and sensors."""
     kind: SensorKind
-    address: str = ""  # where the sensor is (host, IP, panel loop): shown, not dialled
-    # MQTT topic filter for this sensor ('+' and '#' allowed); empty: HTTP push only.
+    """What the sensor is; the second word of its events' topics."""
+    address: str = ""
+    """Where the sensor is (host, IP, panel loop): shown in its events, never dialled."""
     mqtt_topic: str = ""
-    # The Genetec cameras it is associated with: GUIDs or LogicalID(Camera,n).
+    """The MQTT topic filter it publishes on (`+` and `#` allowed, e.g. `site/roof-door/#`);
+    empty: HTTP push only."""
     cameras: list[str] = Field(default_factory=list)
-    # Which key of the sensor's JSON names what happened.
+    """The Genetec cameras it is associated with, GUIDs or `LogicalID(Camera,n)`: what a
+    `genetec.*` rule acts on when it names no `entities`."""
     event_field: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "event"
+    """The key of the sensor's JSON that says what happened (the event type); a dotted path
+    (`data.event`) reaches into an envelope when there is no such key."""
 
     @property
     def token_ref(self) -> SecretRef:
@@ -105,13 +141,24 @@ class Sensor(TokenSource):
 
 
 class OcularisSink(Tls):
+    """An Ocularis HTTP(S) proxy: the bridge POSTs it one JSON object per event,
+    `{source, sensor, rule, time, metadata}`."""
+
     name: Name
+    """The sink's name: what an `ocularis` rule's `target` says."""
     kind: Literal["ocularis"]
+    """`ocularis`, the one kind of sink so far."""
     url: str
+    """Where to POST, `http://` or `https://`; redirects are not followed."""
     headers: dict[str, str] = Field(default_factory=dict)
-    # Secret headers: header name → environment variable (or 0600 file) holding its value.
+    """Headers sent with every POST, `{ "X-Site" = "hq" }`. Not for secrets: those go in
+    `headers_env` or `headers_file`."""
     headers_env: dict[str, str] = Field(default_factory=dict)
+    """Secret headers: header name → the environment variable holding its value,
+    `{ "X-Api-Key" = "OCULARIS_KEY" }`. A header is set in one place only."""
     headers_file: dict[str, Path] = Field(default_factory=dict)
+    """Secret headers: header name → a file holding its value, readable by its owner only
+    (mode 0600)."""
 
     @field_validator("url")
     @classmethod
@@ -148,20 +195,41 @@ class OcularisSink(Tls):
 
 
 class Rule(Strict):
+    """What the bridge does with events: each event whose topic matches (a sensor's, or
+    Camio's, Eagle Eye's, Genetec's) is delivered to `target`, queued in the outbox in the
+    same commit as the event. Templates fill `{field}` from the event's own fields."""
+
     name: Name
+    """The rule's name, in the outbox and the log; with the event's id, it keys each
+    delivery, so a redelivered event queues nothing twice."""
     match: str
+    """A topic pattern over every event: `*` one word, `#` any number, e.g.
+    `sensor.access_control.#`."""
     action: RuleAction
-    # The Genetec source (genetec.* actions) or the Ocularis sink (ocularis) it delivers to.
+    """`genetec.custom_event`: a custom event on each entity; `genetec.alarm`: trigger an
+    alarm; `ocularis`: POST the event to an Ocularis sink."""
     target: Name
+    """The Genetec source (`genetec.*` actions) or the Ocularis sink (`ocularis`) it
+    delivers to."""
     custom_event_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """`genetec.custom_event` (required there): the custom event's id;
+    `vmstui bridge --setup` creates it on the server."""
     message: str = "{summary}"
-    # Entities to raise on / attach: names from the Genetec source's config, GUIDs or
-    # LogicalIDs. Empty: the cameras associated with the sensor.
+    """`genetec.custom_event`: the event's message, a template, cut to 400 characters."""
     entities: list[str] = Field(default_factory=list)
-    alarm: str = ""  # genetec.alarm: the alarm, by configured name or GUID
+    """`genetec.*`: the entities to raise the custom event on, or the alarm's source and
+    attachments: names from the target's `entities`, GUIDs or LogicalIDs. Empty: the
+    cameras of the sensor the event came from."""
+    alarm: str = ""
+    """`genetec.alarm` (required there): the alarm to trigger, a name from the target's
+    `alarms` or a GUID."""
     priority: Annotated[int, Field(ge=1, le=255)] | None = None
+    """`genetec.alarm`: the priority to trigger it with (1 is the most urgent); unset: the
+    alarm's own."""
     context: str = "{summary}"
-    rule: str = "{type}"  # ocularis: the Rule level (what happened)
+    """`genetec.alarm`: the alarm's context, a template, cut to 1000 characters."""
+    rule: str = "{type}"
+    """`ocularis`: the Rule level sent (what happened), a template, cut to 200 characters."""
 
     @field_validator("match")
     @classmethod
