@@ -65,8 +65,6 @@ class SensorHttpIn:
         self.app = app if app is not None else inbound.make_app(bridge.max_body_bytes)
         self.add_routes(self.app)
         self._runner: web.AppRunner | None = None
-        self.stored = 0  # events committed (a retried push counts again)
-        self.refused = 0  # requests answered with an error
         self.supervisor = Supervisor.reporting_to(
             hub, self.name, self.vendor, self._session, backoff=backoff
         )
@@ -105,7 +103,6 @@ class SensorHttpIn:
         try:
             return await self._accept(request)
         except inbound.Refused as refused:
-            self.refused += 1
             log.info("%s: %s %s", self.name, refused.status, refused.reason)
             return refused.response()
 
@@ -131,6 +128,5 @@ class SensorHttpIn:
         except Exception as exc:
             log.warning("%s: event from %s not stored: %s", self.name, sensor.name, exc)
             raise inbound.Refused(503, "event not stored; retry") from None
-        self.stored += 1
         self.supervisor.count(events=1)
         return inbound.ok(id=event.id)

@@ -81,7 +81,6 @@ class MqttIn:
         if bridge.mqtt_qos > 1:
             log.info("%s: subscribing with QoS 1, not 2 (see vmstui.bridge.mqtt_in)", self.name)
         self._password = password if password is not None else bridge.mqtt_password()
-        self.poison = 0  # messages rejected
         self.acked = 0  # messages answered to the broker (PUBACK, or nothing owed at QoS 0)
         self.supervisor = Supervisor.reporting_to(
             hub, self.name, self.vendor, self._session, backoff=backoff
@@ -183,7 +182,6 @@ class MqttIn:
                     events.append(self._event(message, received))
                 except Malformed as exc:
                     malformed += 1
-                    self.poison += 1
                     await self.hub.reject(
                         self.name, f"mqtt {_topic(message)[:120]!r}: {exc}", message.payload
                     )

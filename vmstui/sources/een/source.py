@@ -78,7 +78,6 @@ class EenSource:
             f"sub-{index}": d.message_type for index, d in enumerate(self.destinations)
         }
         self.unknown_types: Counter[str] = Counter()
-        self.poison = 0
         self.acked = 0  # messages answered (ACK, or NACK for poison): what the broker was told
         self.supervisor = Supervisor.reporting_to(
             hub,
@@ -176,7 +175,6 @@ class EenSource:
                     event = self._event(frame)
                 except Malformed as exc:
                     malformed += 1
-                    self.poison += 1
                     await self.hub.reject(self.name, f"message: {exc}", _body(frame))
                     parsed = False
                 else:
