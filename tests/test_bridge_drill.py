@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .test_bridge import OcularisProxy, free_port
 
@@ -112,6 +113,7 @@ def pending(cache: Path) -> int | None:
     return int(row[0])
 
 
+@pytest.mark.slow
 async def test_drill_sigkill_twice_while_the_sink_is_down(tmp_path: Path) -> None:
     proxy = OcularisProxy()  # holds its port, refusing connections, until started
     listen = free_port()

@@ -104,6 +104,7 @@ def queue_exists(broker: Amqp, queue: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_sigkill_in_the_middle_of_10000_messages_loses_nothing(tmp_path: Path) -> None:
     total = 10_000
     with amqp() as broker:

@@ -10,6 +10,7 @@ import stat
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -26,6 +27,7 @@ from vmstui.store import (
     queries,
     retention,
 )
+from vmstui.store.outbox import OutboxRow
 
 NOW = datetime.now(UTC).replace(microsecond=123456)
 _ids = itertools.count()
@@ -416,22 +418,44 @@ async def test_recent_patterns(store: Store) -> None:
 # --- outbox --------------------------------------------------------------------------------
 
 
+def outbox_row(sink: str, order_key: str, payload: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(sink, order_key, f"dedupe-{next(_ids)}", payload)
+
+
+async def route(store: Store, events: list[Event], rows: list[OutboxRow]) -> list[int]:
+    """Commit `rows` with the events that caused them (the only way rows reach the outbox,
+    as the bridge's router does); returns their ids, in the order given."""
+    store.route_outbox(lambda batch: rows if batch is events else [], lambda sinks: None)
+    await store.add_events(events)
+    with sqlite3.connect(store.path) as db:
+        ids = dict(db.execute("SELECT dedupe, id FROM outbox").fetchall())
+    return [ids[row.dedupe] for row in rows]
+
+
 async def test_outbox_order_retry_and_stats(store: Store) -> None:
     # Now, not the module's NOW: the rows are stamped with the real clock, and a full run
     # reaches this test minutes after import.
     now = datetime.now(UTC)
-    a1 = await store.enqueue("ocularis", "door-1", {"n": 1})
-    b1 = await store.enqueue("ocularis", "door-2", {"n": 2})
-    a2 = await store.enqueue("ocularis", "door-1", {"n": 3})
-    later = await store.enqueue("ocularis", "door-3", {"n": 4}, not_before=now + timedelta(hours=1))
-    await store.enqueue("genetec", "door-1", {"n": 5})
+    a1, b1, a2, later, _ = await route(
+        store,
+        [event()],
+        [
+            outbox_row("ocularis", "door-1", {"n": 1}),
+            outbox_row("ocularis", "door-2", {"n": 2}),
+            outbox_row("ocularis", "door-1", {"n": 3}),
+            outbox_row("ocularis", "door-3", {"n": 4}),
+            outbox_row("genetec", "door-1", {"n": 5}),
+        ],
+    )
+    stats = await store.outbox_stats("ocularis")
+    assert stats.depth == 4 and stats.last_error is None and stats.failed == 0
+    assert stats.oldest_pending_age_s is not None and stats.oldest_pending_age_s >= 0
+    # A row is due at once; only a retry puts it off (`later`: an hour from now).
+    await store.mark_retry(later, "HTTP 503", now + timedelta(hours=1))
 
     pending = await store.next_pending("ocularis", 10)
     assert [item.id for item in pending] == [a1, b1]  # a2 waits behind a1; `later` is not due
     assert pending[0].payload == {"n": 1} and pending[0].attempts == 0
-    stats = await store.outbox_stats("ocularis")
-    assert stats.depth == 4 and stats.last_error is None and stats.failed == 0
-    assert stats.oldest_pending_age_s is not None and stats.oldest_pending_age_s >= 0
 
     await store.mark_retry(a1, "HTTP 503", now + timedelta(minutes=1))
     assert [item.id for item in await store.next_pending("ocularis", 10)] == [b1]
@@ -461,7 +485,12 @@ async def test_purge_removes_old_rows_in_chunks(
     store = await Store.open(tmp_path / "cache.db", retention_days=1, purge_every=None)
     try:
         old = NOW - timedelta(days=2)
-        await store.add_events([event(time=old) for _ in range(30)])
+        # The outbox rows come with the old events that caused them.
+        pending, done = await route(
+            store,
+            [event(time=old) for _ in range(30)],
+            [outbox_row("sink", "k", {"old": True}), outbox_row("sink", "k2", {})],
+        )
         await store.add_events([event(id="fresh")])
         await store.add_gap(Gap(source="s", start=old, end=old + timedelta(minutes=1)))
         await store.add_audit(AuditEntry(time=old, source="s", action="ack", target="1", ok=True))
@@ -471,8 +500,6 @@ async def test_purge_removes_old_rows_in_chunks(
             alarm(2).model_copy(update={"updated": old}),  # still active: kept
         ]
         await store.upsert_alarms(old_alarms)
-        pending = await store.enqueue("sink", "k", {"old": True})
-        done = await store.enqueue("sink", "k2", {})
         await store.mark_done(done)
 
         assert await store.purge(now=NOW) == 30

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vmstui.bridge.rules import Router
 from vmstui.config import parse_settings
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.widgets.status import StatusBar
 
+from ..test_bridge_rules import sensor_event
 from .conftest import console_settings
 from .test_console import until
 
@@ -23,7 +25,13 @@ async def test_outbox_status_in_the_status_line(sim: Simulator, tmp_path: Path) 
     await runtime.open()
     try:
         assert runtime.store is not None and runtime.bridge is None  # shown, not run
-        await runtime.store.enqueue("ocularis:ocx", "door", {"n": 1})
+        # What a bridge service on this cache would have committed: an event and its delivery.
+        door = sensor_event("door", "access_control", "forced")
+        router = Router(runtime.settings)
+        runtime.store.route_outbox(
+            lambda batch: [row for event in batch for row in router.route(event)], lambda _: None
+        )
+        await runtime.store.add_events([door])
         app = VmstuiApp(runtime)
         async with app.run_test(size=(160, 50)) as pilot:
             bar = app.query_one(StatusBar)

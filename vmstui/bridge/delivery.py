@@ -41,10 +41,6 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self.backoff = backoff or Backoff()
         self._limit = asyncio.Semaphore(CONCURRENCY)
-        self.delivered = 0
-        self.retried = 0
-        self.given_up = 0
-        self.last_error = ""
 
     def wake(self) -> None:
         """New rows were committed for this sink."""
@@ -69,18 +65,13 @@ class DeliveryWorker:
             try:
                 await self.sink.send(item.payload)
             except Retry as exc:
-                self.retried += 1
-                self.last_error = str(exc)
                 when = utcnow() + timedelta(seconds=self.delay(item.attempts))
                 await self.store.mark_retry(item.id, str(exc)[:500], when)
                 if item.attempts == 0:
                     log.warning("sink %s: %s; will retry", self.sink.name, exc)
                 return
             except GiveUp as exc:
-                self.given_up += 1
-                self.last_error = str(exc)
                 await self.store.mark_failed(item.id, str(exc)[:500])
                 log.error("sink %s: gave up on outbox item %d: %s", self.sink.name, item.id, exc)
                 return
             await self.store.mark_done(item.id)
-            self.delivered += 1

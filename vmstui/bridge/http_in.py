@@ -65,8 +65,6 @@ class SensorHttpIn(Runner):
         self.app = app if app is not None else inbound.make_app(bridge.max_body_bytes)
         self.add_routes(self.app)
         self._runner: web.AppRunner | None = None
-        self.stored = 0  # events committed (a retried push counts again)
-        self.refused = 0  # requests answered with an error
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self._handle)
@@ -99,7 +97,6 @@ class SensorHttpIn(Runner):
         try:
             return await self._accept(request)
         except inbound.Refused as refused:
-            self.refused += 1
             log.info("%s: %s %s", self.name, refused.status, refused.reason)
             return refused.response()
 
@@ -125,6 +122,5 @@ class SensorHttpIn(Runner):
         except Exception as exc:
             log.warning("%s: event from %s not stored: %s", self.name, sensor.name, exc)
             raise inbound.Refused(503, "event not stored; retry") from None
-        self.stored += 1
         self.supervisor.count(events=1)
         return inbound.ok(id=event.id)

@@ -83,7 +83,6 @@ class MqttIn(Runner):
             log.info("%s: subscribing with QoS 1, not 2 (see vmstui.bridge.mqtt_in)", self.name)
         self._password = password if password is not None else bridge.mqtt_password()
         self._tls = client_context(bridge, f"bridge {bridge.name!r} MQTT") if self.tls else None
-        self.poison = 0  # messages rejected
         self.acked = 0  # messages answered to the broker (PUBACK, or nothing owed at QoS 0)
 
     def _client(self) -> aiomqtt.Client:
@@ -165,7 +164,6 @@ class MqttIn(Runner):
                     events.append(self._event(message, received))
                 except Malformed as exc:
                     malformed += 1
-                    self.poison += 1
                     await self.hub.reject(
                         self.name, f"mqtt {_topic(message)[:120]!r}: {exc}", message.payload
                     )

@@ -260,39 +260,6 @@ class Store:
 
         await self._write(op)
 
-    async def enqueue(
-        self,
-        sink: str,
-        order_key: str,
-        payload: dict[str, Any],
-        *,
-        not_before: datetime | None = None,
-    ) -> int:
-        """Add a durable outbox item for `sink`; returns its id once committed.
-
-        Items with the same (sink, order_key) are handed out strictly in order.
-        """
-        now = to_us(utcnow())
-        row = (
-            sink,
-            order_key,
-            orjson.dumps(payload).decode(),
-            now,
-            now if not_before is None else to_us(not_before),
-            now,
-        )
-
-        async def op(db: aiosqlite.Connection) -> int:
-            cursor = await db.execute(
-                "INSERT INTO outbox (sink, order_key, payload, created, not_before, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        return await self._write(op)
-
     async def mark_done(self, item_id: int) -> None:
         """Delivered: the item stops blocking its order_key."""
         await self._execute(

@@ -1,13 +1,25 @@
 """Every key binding of the console, each with an id the config can rebind (`[ui.keymap]`).
 
+The console's own bindings are here; the dialogs and the details screen declare theirs
+(`dialog.*`, `details.close`) and are listed in BINDING_OWNERS, so their ids are known too.
+Textual applies the keymap to whatever screen is open, dialogs included.
+
 Dangerous actions (force-acknowledge, force-acknowledge all) always ask for confirmation.
 """
 
 from __future__ import annotations
 
-from textual.binding import Binding
+import difflib
+from collections.abc import Iterable
+
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 
 from vmstui.errors import ConfigError
+from vmstui.ui.screens.details import DetailsScreen
+from vmstui.ui.screens.dialog_alarm import Checklist, TriggerDialog
+from vmstui.ui.screens.dialog_base import DialogScreen
+from vmstui.ui.screens.dialogs import ConfirmDialog, TextDialog
 
 BINDINGS: list[Binding] = [
     Binding("a", "ack", "Ack", id="alarm.ack"),
@@ -31,13 +43,34 @@ BINDINGS: list[Binding] = [
     Binding("q", "quit", "Quit", id="app.quit"),
 ]
 
-BINDING_IDS = frozenset(b.id for b in BINDINGS if b.id)
+# The screens and widgets with bindings of their own (each of those bindings has an id).
+BINDING_OWNERS: tuple[type[DOMNode], ...] = (
+    DialogScreen,
+    ConfirmDialog,
+    TextDialog,
+    TriggerDialog,
+    Checklist,
+    DetailsScreen,
+)
+
+
+def _ids(bindings: Iterable[BindingType]) -> set[str]:
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id}
+
+
+BINDING_IDS = frozenset(_ids(BINDINGS).union(*(_ids(owner.BINDINGS) for owner in BINDING_OWNERS)))
 
 
 def check_keymap(keymap: dict[str, str]) -> dict[str, str]:
-    """Refuse unknown binding ids in the config, naming them (a typo would silently do nothing)."""
+    """Refuse unknown binding ids in the config, in one line naming them (a typo would
+    silently do nothing), with the nearest known id for each and the list of known ones."""
     unknown = sorted(set(keymap) - BINDING_IDS)
     if unknown:
+        named = []
+        for binding_id in unknown:
+            near = difflib.get_close_matches(binding_id, BINDING_IDS, n=1)
+            named.append(f"{binding_id!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
         known = ", ".join(sorted(BINDING_IDS))
-        raise ConfigError(f"[ui.keymap] has unknown binding ids {unknown}; known ids: {known}")
+        ids = "id" if len(named) == 1 else "ids"
+        raise ConfigError(f"[ui.keymap]: unknown binding {ids} {', '.join(named)}; known: {known}")
     return keymap

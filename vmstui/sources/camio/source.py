@@ -44,9 +44,6 @@ class CamioSource(Runner):
             raise ConfigError(f"source {cfg.name!r}: no token configured (token_env or token_file)")
         self._token = resolved
         self.port: int | None = None  # bound port while listening (listen = "host:0" in tests)
-        self.stored = 0  # events committed
-        self.duplicates = 0  # callbacks answered from memory of their id
-        self.refused: Counter[int] = Counter()  # by HTTP status
         self.unknown_types: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._control: SessionControl | None = None
@@ -74,7 +71,6 @@ class CamioSource(Runner):
         try:
             return await self._accept(request)
         except Refused as exc:
-            self.refused[exc.status] += 1
             if exc.status != 400:  # a 400 was logged with its reason by hub.reject
                 log.warning(
                     "source %s: refused a callback from %s: %d %s",
@@ -85,7 +81,6 @@ class CamioSource(Runner):
                 )
             return exc.response()
         except Exception as exc:  # a bug or a dropped peer must not take the listener down
-            self.refused[500] += 1
             log.warning(
                 "source %s: callback from %s failed: %s", self.name, request.remote, _name(exc)
             )
@@ -114,8 +109,7 @@ class CamioSource(Runner):
         callback_id: str = data["id"]  # checked by to_events
         if callback_id in self._seen:
             self._seen.move_to_end(callback_id)
-            self.duplicates += 1
-            return ok(duplicate=True)
+            return ok(duplicate=True)  # answered from memory of the callback's id
         if not known:
             self._unknown(events[0].type)
         committed = await self.hub.publish(events)
@@ -125,7 +119,6 @@ class CamioSource(Runner):
             log.error("source %s: callback %s not stored: %s", self.name, callback_id, _name(exc))
             raise Refused(503, "not stored; retry later") from None
         self._remember(callback_id)
-        self.stored += len(events)
         self.supervisor.count(events=len(events))
         if self._control is not None:
             self._control.seen_data()

@@ -86,7 +86,6 @@ class EenSource(Runner):
             f"sub-{index}": d.message_type for index, d in enumerate(self.destinations)
         }
         self.unknown_types: Counter[str] = Counter()
-        self.poison = 0
         self.acked = 0  # messages answered (ACK, or NACK for poison): what the broker was told
 
     def queue_name(self, destination: str) -> str:
@@ -172,7 +171,6 @@ class EenSource(Runner):
                     event = self._event(frame)
                 except Malformed as exc:
                     malformed += 1
-                    self.poison += 1
                     await self.hub.reject(self.name, f"message: {exc}", _body(frame))
                     parsed = False
                 else:

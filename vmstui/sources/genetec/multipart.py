@@ -62,8 +62,6 @@ class MultipartReader:
         self._body: list[bytes] = []
         self._body_size = 0
         self.connection_id: str | None = None
-        self.keepalives = 0
-        self.oversized = 0
 
     def feed(self, data: bytes) -> list[Part]:
         out: list[Part] = []
@@ -129,7 +127,6 @@ class MultipartReader:
             self._content_type = ""
             return
         if stripped == b"KeepAlive":
-            self.keepalives += 1
             return
         state = self._state
         if state == _BODY:
@@ -187,7 +184,6 @@ class MultipartReader:
 
     def _drop_oversized(self, out: list[Part]) -> None:
         excerpt = b"\n".join(self._body)[:256] if self._body else self._tail[:256]
-        self.oversized += 1
         out.append(Part(self._content_type, excerpt, oversized=True))
         self._reset_body()
         self._state = _SKIP

@@ -345,10 +345,6 @@ def supported_custom_events(entity_id: str) -> str:
     return f"entity={path_entity(entity_id)},SupportedCustomEvents"
 
 
-def supported_events(entity_id: str) -> str:
-    return f"entity={path_entity(entity_id)},SupportedEvents"
-
-
 # --- paths ---------------------------------------------------------------------------------
 
 

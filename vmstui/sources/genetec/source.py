@@ -35,7 +35,6 @@ class GenetecSource(Runner):
         # The session's subscriptions: the config's, plus what the operator adds or removes
         # (re-subscribed after every reconnect, so a reconnect does not undo them).
         self.subscriptions: list[str] = list(cfg.subscriptions)
-        self.ignored_parts = 0
         self._refresh_soon = asyncio.Event()
         # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
         self.names = cfg.guid_names()
@@ -122,8 +121,7 @@ class GenetecSource(Runner):
                     )
                     continue
                 if part.content_type not in _JSON_TYPES:
-                    self.ignored_parts += 1  # text/plain and text/xml parts carry no event here
-                    continue
+                    continue  # text/plain and text/xml parts carry no event here
                 try:
                     data = part.data if part.parsed else json_value(part.body, "part")
                     event = normalize.stream_event(self.name, data, part.body, self.names)

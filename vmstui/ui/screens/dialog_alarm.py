@@ -57,8 +57,8 @@ class Checklist(EdgeList):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "tick", "Tick", show=False),
-        Binding("enter", "screen.confirm", "Confirm", show=False),
+        Binding("space", "tick", "Tick", show=False, id="dialog.tick"),
+        Binding("enter", "screen.confirm", "Confirm", show=False, id="dialog.list_confirm"),
     ]
 
     def __init__(self, items: list[tuple[str, str]], *, id: str | None = None) -> None:
@@ -93,7 +93,7 @@ class ForwardDialog(DialogScreen[list[str]]):
 
     # The first that exists gets the focus: the list, or the GUIDs when none is configured.
     AUTO_FOCUS = "#recipients, #guids"
-    HINT = "Space tick · Tab GUIDs · Enter forward · Esc cancel"
+    HINT = "{dialog.tick} tick · Tab GUIDs · Enter forward · {dialog.cancel} cancel"
 
     def __init__(self, recipients: dict[str, str]) -> None:
         super().__init__("Forward alarm")
@@ -149,7 +149,7 @@ class TriggerDialog(DialogScreen[TriggerRequest]):
     """
 
     AUTO_FOCUS = "#alarms, #alarm"
-    HINT = "↑↓ move · Enter trigger · ^S sanitize context · Esc cancel"
+    HINT = "↑↓ move · Enter trigger · {dialog.sanitize} sanitize context · {dialog.cancel} cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "sanitize", "Sanitize", show=False, id="dialog.sanitize"),
     ]

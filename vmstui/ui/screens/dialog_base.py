@@ -8,11 +8,12 @@ words the core would raise later.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import ClassVar, TypeVar
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -31,6 +32,49 @@ LABEL_WIDTH = 11
 
 Check = Callable[[str], str | None]
 """A field check: the reason the value is refused, or None when it is fine."""
+
+
+KEY_TEXT: dict[str, str] = {
+    "dialog.cancel": "Esc",
+    "dialog.next_field": "↓",
+    "dialog.previous_field": "↑",
+    "dialog.yes": "y",
+    "dialog.no": "n",
+    "dialog.next_button": "→",
+    "dialog.previous_button": "←",
+    "dialog.sanitize": "^S",
+    "dialog.tick": "Space",
+    "dialog.list_confirm": "Enter",
+}
+"""How a hint line writes a dialog binding's default key, by binding id."""
+
+_KEY_SLOT = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
+
+
+def keymap_of(app: App[Any]) -> Mapping[str, str]:
+    """The keymap Textual applies to every binding chain (the config's `[ui] keymap`).
+
+    Textual has `set_keymap` and `update_keymap` but no getter; the hint lines read what it
+    applies rather than a copy that could disagree.
+    """
+    return app._keymap
+
+
+def hint_line(template: str, app: App[Any]) -> str:
+    """A hint line with each `{binding.id}` slot written as the key it is bound to: the
+    default text from KEY_TEXT, or the key the keymap rebound it to."""
+    keymap = keymap_of(app)
+
+    def key(match: re.Match[str]) -> str:
+        binding_id = match.group(1)
+        if binding_id not in KEY_TEXT:
+            return match.group(0)
+        keys = keymap.get(binding_id)
+        if not keys:
+            return KEY_TEXT[binding_id]
+        return "/".join(app.get_key_display(Binding(k, "")) for k in keys.split(","))
+
+    return _KEY_SLOT.sub(key, template)
 
 
 def reason(parse: Callable[[str], object]) -> Check:
@@ -221,11 +265,12 @@ class DialogScreen(ModalScreen[ResultT]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False, id="dialog.cancel"),
         # Inputs and buttons leave Up/Down alone, so they walk the fields like Tab.
-        Binding("down", "app.focus_next", show=False),
-        Binding("up", "app.focus_previous", show=False),
+        Binding("down", "app.focus_next", show=False, id="dialog.next_field"),
+        Binding("up", "app.focus_previous", show=False, id="dialog.previous_field"),
     ]
 
-    HINT: ClassVar[str] = "Enter confirm · Esc cancel"
+    # Keys that a binding id stands for are written as `{id}`: the line shows them rebound.
+    HINT: ClassVar[str] = "Enter confirm · {dialog.cancel} cancel"
 
     def __init__(self, title: str, *, danger: bool = False) -> None:
         super().__init__()
@@ -241,7 +286,7 @@ class DialogScreen(ModalScreen[ResultT]):
             yield from self.body()
             with Horizontal(id="buttons"):
                 yield from self.buttons()
-            yield Static(Content(self.hint), id="hint")
+            yield Static(Content(hint_line(self.hint, self.app)), id="hint")
 
     def body(self) -> ComposeResult:
         yield from ()

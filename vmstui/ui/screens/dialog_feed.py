@@ -29,7 +29,7 @@ class FilterDialog(DialogScreen[str]):
     """
 
     AUTO_FOCUS = "#pattern"
-    HINT = "Enter apply · empty+Enter clears · ↓ recent · Esc cancel"
+    HINT = "Enter apply · empty+Enter clears · {dialog.next_field} recent · {dialog.cancel} cancel"
 
     def __init__(self, current: str | None, recent: list[str]) -> None:
         super().__init__("Filter feed")
@@ -90,7 +90,7 @@ class SubscriptionDialog(DialogScreen[str]):
     """
 
     AUTO_FOCUS = "#source"
-    HINT = "Tab/↓ next field · Enter add · Esc cancel"
+    HINT = "Tab/{dialog.next_field} next field · Enter add · {dialog.cancel} cancel"
 
     def __init__(self) -> None:
         super().__init__("Add subscription")

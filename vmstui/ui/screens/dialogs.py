@@ -63,12 +63,15 @@ class ConfirmDialog(DialogScreen[bool]):
     """
 
     AUTO_FOCUS = "#yes"
-    HINT = "y yes · n no · ←→ move · Enter press · Esc cancel"
+    HINT = (
+        "{dialog.yes} yes · {dialog.no} no · {dialog.previous_button}{dialog.next_button} move"
+        " · Enter press · {dialog.cancel} cancel"
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", show=False, id="dialog.yes"),
         Binding("n", "answer(False)", "No", show=False, id="dialog.no"),
-        Binding("left", "app.focus_previous", show=False),
-        Binding("right", "app.focus_next", show=False),
+        Binding("left", "app.focus_previous", show=False, id="dialog.previous_button"),
+        Binding("right", "app.focus_next", show=False, id="dialog.next_button"),
     ]
 
     def __init__(self, title: str, message: str, danger: bool = False) -> None:
@@ -109,7 +112,7 @@ class TypedConfirmDialog(DialogScreen[bool]):
         super().__init__(title, danger=True)
         self._message = message
         self._phrase = phrase
-        self.hint = f"type {phrase} · Enter confirm · Esc cancel"
+        self.hint = f"type {phrase} · Enter confirm · {{dialog.cancel}} cancel"
 
     def body(self) -> ComposeResult:
         yield Label(plain(self._message), id="message", classes="message")
@@ -163,7 +166,9 @@ class TextDialog(DialogScreen[str]):
         self._allow_sanitize = allow_sanitize
         self._free_text = free_text_check("text")
         self.hint = (
-            "Enter save · ^S sanitize · Esc cancel" if allow_sanitize else "Enter save · Esc cancel"
+            "Enter save · {dialog.sanitize} sanitize · {dialog.cancel} cancel"
+            if allow_sanitize
+            else "Enter save · {dialog.cancel} cancel"
         )
 
     def _check(self, value: str) -> str | None:
