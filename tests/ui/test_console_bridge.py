@@ -12,7 +12,7 @@ from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.widgets.status import StatusBar
 
-from ..test_bridge_rules import sensor_event
+from ..unit.test_bridge_rules import sensor_event
 from .conftest import console_settings
 from .test_console import until
 

@@ -14,7 +14,7 @@ from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 
 from ..brokers import PASSWORD, amqp, require_rabbitmq
-from ..test_een_broker import detection_body, een_settings
+from ..integration.test_een_broker import detection_body, een_settings
 from .test_console import until
 
 

@@ -19,7 +19,7 @@ from vmstui.config import EenConfig
 from vmstui.sources.een import link as link_module
 from vmstui.sources.een.link import Link
 
-from .brokers import PASSWORD, STOMP_URL, WS_URL, Amqp, amqp, require_rabbitmq
+from ..brokers import PASSWORD, STOMP_URL, WS_URL, Amqp, amqp, require_rabbitmq
 from .test_een_broker import detection_body, een_settings
 
 SENT = 3000

@@ -15,7 +15,7 @@ from vmstui.config import ConfigError, Settings, parse_settings
 from vmstui.config_bridge import TEMPLATE_FIELDS
 from vmstui.models import EVENT_FIELDS, Event, event_fields
 
-from .events import custom_event
+from ..events import custom_event
 
 CAMERA = "6f1c2a10-0000-4000-8000-000000000001"
 DOOR_ALARM = "6f1c2a10-0000-4000-8000-0000000000aa"

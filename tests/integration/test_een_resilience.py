@@ -17,7 +17,7 @@ import pytest
 
 from vmstui.hub import GapRecorded
 
-from .brokers import PASSWORD, WS_URL, Amqp, amqp, rabbitmqctl, require_rabbitmq
+from ..brokers import PASSWORD, WS_URL, Amqp, amqp, rabbitmqctl, require_rabbitmq
 from .test_een_broker import (
     cache_counts,
     collect,

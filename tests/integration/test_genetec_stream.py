@@ -16,7 +16,7 @@ from vmstui.sources.genetec.source import GenetecSource
 from vmstui.store import Store
 from vmstui.supervisor import cancel_all
 
-from .conftest import wait_for
+from ..conftest import wait_for
 from .test_genetec_client import entity_guids
 
 

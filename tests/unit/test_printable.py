@@ -13,7 +13,7 @@ from vmstui.cli.common import TerminalSafeFormatter
 from vmstui.cli.jobs import event_line
 from vmstui.printable import REPLACEMENT, UNSAFE_CHARS, printable
 
-from .events import custom_event
+from ..events import custom_event
 
 UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 ATTACK = "ok \x1b]52;c;ZXZpbA==\x1b\\ \x1b[2J\x9b31m \u202etxt.exe\u202c \x07\x08 end"

@@ -25,7 +25,7 @@ from vmstui.config import (
 from vmstui.config_base import Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_reference_is_what_the_models_give() -> None:

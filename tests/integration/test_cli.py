@@ -22,7 +22,7 @@ from vmstui.errors import InvalidValue
 from vmstui.simulator import Simulator
 from vmstui.store import SCHEMA_VERSION, Store
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 from .test_genetec_client import entity_guids
 
 

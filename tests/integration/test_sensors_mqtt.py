@@ -23,8 +23,8 @@ from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all
 
-from .brokers import HOST, MQTT_PORT, require
-from .conftest import wait_for
+from ..brokers import HOST, MQTT_PORT, require
+from ..conftest import wait_for
 
 
 @pytest.fixture

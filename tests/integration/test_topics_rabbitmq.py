@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from vmstui import topics
 
-from .brokers import Amqp, amqp, require
+from ..brokers import Amqp, amqp, require
 
 # Few distinct words, so patterns and keys collide often; "" is an empty word ("a..b").
 WORDS = st.sampled_from(["a", "b", "c", "create", "12345", ""])

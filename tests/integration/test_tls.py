@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from vmstui.config import GenetecConfig, parse_settings
 from vmstui.sources.genetec.client import GenetecClient, UnreachableError
 
-from .brokers import require_commands
+from ..brokers import require_commands
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from . import camio_payloads as payloads
+from .. import camio_payloads as payloads
 from .test_camio import TOKEN, Listener, listening
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from . import camio_payloads as payloads
+from .. import camio_payloads as payloads
 
 TOKEN = "token tail-test-only-90c2"
 

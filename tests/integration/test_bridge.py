@@ -24,7 +24,7 @@ from vmstui.config_bridge import BridgeConfig
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 
-from .conftest import APP, PASSWORD, USER, wait_for
+from ..conftest import APP, PASSWORD, USER, wait_for
 
 TOKEN = "sensor-token-for-tests"
 

@@ -22,9 +22,9 @@ from vmstui.runtime import Runtime
 from vmstui.sources.camio.source import CamioSource
 from vmstui.store import Store
 
-from . import camio_payloads as payloads
-from .brokers import require_commands
-from .conftest import wait_for
+from .. import camio_payloads as payloads
+from ..brokers import require_commands
+from ..conftest import wait_for
 
 TOKEN = "token XYZPDQ-for-tests-only-5b1e"
 PATH = "/camio"

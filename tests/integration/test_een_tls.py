@@ -15,7 +15,7 @@ from aiohttp import web
 
 from vmstui.config import ConfigError
 
-from .brokers import PASSWORD, STOMP_URL, amqp, require_commands, require_rabbitmq
+from ..brokers import PASSWORD, STOMP_URL, amqp, require_commands, require_rabbitmq
 from .test_een_broker import detail, een_settings, running, state, wait_for
 from .test_tls import make_ca_and_cert
 

@@ -27,7 +27,7 @@ from vmstui.models import Event
 from vmstui.runtime import Runtime
 from vmstui.sources.een.source import EenSource
 
-from .brokers import PASSWORD, STOMP_URL, WS_URL, Amqp, amqp, require_rabbitmq
+from ..brokers import PASSWORD, STOMP_URL, WS_URL, Amqp, amqp, require_rabbitmq
 
 pytestmark = pytest.mark.usefixtures("rabbitmq")
 

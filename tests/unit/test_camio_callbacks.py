@@ -16,7 +16,7 @@ from vmstui.sources.camio.callbacks import (
     to_events,
 )
 
-from . import camio_payloads as payloads
+from .. import camio_payloads as payloads
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from vmstui import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_location_follows_the_xdg_environment(

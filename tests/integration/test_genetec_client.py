@@ -24,7 +24,7 @@ from vmstui.sources.genetec.client import (
 from vmstui.sources.genetec.qexpr import AlarmRef, FreeTextError
 from vmstui.store import Store
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 
 def entity_guids(sim: Simulator, kind: str) -> list[str]:

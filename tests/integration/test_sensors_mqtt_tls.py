@@ -22,8 +22,8 @@ from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all
 
-from .brokers import accepts, require_commands
-from .conftest import wait_for
+from ..brokers import accepts, require_commands
+from ..conftest import wait_for
 from .test_tls import make_ca_and_cert
 
 

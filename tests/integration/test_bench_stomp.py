@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from .brokers import require_rabbitmq
+from ..brokers import require_rabbitmq
 
 VMSTUI = Path(sys.executable).with_name("vmstui")
 

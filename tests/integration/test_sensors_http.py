@@ -22,8 +22,8 @@ from vmstui.hub import Hub
 from vmstui.store import Store
 from vmstui.supervisor import Backoff, cancel_all
 
-from .brokers import require_commands
-from .conftest import wait_for
+from ..brokers import require_commands
+from ..conftest import wait_for
 
 TOKEN = "leak-token-for-tests-only"
 LEAK = Sensor(name="basement", kind="leak", address="Basement", token_env="UNUSED_IN_TESTS")
