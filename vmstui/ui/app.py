@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
@@ -22,6 +23,7 @@ from textual.worker import Worker
 from vmstui.config import Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
 from vmstui.models import Alarm, Event, Gap
+from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
@@ -81,6 +83,7 @@ class VmstuiApp(AlarmActions, App[None]):
         self.updates: Subscriber = runtime.hub.subscribe()
         self.failures = Failures(self)
         self._fresh_sources: set[str] = set()
+        self._details_alarm: str | None = None  # the key of the alarm the details show
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
         self.theme = (
@@ -242,8 +245,39 @@ class VmstuiApp(AlarmActions, App[None]):
     def on_data_table_row_highlighted(self, message: AlarmTable.RowHighlighted) -> None:
         if isinstance(message.data_table, AlarmTable):
             alarm = message.data_table.current_alarm()
-            if alarm is not None:
-                self.query_one(DetailsPane).show(self._describe(alarm))
+            # Already shown: the table's Followed message keeps it current (and may have put
+            # a note above it that this must not wipe).
+            if alarm is not None and alarm.key != self._details_alarm:
+                self._show_alarm(alarm)
+
+    def on_alarm_table_followed(self, message: AlarmTable.Followed) -> None:
+        """The alarm the keys act on changed under the operator: the details follow it, and
+        say so when the one they showed has left the list."""
+        shown = self._details_alarm
+        now = message.alarm.key if message.alarm is not None else None
+        # The pane showed the one that left, or already moved on to the neighbour with the
+        # cursor (the cursor's own highlight can arrive first).
+        if message.gone is not None and shown in (message.gone.key, now):
+            note = Text(f"{self.alarm_label(message.gone)} left the list.", style="bold")
+            if message.alarm is None:
+                self._details_alarm = None
+                self.query_one(DetailsPane).show(note)
+            else:
+                self._show_alarm(message.alarm, note=note)
+        elif message.alarm is not None and shown == message.alarm.key:
+            self._show_alarm(message.alarm)
+
+    def _show_alarm(self, alarm: Alarm, *, note: Text | None = None) -> None:
+        described = self._describe(alarm)
+        self._details_alarm = alarm.key
+        self.query_one(DetailsPane).show(Group(note, described) if note else described)
+
+    def alarm_label(self, alarm: Alarm) -> str:
+        """How an alarm is named to the operator: instance, name, and where (from the VMS's
+        names where known, never a bare GUID where a name exists)."""
+        name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
+        entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
+        return printable(f"#{alarm.instance_id} {name}" + (f" ({entity})" if entity else ""))
 
     def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
         # Enter: where the details pane is hidden, the details open over the screen.
@@ -262,6 +296,7 @@ class VmstuiApp(AlarmActions, App[None]):
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:
+            self._details_alarm = None
             shown = describe_event(message.event, time_format=self.settings.ui.time_format)
             self.query_one(DetailsPane).show(shown)
             if message.opened and self.has_class("-narrow"):

@@ -3,6 +3,10 @@
 Updates come in batches from the app's flush; rows are added, updated cell by cell or removed
 by key inside one `batch_update`, never rebuilt. Sorted by priority (1 is the most urgent),
 then newest. State is shown as text and colour, so it reads without colour too.
+
+The cursor follows the alarm, not the row number: a new alarm sorting above the one being
+read leaves the cursor (and so the keys) on the one being read. When that alarm leaves the
+list the cursor moves to its neighbour and the table says which alarm left (`Followed`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -51,6 +56,16 @@ class AlarmTable(DataTable[Text]):
     AlarmTable { height: 1fr; }
     """
 
+    class Followed(Message):
+        """The alarm under the cursor after a batch of changes: the same one, changed (its
+        state, priority...), or a neighbour because `gone` left the list."""
+
+        def __init__(self, table: AlarmTable, alarm: Alarm | None, gone: Alarm | None) -> None:
+            super().__init__()
+            self.table = table
+            self.alarm = alarm
+            self.gone = gone
+
     def __init__(
         self, *, namer: Namer | None = None, time_format: str = TIME_FORMAT, id: str | None = None
     ) -> None:
@@ -78,8 +93,31 @@ class AlarmTable(DataTable[Text]):
 
     # --- data -----------------------------------------------------------------------------
 
+    def _following(self) -> tuple[Alarm | None, int]:
+        """The alarm under the cursor now, and its row, before a batch changes the rows."""
+        return self.current_alarm(), self.cursor_row
+
+    def _follow(self, before: tuple[Alarm | None, int]) -> None:
+        """Put the cursor back on the alarm it was on (rows may have moved), or on the
+        neighbour of one that left; say so when the alarm shown changed."""
+        alarm, row = before
+        if alarm is None:
+            return
+        if alarm.key in self._marks:
+            index = self.get_row_index(alarm.key)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False)
+            now = self.alarms[alarm.key]
+            if now != alarm:
+                self.post_message(self.Followed(self, now, None))
+            return
+        if self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), animate=False)
+        self.post_message(self.Followed(self, self.current_alarm(), alarm))
+
     def apply(self, source: str, alarms: Sequence[Alarm], *, full: bool) -> None:
         """A batch of alarm states of one source; `full` means it is the whole active list."""
+        before = self._following()
         with self.app.batch_update():
             if full:
                 keep = {a.key for a in alarms if a.active}
@@ -94,6 +132,7 @@ class AlarmTable(DataTable[Text]):
                     self._remove(alarm.key)
             self._refit()
             self._sort()
+            self._follow(before)
 
     def load(self, alarms: Iterable[Alarm], *, stale: bool) -> None:
         """Rows from the cache at start, marked stale until the VMS answers."""
@@ -107,6 +146,7 @@ class AlarmTable(DataTable[Text]):
 
     def set_filter(self, pattern: str | None) -> None:
         self.pattern = pattern
+        before = self._following()
         with self.app.batch_update():
             for alarm in list(self.alarms.values()):
                 shown = alarm.key in self._marks
@@ -119,6 +159,7 @@ class AlarmTable(DataTable[Text]):
                     self.remove_row(alarm.key)
             self._refit()
             self._sort()
+            self._follow(before)
 
     def _visible(self, alarm: Alarm) -> bool:
         if self.pattern is None:
