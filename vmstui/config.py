@@ -84,6 +84,8 @@ class UiConfig(Strict):
     urgent; an alarm that gives no priority rings)."""
     clock: bool = True
     """Show a clock in the status line."""
+    confirm_quit: bool = True
+    """Ask before quitting while unacknowledged alarms are on screen (once, naming them)."""
     time_format: str = "%H:%M:%S"
     """How times are written everywhere in the console (feed, alarms, clock, details), in
     local time: a strftime format such as `%H:%M:%S` or `%d.%m. %H:%M`."""

@@ -93,7 +93,9 @@ async def test_forward_to_a_named_recipient_and_to_a_typed_guid(
         await pilot.press("enter")
         await until(pilot, lambda: len(sim.alarms.get(instance).forwards) == 2, "forward 2")
         assert sim.alarms.get(instance).forwards[1].to == [team.guid]
-        await until(pilot, lambda: "Forward 1 alarm(s): done" in notes(app), "done notice")
+        await until(
+            pilot, lambda: any(n.startswith(f"Forwarded #{instance} ") for n in notes(app)), "done"
+        )
 
         entries = await audit(runtime)
         assert [(e.action, e.ok) for e in entries] == [("forward", True), ("forward", True)]

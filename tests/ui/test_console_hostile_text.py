@@ -77,7 +77,7 @@ async def test_error_text_from_a_server_is_notified_literally(runtime: Runtime) 
         async def refused() -> None:
             raise GenetecError(f"the server said: {HOSTILE}")
 
-        assert not await app._act("Acknowledge", "sim", refused)
+        assert not await app._act(("Acknowledge", "Acknowledged"), "#1 alarm", "sim", refused)
         await pilot.pause(0.2)
         assert app.is_running
         messages = [str(n.message) for n in app._notifications]

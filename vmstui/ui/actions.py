@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from textual import work
@@ -36,6 +36,8 @@ from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 log = logging.getLogger(__name__)
 
+NAMED_AT_MOST = 3  # alarms named in a notice about several; the rest are counted
+
 
 def _check_context(text: str) -> str | None:
     try:
@@ -50,6 +52,16 @@ class AlarmActions(App[None]):
     filter_pattern: str | None = None
 
     # --- helpers --------------------------------------------------------------------------
+
+    def alarm_label(self, alarm: Alarm) -> str:
+        """How an alarm is named to the operator: instance, name, and where (from the VMS's
+        names where known, never a bare GUID where a name exists)."""
+        name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
+        entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
+        return printable(f"#{alarm.instance_id} {name}" + (f" ({entity})" if entity else ""))
+
+    def name_of(self, source: str, guid: str) -> str:
+        raise NotImplementedError  # the app's: configured (and later the VMS's) names
 
     def _say(self, message: str, **kwargs: Any) -> None:
         """A notification of text that may hold the VMS's own words (an error it answered, a
@@ -78,14 +90,32 @@ class AlarmActions(App[None]):
             return None
         return source, targets
 
-    async def _act(self, label: str, source: str, call: Callable[[], Awaitable[object]]) -> bool:
+    def _named(self, alarms: Sequence[Alarm]) -> str:
+        """The alarms an action is about, as the operator reads them: "#4 Panic button (Staff
+        entrance)"; several: how many, and the first few by name."""
+        labels = [self.alarm_label(alarm) for alarm in alarms[:NAMED_AT_MOST]]
+        if len(alarms) == 1:
+            return labels[0]
+        more = len(alarms) - len(labels)
+        listed = ", ".join(labels) + (f" and {more} more" if more else "")
+        return f"{len(alarms)} alarms: {listed}"
+
+    async def _act(
+        self,
+        verb: tuple[str, str],
+        what: str,
+        source: str,
+        call: Callable[[], Awaitable[object]],
+    ) -> bool:
+        """Run one action; the notice says what was done to what ("Acknowledged #4 Panic
+        button (Staff entrance)"), or what failed and why. `verb`: (to do, done)."""
         try:
             await call()
         except Exception as exc:  # every failure is shown in words, none ends the console
-            log.warning("%s on %s failed: %s", label, source, exc)
-            self._say(f"{label} failed: {exc}", severity="error", timeout=10)
+            log.warning("%s %s on %s failed: %s", verb[0], what, source, exc)
+            self._say(f"{verb[0]} {what} failed: {exc}", severity="error", timeout=10)
             return False
-        self._say(f"{label}: done")
+        self._say(f"{verb[1]} {what}")
         self.query_one(AlarmTable).clear_selection()
         runner = self.runtime.genetec.get(source)
         if runner is not None:
@@ -111,8 +141,13 @@ class AlarmActions(App[None]):
             return
         source, alarms = chosen
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
-        label = f"{'Acknowledge' if kind == 'Ack' else 'Nack'} {len(refs)} alarm(s)"
-        await self._act(label, source, lambda: self.runtime.desk.acknowledge(source, refs, kind))
+        verb = ("Acknowledge", "Acknowledged") if kind == "Ack" else ("Nack", "Nacked")
+        await self._act(
+            verb,
+            self._named(alarms),
+            source,
+            lambda: self.runtime.desk.acknowledge(source, refs, kind),
+        )
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_investigate(self) -> None:
@@ -122,7 +157,8 @@ class AlarmActions(App[None]):
         source, alarms = chosen
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
         await self._act(
-            f"Investigate {len(refs)} alarm(s)",
+            ("Investigate", "Investigating"),
+            self._named(alarms),
             source,
             lambda: self.runtime.desk.investigate(source, refs),
         )
@@ -136,7 +172,7 @@ class AlarmActions(App[None]):
         confirmed = await self.push_screen_wait(
             ConfirmDialog(
                 "Force acknowledge",
-                f"Force-acknowledge {len(alarms)} alarm(s), bypassing acknowledgement conditions?",
+                f"Force-acknowledge {self._named(alarms)}, bypassing acknowledgement conditions?",
                 danger=True,
             )
         )
@@ -149,7 +185,9 @@ class AlarmActions(App[None]):
                     source, AlarmRef(alarm.instance_id, alarm.alarm_guid)
                 )
 
-        await self._act(f"Force acknowledge {len(alarms)} alarm(s)", source, call)
+        await self._act(
+            ("Force-acknowledge", "Force-acknowledged"), self._named(alarms), source, call
+        )
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_force_ack_all(self) -> None:
@@ -167,7 +205,8 @@ class AlarmActions(App[None]):
             return
         for source in sources:
             await self._act(
-                f"Force acknowledge all on {source}",
+                ("Force-acknowledge", "Force-acknowledged"),
+                f"every alarm on {source}",
                 source,
                 functools.partial(self.runtime.desk.force_acknowledge_all, source),
             )
@@ -187,7 +226,7 @@ class AlarmActions(App[None]):
             for alarm in alarms:  # ForwardAlarm takes one instance per call
                 await self.runtime.desk.forward(source, alarm.instance_id, recipients)
 
-        await self._act(f"Forward {len(alarms)} alarm(s)", source, call)
+        await self._act(("Forward", "Forwarded"), self._named(alarms), source, call)
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
@@ -199,7 +238,7 @@ class AlarmActions(App[None]):
         text: str | None = await self.push_screen_wait(
             TextDialog(
                 "Edit alarm context",
-                f"Context of alarm #{alarm.instance_id}",
+                f"Context of {self._named([alarm])}",
                 initial=alarm.context,
                 validate=_check_context,
             )
@@ -208,7 +247,8 @@ class AlarmActions(App[None]):
             return
         ref = AlarmRef(alarm.instance_id, alarm.alarm_guid)
         await self._act(
-            "Edit context",
+            ("Edit the context of", "Edited the context of"),
+            self._named([alarm]),
             alarm.source,
             lambda: self.runtime.desk.edit_context(alarm.source, ref, text),
         )
@@ -226,8 +266,10 @@ class AlarmActions(App[None]):
         )
         if request is None:
             return
+        named = next((name for name, guid in alarms if guid == request.alarm), request.alarm)
         await self._act(
-            "Trigger alarm",
+            ("Trigger", "Triggered"),
+            f"alarm {named}",
             source,
             lambda: self.runtime.desk.trigger(
                 source,
@@ -237,6 +279,28 @@ class AlarmActions(App[None]):
                 priority=request.priority,
             ),
         )
+
+    async def action_quit(self) -> None:
+        """`q`: with unacknowledged alarms on screen, ask once (naming them) before leaving."""
+        self._quit_when_confirmed()
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def _quit_when_confirmed(self) -> None:
+        table = self.query_one(AlarmTable)
+        waiting = [
+            table.alarms[key] for key in table.shown_keys() if table.alarms[key].unacknowledged
+        ]
+        if waiting and self.runtime.settings.ui.confirm_quit:
+            confirmed = await self.push_screen_wait(
+                ConfirmDialog(
+                    "Quit",
+                    f"{self._named(waiting)}: not acknowledged. Quit anyway?",
+                    danger=True,
+                )
+            )
+            if not confirmed:
+                return
+        self.exit()
 
     def action_toggle_select(self) -> None:
         self.query_one(AlarmTable).toggle_select()

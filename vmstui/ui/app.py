@@ -23,7 +23,6 @@ from textual.worker import Worker
 from vmstui.config import Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
 from vmstui.models import Alarm, Event, Gap
-from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import AlarmActions
@@ -271,13 +270,6 @@ class VmstuiApp(AlarmActions, App[None]):
         described = self._describe(alarm)
         self._details_alarm = alarm.key
         self.query_one(DetailsPane).show(Group(note, described) if note else described)
-
-    def alarm_label(self, alarm: Alarm) -> str:
-        """How an alarm is named to the operator: instance, name, and where (from the VMS's
-        names where known, never a bare GUID where a name exists)."""
-        name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
-        entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
-        return printable(f"#{alarm.instance_id} {name}" + (f" ({entity})" if entity else ""))
 
     def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
         # Enter: where the details pane is hidden, the details open over the screen.

@@ -304,6 +304,10 @@ class AlarmTable(DataTable[Text]):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return self.alarms.get(key or "")
 
+    def shown_keys(self) -> list[str]:
+        """The alarms on screen (not hidden by a filter), in their order."""
+        return self._ordered_keys()
+
     def targets(self) -> list[Alarm]:
         """The selected alarms, or the one under the cursor."""
         chosen = [self.alarms[k] for k in self._ordered_keys() if k in self.selected]
