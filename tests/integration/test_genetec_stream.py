@@ -10,7 +10,7 @@ import pytest
 
 from vmstui.config import GenetecConfig, Settings
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, Hub, StatusChanged
-from vmstui.models import Event, Gap, SourceStatus
+from vmstui.models import Alarm, Event, Gap, SourceStatus
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.store import Store
@@ -223,3 +223,25 @@ async def test_stream_connection_is_closed_on_shutdown(
         await wait_for(lambda: len(sim.streams) == 1, what="stream open")
     assert sim.stats.connections_closed == 1  # POST /events/closeconnection/{id}, not just TCP
     await wait_for(lambda: not sim.streams, what="stream gone")
+
+
+async def test_a_new_alarm_has_its_known_priority_at_first_sight(
+    sim: Simulator, settings_for: Callable[..., Settings], store: Store
+) -> None:
+    """AlarmTriggered carries no priority unless the trigger overrode it: the alarm's priority
+    as last read from /activealarms is used from its first update on, not 0."""
+    alarm = entity_guids(sim, "Alarm")[1]
+    async with Harness(cfg(settings_for), store) as h:
+        first = await sim.trigger_alarm(alarm)  # no override: the stream says no priority
+        await wait_for(
+            lambda: first in h.runner.alarms and h.runner.alarms[first].priority > 0,
+            what="the priority from the re-read of /activealarms",
+        )
+        known = h.runner.alarms[first].priority
+        second = await sim.trigger_alarm(alarm)
+        await wait_for(lambda: bool(_updates_of(h, second)), what="the new alarm")
+        assert _updates_of(h, second)[0].priority == known
+
+
+def _updates_of(h: Harness, instance: int) -> list[Alarm]:
+    return [a for u in h.alarm_updates for a in u.alarms if a.instance_id == instance]

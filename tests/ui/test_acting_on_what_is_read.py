@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from rich.console import Console
 from textual.widgets import Static
 
+from vmstui.models import Alarm
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.screens.dialogs import ConfirmDialog
+from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane
 
 from .test_console import alarms_in_table, live, until
@@ -154,3 +156,21 @@ def pane_text_of(screen: object) -> str:
 
     assert isinstance(screen, Screen)
     return " ".join(str(static.content) for static in screen.query(Static))
+
+
+async def test_an_unknown_priority_is_a_question_mark_on_top(runtime: Runtime) -> None:
+    """Never "0" at the bottom: an alarm whose priority the VMS has not said yet sorts above
+    the rest and reads "?", in the row and in the details."""
+    app = VmstuiApp(runtime, connect=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        table = app.query_one(AlarmTable)
+        known = Alarm(source="sim", instance_id=1, alarm_guid="a" * 8, priority=1)
+        unknown = Alarm(source="sim", instance_id=2, alarm_guid="b" * 8, priority=0)
+        table.apply("sim", [known, unknown], full=False)
+        await pilot.pause()
+        assert table.shown_keys()[0] == unknown.key
+        assert table._texts[unknown.key]["pri"] == "?"
+        table.move_cursor(row=0)
+        await until(
+            pilot, lambda: "? (not known yet)" in pane_text(app.query_one(DetailsPane)), "details"
+        )

@@ -32,6 +32,10 @@ class GenetecSource(Runner):
         self.cfg = cfg
         self.client = GenetecClient(cfg, password if password is not None else cfg.password())
         self.alarms: dict[int, Alarm] = {}
+        # Alarm GUID -> its last known priority (from /activealarms and notifications): an
+        # AlarmTriggered carries none unless the trigger overrode it, and a new row must not
+        # first show "priority 0" at the bottom of the table.
+        self.priorities: dict[str, int] = {}
         # The session's subscriptions: the config's, plus what the operator adds or removes
         # (re-subscribed after every reconnect, so a reconnect does not undo them).
         self.subscriptions: list[str] = list(cfg.subscriptions)
@@ -86,6 +90,7 @@ class GenetecSource(Runner):
     async def refresh_alarms(self) -> list[Alarm]:
         alarms = await self.client.active_alarms()
         self.alarms = {alarm.instance_id: alarm for alarm in alarms}
+        self.priorities.update((a.alarm_guid, a.priority) for a in alarms if a.priority)
         await self.hub.alarms(self.name, alarms, full=True)
         return alarms
 
@@ -147,8 +152,13 @@ class GenetecSource(Runner):
         alarm = normalize.apply_notification(self.alarms.get(instance), event)
         if alarm is None:
             return None
-        if event.type == "AlarmTriggered" and not alarm.priority:
-            self._refresh_soon.set()
+        if alarm.priority:
+            self.priorities[alarm.alarm_guid] = alarm.priority
+        elif event.type == "AlarmTriggered":
+            known = self.priorities.get(alarm.alarm_guid)
+            if known:
+                alarm = alarm.model_copy(update={"priority": known})
+            self._refresh_soon.set()  # the VMS's own word, also for a priority we guessed
         if alarm.active:
             self.alarms[instance] = alarm
         else:

@@ -47,6 +47,11 @@ _STATE_VARIABLE = {
 Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
 
 
+def priority_text(priority: int) -> str:
+    """A priority as shown; 0 means the VMS has not said it yet."""
+    return str(priority) if priority else "?"
+
+
 def _short(guid: str) -> str:
     return guid[:8] if guid else "-"
 
@@ -208,7 +213,7 @@ class AlarmTable(DataTable[Text]):
             for a in sorted(
                 (a for a in self.alarms.values() if a.key in self._marks),
                 key=lambda a: (
-                    a.priority or 256,
+                    a.priority,  # 0 is unknown ("?"): on top until the VMS says, never below
                     -(a.trigger_time.timestamp() if a.trigger_time else 0),
                 ),
             )
@@ -233,7 +238,7 @@ class AlarmTable(DataTable[Text]):
             or _short(alarm.trigger_entity)
         )
         texts = {
-            "pri": str(alarm.priority),
+            "pri": priority_text(alarm.priority),
             "state": state_text,
             "alarm": printable(name),
             "source entity": printable(entity),

@@ -66,7 +66,7 @@ def describe_alarm(
         ("instance", str(alarm.instance_id)),
         ("source", alarm.source),
         ("state", alarm.state.value + (" (stale)" if alarm.stale else "")),
-        ("priority", str(alarm.priority)),
+        ("priority", str(alarm.priority) if alarm.priority else "? (not known yet)"),
         ("triggered", when(alarm.trigger_time)),
         (
             "entity",
