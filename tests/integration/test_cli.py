@@ -267,3 +267,17 @@ def test_only_user_errors_become_one_line() -> None:
     result = CliRunner().invoke(cli, ["bug"])
     # Not dressed as the user's problem: it escapes, and `vmstui` shows its traceback.
     assert isinstance(result.exception, ValueError) and "Error:" not in result.output
+
+
+async def test_config_before_the_command_and_help_without_a_config(tmp_path: Path) -> None:
+    """`vmstui --config FILE` opens the console on FILE (the README's form), `vmstui --config
+    FILE tail` reads it too, and `vmstui alarms SUB --help` needs no config file at all."""
+    nowhere = {"XDG_CONFIG_HOME": str(tmp_path / "none"), "VMSTUI_CONFIG": ""}
+    site = tmp_path / "site.toml"
+    code, _, err = await vmstui("--config", str(site), env=nowhere)
+    assert code != 0 and f"config file {site} does not exist" in one_clean_line(err)
+    code, _, err = await vmstui("--config", str(site), "tail", env=nowhere)
+    assert code != 0 and f"config file {site} does not exist" in one_clean_line(err)
+    for sub in ("list", "ack", "trigger", "forward", "force-ack-all"):
+        code, out, err = await vmstui("alarms", sub, "--help", env=nowhere)
+        assert code == 0 and "Usage: vmstui alarms" in out, err

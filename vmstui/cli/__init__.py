@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,8 +49,16 @@ def setup_logging(level: str) -> None:
     show_default=True,
     help="Logging of headless commands, to stderr.",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file for the console and for any command (default: $XDG_CONFIG_HOME/vmstui/"
+    "config.toml, or $VMSTUI_CONFIG).",
+)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str) -> None:
+def cli(ctx: click.Context, log_level: str, config_path: Path | None) -> None:
     """vmstui: live VMS events and alarms for control rooms, from a terminal.
 
     Without a command it opens the console on the default config (same as `vmstui run`).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, genetec_source, run, settings_from, source_option
-from vmstui.config import GenetecConfig
+from vmstui.config import GenetecConfig, Settings
 from vmstui.desk import AlarmDesk
 from vmstui.models import Alarm
 from vmstui.printable import printable
@@ -39,9 +40,20 @@ def resolve_recipient(cfg: GenetecConfig, value: str) -> str:
 
 
 class Context:
+    """The config and the source, read when a command first needs them (so that `vmstui
+    alarms ack --help` works without a config file)."""
+
     def __init__(self, config_path: Path | None, source_name: str | None) -> None:
-        self.settings = settings_from(config_path)
-        self.source = genetec_source(self.settings, source_name)
+        self._config_path = config_path
+        self._source_name = source_name
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return settings_from(self._config_path)
+
+    @functools.cached_property
+    def source(self) -> GenetecConfig:
+        return genetec_source(self.settings, self._source_name)
 
     def desk_call(self, action: Callable[[AlarmDesk, str], Awaitable[T]]) -> T:
         async def go() -> T:

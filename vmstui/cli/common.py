@@ -52,6 +52,12 @@ def quiet_libraries(level: str) -> None:
 
 
 def settings_from(config_path: Path | None) -> Settings:
+    """The command's --config, else the one given before the command (`vmstui --config
+    FILE tail`), else the default location."""
+    if config_path is None:
+        context = click.get_current_context(silent=True)
+        if context is not None:
+            config_path = context.find_root().params.get("config_path")
     return load_settings(config_path)
 
 
