@@ -91,7 +91,7 @@ class UiConfig(Strict):
     local time: a strftime format such as `%H:%M:%S` or `%d.%m. %H:%M`."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Keys rebound by binding id (the ids are in the console's key table):
-    `{ "alarm.ack" = "k", "feed.follow" = "ctrl+p" }`. An unknown id is refused."""
+    `{ "alarm.ack" = "k", "feed.follow" = "ctrl+f" }`. An unknown id is refused."""
 
 
 class Settings(Strict):

@@ -9,6 +9,7 @@ import inspect
 import os
 import pkgutil
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import vmstui.ui.screens
 from vmstui.config import ConfigError, parse_settings
 from vmstui.runtime import Runtime
 from vmstui.ui.app import VmstuiApp
-from vmstui.ui.keymap import BINDING_IDS
+from vmstui.ui.keymap import BINDING_IDS, check_keymap
 from vmstui.ui.screens.dialogs import ConfirmDialog, TextDialog
 
 from .test_console import until
@@ -125,3 +126,30 @@ async def test_an_unknown_id_is_refused_in_one_line(tmp_path: Path) -> None:
     assert status == 1
     assert err.count("\n") == 1 and err.startswith("Error: [ui.keymap]: unknown binding id")
     assert "Traceback" not in err
+
+
+async def test_a_clashing_keymap_is_refused_naming_both_ids(tmp_path: Path) -> None:
+    """`ack = "n"` takes Nack's key: one of the two would never act. Refused at start in one
+    line naming both; so is a key Textual keeps (ctrl+p opens the command palette)."""
+    refusals = {
+        "alarm.ack": ("n", "'alarm.ack' and 'alarm.nack' are both on 'n'"),
+        "dialog.yes": ("n", "'dialog.no' and 'dialog.yes' are both on 'n'"),
+        "feed.follow": ("ctrl+p", "'feed.follow' = 'ctrl+p' takes the key of the command"),
+    }
+    for binding_id, (key, said) in refusals.items():
+        with pytest.raises(ConfigError) as refused:
+            check_keymap({binding_id: key})
+        assert said in str(refused.value)
+    swapped = {"alarm.ack": "k", "alarm.nack": "a"}
+    assert check_keymap(swapped) == swapped
+
+    status, err = await console_with(tmp_path, {"alarm.ack": "n"})
+    assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "'alarm.ack' and 'alarm.nack'" in err
+
+
+def test_the_readme_keymap_example_is_accepted() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("keymap = {"))
+    keymap = parse_settings(tomllib.loads(f"[ui]\n{line.split('#')[0]}")).ui.keymap
+    assert keymap and check_keymap(keymap) == keymap

@@ -73,4 +73,39 @@ def check_keymap(keymap: dict[str, str]) -> dict[str, str]:
         known = ", ".join(sorted(BINDING_IDS))
         ids = "id" if len(named) == 1 else "ids"
         raise ConfigError(f"[ui.keymap]: unknown binding {ids} {', '.join(named)}; known: {known}")
+    _refuse_clashes(keymap)
     return keymap
+
+
+# Keys Textual itself answers everywhere, named as the operator knows them.
+RESERVED = {"ctrl+p": "the command palette", "ctrl+q": "quit", "ctrl+c": "copy / quit"}
+
+
+def _keys(binding: Binding, keymap: dict[str, str]) -> list[str]:
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    return [key.strip() for key in keys.split(",") if key.strip()]
+
+
+def _refuse_clashes(keymap: dict[str, str]) -> None:
+    """Two bindings of one screen on the same key: one of them would never act. Refused in
+    one line naming both ids (`ack = "n"` takes Nack's key), as is a key Textual keeps."""
+    scopes: list[Iterable[BindingType]] = [BINDINGS, *(owner.BINDINGS for owner in BINDING_OWNERS)]
+    for scope in scopes:
+        holder: dict[str, str] = {}
+        for binding in scope:
+            if not isinstance(binding, Binding) or not binding.id:
+                continue
+            for key in _keys(binding, keymap):
+                if binding.id in keymap and key in RESERVED:
+                    raise ConfigError(
+                        f"[ui.keymap]: {binding.id!r} = {key!r} takes the key of "
+                        f"{RESERVED[key]}; choose another key"
+                    )
+                other = holder.get(key)
+                if other is not None and other != binding.id:
+                    first, second = sorted((other, binding.id))
+                    raise ConfigError(
+                        f"[ui.keymap]: {first!r} and {second!r} are both on {key!r}; "
+                        "give one of them another key"
+                    )
+                holder[key] = binding.id
