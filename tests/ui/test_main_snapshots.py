@@ -271,3 +271,9 @@ def test_main_details_of_selected_alarm(tmp_path: Path, snap_compare: Any) -> No
     """Two rows down: the alarm under investigation, with who and when, in the details."""
     app = console(tmp_path)
     assert snap_compare(app, terminal_size=(160, 50), press=["down", "down"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+def test_help_screen(size: tuple[int, int], tmp_path: Path, snap_compare: Any) -> None:
+    """`?`: every key with its id and what it does, the states in their colours, filters."""
+    assert snap_compare(console(tmp_path), terminal_size=size, press=["question_mark"])

@@ -20,6 +20,8 @@ from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.ui.keymap import BINDINGS
+from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     FilterDialog,
@@ -30,6 +32,7 @@ from vmstui.ui.screens.dialogs import (
     TriggerRequest,
     TypedConfirmDialog,
 )
+from vmstui.ui.screens.help import HelpScreen, help_text
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
@@ -301,6 +304,15 @@ class AlarmActions(App[None]):
             if not confirmed:
                 return
         self.exit()
+
+    def action_help(self) -> None:
+        self.push_screen(
+            HelpScreen(
+                help_text(
+                    BINDINGS, self.runtime.settings.ui.keymap, state_colours(self.current_theme)
+                )
+            )
+        )
 
     def action_toggle_select(self) -> None:
         self.query_one(AlarmTable).toggle_select()

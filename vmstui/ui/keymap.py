@@ -20,27 +20,58 @@ from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialog_alarm import Checklist, TriggerDialog
 from vmstui.ui.screens.dialog_base import DialogScreen
 from vmstui.ui.screens.dialogs import ConfirmDialog, TextDialog
+from vmstui.ui.screens.help import HelpScreen
+
+
+def _key(key: str, action: str, label: str, id: str, does: str, show: bool = True) -> Binding:
+    # `does` is the help screen's line for it (and the binding's tooltip).
+    return Binding(key, action, label, show=show, id=id, tooltip=does)
+
 
 BINDINGS: list[Binding] = [
-    Binding("a", "ack", "Ack", id="alarm.ack"),
-    Binding("n", "nack", "Nack", id="alarm.nack"),
-    Binding("i", "investigate", "Investigate", id="alarm.investigate"),
-    Binding("f", "forward", "Forward", id="alarm.forward"),
-    Binding("e", "edit_context", "Context", id="alarm.context"),
-    Binding("t", "trigger", "Trigger", id="alarm.trigger"),
-    Binding("F", "force_ack", "Force ack", id="alarm.force_ack", show=False),
-    Binding("ctrl+a", "force_ack_all", "Force ack all", id="alarm.force_ack_all", show=False),
-    Binding("space", "toggle_select", "Select", id="alarm.select", show=False),
-    Binding("u", "next_unacked", "Next unacked", id="alarm.next_unacked", show=False),
-    Binding("slash", "filter", "Filter", id="feed.filter"),
-    Binding("backslash", "clear_filter", "Clear filter", id="feed.clear_filter", show=False),
-    Binding("p", "toggle_follow", "Pause", id="feed.follow"),
-    Binding("plus", "add_subscription", "Subscribe", id="subscriptions.add", show=False),
-    Binding("minus", "remove_subscription", "Unsubscribe", id="subscriptions.remove", show=False),
-    Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
-    Binding("tab", "focus_next", "Next pane", id="app.next_pane", show=False),
-    Binding("shift+tab", "focus_previous", "Previous pane", id="app.previous_pane", show=False),
-    Binding("q", "quit", "Quit", id="app.quit"),
+    _key(
+        "a", "ack", "Ack", "alarm.ack", "acknowledge the alarm under the cursor (or the selected)"
+    ),
+    _key("n", "nack", "Nack", "alarm.nack", "acknowledge as Nack (not a real alarm)"),
+    _key("i", "investigate", "Investigate", "alarm.investigate", "mark it as being investigated"),
+    _key("f", "forward", "Forward", "alarm.forward", "forward it to users or user groups"),
+    _key("e", "edit_context", "Context", "alarm.context", "edit the alarm's context text"),
+    _key("t", "trigger", "Trigger", "alarm.trigger", "trigger an alarm on the VMS"),
+    _key("F", "force_ack", "Force ack", "alarm.force_ack", "force-acknowledge (asks)", False),
+    _key(
+        "ctrl+a",
+        "force_ack_all",
+        "Force ack all",
+        "alarm.force_ack_all",
+        "force-acknowledge every alarm (asks for a typed phrase)",
+        False,
+    ),
+    _key("space", "toggle_select", "Select", "alarm.select", "select or unselect the row", False),
+    _key(
+        "u",
+        "next_unacked",
+        "Next unacked",
+        "alarm.next_unacked",
+        "to the next unacked alarm",
+        False,
+    ),
+    _key("slash", "filter", "Filter", "feed.filter", "filter the feed and alarms (see Filters)"),
+    _key("backslash", "clear_filter", "Clear filter", "feed.clear_filter", "clear it", False),
+    _key("p", "toggle_follow", "Pause", "feed.follow", "pause or follow the live feed"),
+    _key("plus", "add_subscription", "Subscribe", "subscriptions.add", "add a subscription", False),
+    _key(
+        "minus",
+        "remove_subscription",
+        "Unsubscribe",
+        "subscriptions.remove",
+        "remove the subscription under the cursor",
+        False,
+    ),
+    _key("r", "refresh", "Refresh", "app.refresh", "re-read alarms; reconnect a source now", False),
+    _key("tab", "focus_next", "Next pane", "app.next_pane", "to the next pane", False),
+    _key("shift+tab", "focus_previous", "Previous pane", "app.previous_pane", "to the last", False),
+    _key("question_mark,f1", "help", "Help", "app.help", "this help: keys, states, filters"),
+    _key("q", "quit", "Quit", "app.quit", "quit (asks while unacknowledged alarms wait)"),
 ]
 
 # The screens and widgets with bindings of their own (each of those bindings has an id).
@@ -51,6 +82,7 @@ BINDING_OWNERS: tuple[type[DOMNode], ...] = (
     TriggerDialog,
     Checklist,
     DetailsScreen,
+    HelpScreen,
 )
 
 

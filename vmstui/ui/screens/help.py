@@ -1,0 +1,118 @@
+"""The help screen (`?` or F1): every key the operator has, as bound now (the keymap
+applied), with its id and what it does; the alarm states and their colours in the current
+theme; the filter syntax. Esc, `?`, F1 or q closes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.keys import format_key
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+STATES = (
+    ("ACTIVE", "alarm-active", "triggered, nobody has acknowledged it"),
+    ("INVESTIGATING", "alarm-investigating", "someone is on it; still to acknowledge"),
+    ("ACKED", "alarm-acknowledged", "acknowledged (it leaves the table)"),
+    ("CONDITION", "alarm-source-condition", "acknowledged, waits for its source to clear"),
+    ("(stale)", "alarm-stale", "from the cache: the VMS has not confirmed it yet"),
+)
+
+FILTERS = (
+    ("genetec.Door.#", "a topic pattern: dot-separated words, * one word, # any number"),
+    ("een.*.*.*.create.#", "Eagle Eye: account, camera, ... (routing keys)"),
+    ("sensor.leak.#", "sensors bridged in; camio.incident.# for Camio"),
+    ("\\", "clears the filter"),
+)
+
+
+def keys_table(bindings: Iterable[Binding], keymap: Mapping[str, str]) -> Table:
+    """Key, id and what it does, for each binding, with the keymap applied."""
+    table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+    table.add_column("key", no_wrap=True)
+    table.add_column("id", no_wrap=True, style="dim")
+    table.add_column("what it does")
+    for binding in bindings:
+        keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+        shown = ", ".join(format_key(k.strip()) for k in keys.split(",") if k.strip())
+        table.add_row(
+            Text(shown), Text(binding.id or ""), Text(binding.tooltip or binding.description)
+        )
+    return table
+
+
+def states_table(colours: Mapping[str, str]) -> Table:
+    table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+    table.add_column("state", no_wrap=True)
+    table.add_column("means")
+    for label, variable, meaning in STATES:
+        table.add_row(Text(label, style=f"bold {colours.get(variable, '')}".strip()), meaning)
+    return table
+
+
+def filters_table() -> Table:
+    table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+    table.add_column("filter (/)", no_wrap=True)
+    table.add_column("shows")
+    for example, meaning in FILTERS:
+        table.add_row(Text(example), meaning)
+    return table
+
+
+def help_text(
+    bindings: Iterable[Binding], keymap: Mapping[str, str], colours: Mapping[str, str]
+) -> RenderableType:
+    return Group(
+        Text("Keys", style="bold underline"),
+        keys_table(bindings, keymap),
+        Text(""),
+        Text("Alarm states", style="bold underline"),
+        states_table(colours),
+        Text(""),
+        Text("Filters", style="bold underline"),
+        filters_table(),
+        Text(""),
+        Text("ctrl+p opens the command palette: every action by name, and the themes."),
+    )
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help-box {
+        width: 100%;
+        height: 100%;
+        border: round $accent;
+        border-subtitle-color: $text-muted;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,f1,q", "close", "Close", show=False, id="help.close"),
+    ]
+
+    def __init__(self, text: RenderableType) -> None:
+        super().__init__()
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = Content("Help")
+            box.border_subtitle = Content("↑↓ scroll · Esc close")
+            yield Static(self._text, id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
