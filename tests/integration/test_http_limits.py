@@ -1,0 +1,290 @@
+"""Slow, idle and surplus clients against both real HTTP listeners (the Camio
+callback listener through `Runtime`, the bridge's sensor push listener), over loopback with
+raw sockets, httpx and curl: what `vmstui.inbound.Gate` promises."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from vmstui.bridge.http_in import SensorHttpIn
+from vmstui.config_bridge import BridgeConfig
+from vmstui.hub import Hub
+from vmstui.inbound import Gate
+from vmstui.store import Store
+
+from .. import camio_payloads as payloads
+from ..conftest import wait_for
+from . import test_camio as camio
+from . import test_sensors_http as sensors
+
+KINDS = ["camio", "sensors"]
+MARGIN_S = 2.5  # on top of a configured time: a loaded 2-core machine
+
+
+@dataclass
+class Peer:
+    """One listener as a client sees it."""
+
+    port: int
+    path: str
+    token: str
+    limit: int  # max_body_bytes
+    good: bytes  # a body it stores
+    gate: Gate
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    async def post(self, body: bytes | None = None) -> httpx.Response:
+        """A polite sender on a connection of its own (closed after)."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(
+                self.url,
+                content=self.good if body is None else body,
+                headers={"Authorization": self.token, "Content-Type": "application/json"},
+            )
+
+    def head(self, *headers: str, token: str | None = None) -> bytes:
+        lines = [
+            f"POST {self.path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            f"Authorization: {token or self.token}",
+            "Content-Type: application/json",
+            *headers,
+        ]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@contextlib.asynccontextmanager
+async def serving(kind: str, tmp_path: Path, **limits: Any) -> AsyncIterator[Peer]:
+    if kind == "camio":
+        async with camio.listening(
+            tmp_path / "cache.db", max_body_bytes=16 * 1024, **limits
+        ) as listener:
+            yield Peer(
+                listener.port,
+                camio.PATH,
+                camio.TOKEN,
+                16 * 1024,
+                payloads.INCIDENT_CREATED,
+                listener.runner.gate,
+            )
+        return
+    store = await Store.open(tmp_path / "cache.db", purge_every=None)
+    try:
+        bridge = BridgeConfig(listen="127.0.0.1:0", max_body_bytes=4096, **limits)
+        runner = SensorHttpIn(bridge, [sensors.LEAK], Hub(store), sensors.TOKENS)
+        async with sensors.running(runner):
+            assert runner.port is not None
+            yield Peer(
+                runner.port,
+                "/sensors/basement",
+                sensors.TOKEN,
+                4096,
+                b'{"event": "leak detected"}',
+                runner.gate,
+            )
+    finally:
+        await store.close()
+
+
+async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def until_closed(reader: asyncio.StreamReader, within: float) -> bytes:
+    """Everything the server sends until it closes (a reset counts as closed); fails the
+    test if it has not closed `within` seconds."""
+    received = b""
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                data = await reader.read(65536)
+            except ConnectionError:
+                return received
+            if not data:
+                return received
+            received += data
+
+
+def answer(response: bytes) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a whole response (a `100 Continue` before it skipped)."""
+    if response.startswith(b"HTTP/1.1 100"):
+        response = response.split(b"\r\n\r\n", 1)[1]
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), orjson.loads(body)
+
+
+async def hang_up(*writers: asyncio.StreamWriter) -> None:
+    for writer in writers:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+# --- slow clients ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_200_slowloris_connections_are_dropped_within_the_header_timeout(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    timeout = 1.5
+    async with serving(kind, tmp_path, header_timeout_s=timeout, max_connections=300) as peer:
+        stop = asyncio.Event()
+
+        async def slowloris(trickle: bool, connected: asyncio.Event) -> tuple[float, bytes]:
+            # Connected one after another: 200 at once would overflow the listen backlog,
+            # and the kernel's SYN retry (1 s) would blur what is measured.
+            started = time.monotonic()
+            reader, writer = await connect(peer.port)
+            writer.write(f"POST {peer.path} HTT".encode())
+            connected.set()
+            if trickle:  # one byte of a header every 0.2 s: data must not extend the time
+                writer.write(b"P/1.1\r\nX-Slow: ")
+
+                async def drip() -> None:
+                    with contextlib.suppress(ConnectionError):
+                        while not stop.is_set():
+                            writer.write(b"a")
+                            await asyncio.sleep(0.2)
+
+                dripping = asyncio.create_task(drip())
+            try:
+                received = await until_closed(reader, timeout + MARGIN_S + 5)
+                return time.monotonic() - started, received
+            finally:
+                if trickle:
+                    dripping.cancel()
+                await hang_up(writer)
+
+        clients = []
+        for i in range(200):
+            connected = asyncio.Event()
+            clients.append(asyncio.create_task(slowloris(i % 20 == 0, connected)))
+            await connected.wait()
+        await wait_for(lambda: peer.gate.open == 200, what="200 slow connections accepted")
+        # Meanwhile a sender that speaks HTTP is answered at once.
+        response = await peer.post()
+        assert response.status_code == 200
+        assert peer.gate.timed_out.total == 0  # nobody dropped yet: all 200 still held
+
+        results = await asyncio.gather(*clients)
+        stop.set()
+        held = sorted(seconds for seconds, _ in results)
+        assert held[0] >= timeout * 0.9, held[:5]
+        assert held[-1] <= timeout + MARGIN_S, held[-5:]
+        for _, received in results:
+            assert answer(received) == (408, {"error": "request head not received in time"})
+        assert peer.gate.timed_out.total == 200
+        await wait_for(lambda: peer.gate.open == 0, what="every connection counted out")
+        assert (await peer.post()).status_code == 200  # and it still serves
+    dropped = [
+        r
+        for r in caplog.records
+        if "no whole request head within 1.5 s (header_timeout_s)" in r.getMessage()
+    ]
+    assert len(dropped) == 1  # 200 drops, one line
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_blank_lines_before_a_request_do_not_stop_the_header_timer(
+    kind: str, tmp_path: Path
+) -> None:
+    async with serving(kind, tmp_path, header_timeout_s=0.5) as peer:
+        reader, writer = await connect(peer.port)
+        writer.write(b"\r\n\r\n\r\n")
+        try:
+            received = await until_closed(reader, 0.5 + MARGIN_S)
+        finally:
+            await hang_up(writer)
+        assert received.startswith(b"HTTP/1.1 408")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_head_sent_in_pieces_in_time_is_served_however_slow_its_body(
+    kind: str, tmp_path: Path
+) -> None:
+    # The timer stops at the blank line, here split across two writes; the body comes
+    # after the header timeout has passed and is still read.
+    async with serving(kind, tmp_path, header_timeout_s=0.6) as peer:
+        head = peer.head(f"Content-Length: {len(peer.good)}", "Connection: close")
+        reader, writer = await connect(peer.port)
+        try:
+            for piece in (head[:7], head[7:-3], head[-3:-2]):
+                writer.write(piece)
+                await asyncio.sleep(0.1)
+            writer.write(head[-2:])
+            await asyncio.sleep(1.0)
+            writer.write(peer.good)
+            received = await until_closed(reader, 5)
+        finally:
+            await hang_up(writer)
+        assert answer(received)[0] == 200
+        assert peer.gate.timed_out.total == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_idle_kept_alive_connection_is_closed(kind: str, tmp_path: Path) -> None:
+    idle = 0.8
+    async with serving(kind, tmp_path, keepalive_timeout_s=idle) as peer:
+        reader, writer = await connect(peer.port)
+        try:
+            writer.write(peer.head(f"Content-Length: {len(peer.good)}") + peer.good)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200")
+            assert b"Connection: close" not in head  # kept alive
+            answered = time.monotonic()
+            rest = await until_closed(reader, idle + MARGIN_S)
+            held = time.monotonic() - answered
+        finally:
+            await hang_up(writer)
+        assert orjson.loads(rest)["ok"] is True
+        assert held >= idle * 0.8, held
+
+
+# --- surplus connections ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_connections_over_the_bound_are_closed_and_slots_free_for_a_sender(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with serving(kind, tmp_path, max_connections=5, header_timeout_s=60) as peer:
+        idle = [await connect(peer.port) for _ in range(5)]
+        try:
+            await wait_for(lambda: peer.gate.open == 5, what="five idle connections held")
+            for _ in range(3):
+                reader, writer = await connect(peer.port)
+                try:
+                    received = await until_closed(reader, 2)  # at once, not at a timeout
+                finally:
+                    await hang_up(writer)
+                assert received == b"" or answer(received)[0] == 503
+            assert (peer.gate.refused.total, peer.gate.open) == (3, 5)
+            try:
+                status = (await peer.post()).status_code
+            except httpx.TransportError:
+                status = None  # closed before the answer could be read
+            assert status in (None, 503)
+            assert peer.gate.refused.total == 4
+
+            await hang_up(*(writer for _, writer in idle[:2]))
+            await wait_for(lambda: peer.gate.open == 3, what="two slots freed")
+            assert (await peer.post()).status_code == 200
+        finally:
+            await hang_up(*(writer for _, writer in idle))
+        await wait_for(lambda: peer.gate.open == 0, what="every connection counted out")
+    lines = [r for r in caplog.records if "closed new connections at once" in r.getMessage()]
+    assert len(lines) == 1  # four refusals, one line
