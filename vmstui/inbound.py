@@ -3,9 +3,13 @@ checks their token, reads their body and keeps slow or surplus clients from hold
 listener.
 
 A body is read only up to the limit: a larger Content-Length is refused before reading, and
-a body that grows past the limit is refused as soon as it does (the connection is closed, so
-the rest is never read). Tokens are compared in constant time. Errors are short JSON objects
-that never echo what was sent.
+a body that grows past the limit is refused as soon as it does. A client that asked to be
+told before it sends its body (`Expect: 100-continue`) is told only once its token and
+announced length have passed, so a refused body is never sent at all. After a refusal the
+unread rest of a body is read and dropped for `LINGER_S`, then the connection closes:
+closing on unread bytes would reset the connection, and a client still sending (curl) would
+report a send failure instead of the answer. Tokens are compared in constant time. Errors
+are short JSON objects that never echo what was sent.
 
 `Gate` watches the connections themselves (see `HttpListening`): a client that has not sent
 its whole request head within `header_timeout_s` of connecting is answered 408 and dropped,
@@ -23,10 +27,11 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.web_server import Server
 from pydantic import SecretStr
 
@@ -36,6 +41,8 @@ from vmstui.errors import Malformed, json_object
 log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"Cache-Control": "no-store"}
+# After a refusal, how long the unread rest of a body is read and dropped before the close.
+LINGER_S = 2.0
 LOG_EVERY_S = 60.0  # a kind of dropped connection is logged at most this often
 
 
@@ -54,7 +61,7 @@ class Refused(Exception):
             {"error": self.answer}, status=self.status, headers=JSON_HEADERS
         )
         if self.status == 413:
-            response.force_close()  # the rest of the body is never read
+            response.force_close()  # the rest of the body is dropped, not read as a request
         return response
 
 
@@ -75,6 +82,11 @@ def check_token(request: web.Request, expected: SecretStr | None) -> None:
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
     if request.content_length is not None and request.content_length > max_bytes:
         raise Refused(413, f"body over {max_bytes} bytes")
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if request.version >= (1, 1) and expect.lower() == "100-continue":
+        # Deferred by `expect_later` until the checks before this one have passed.
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # what the answer's own size counts from
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -103,6 +115,23 @@ def ok(**fields: Any) -> web.Response:
     )
 
 
+async def expect_later(request: web.Request) -> web.StreamResponse | None:
+    """In place of aiohttp's, which answers `100 Continue` before any handler has looked:
+    `read_body` sends it once the token and the announced length have passed."""
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if request.version >= (1, 1) and expect.lower() != "100-continue":
+        return Refused(417, "only Expect: 100-continue is understood").response()
+    return None
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_route(app: web.Application, method: str, path: str, handler: Handler) -> None:
+    """A route whose handler reads its body with `read_body`."""
+    app.router.add_route(method, path, handler, expect_handler=expect_later)
+
+
 def make_app(max_bytes: int) -> web.Application:
     """An aiohttp application whose own body limit sits just above ours, so ours answers."""
     return web.Application(client_max_size=max_bytes + 1)
@@ -111,15 +140,15 @@ def make_app(max_bytes: int) -> web.Application:
 def make_runner(
     app: web.Application, limits: HttpListening, *, shutdown_timeout: float
 ) -> web.AppRunner:
-    """lingering_time=0: after a refusal (413, 401) aiohttp would otherwise go on reading and
-    discarding the unread body for up to 10 s; the connection closes instead. A request
-    still waiting for its commit at shutdown gets `shutdown_timeout`, not a minute: its
-    sender retries what got no answer."""
+    """`lingering_time`: after a refusal (413, 401) the unread body is dropped for LINGER_S
+    (aiohttp's default, 10 s, would hold the connection longer). A request still waiting
+    for its commit at shutdown gets `shutdown_timeout`, not a minute: its sender retries
+    what got no answer."""
     return web.AppRunner(
         app,
         access_log=None,
         shutdown_timeout=shutdown_timeout,
-        lingering_time=0,
+        lingering_time=LINGER_S,
         keepalive_timeout=limits.keepalive_timeout_s,
     )
 

@@ -1,13 +1,13 @@
-"""Slow, idle and surplus clients against both real HTTP listeners (the Camio
+"""Slow, idle, surplus and oversized clients against both real HTTP listeners (the Camio
 callback listener through `Runtime`, the bridge's sensor push listener), over loopback with
-raw sockets, httpx and curl: what `vmstui.inbound.Gate` promises."""
+raw sockets, httpx and curl: what `vmstui.inbound.Gate` and `read_body` promise."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,11 @@ import pytest
 from vmstui.bridge.http_in import SensorHttpIn
 from vmstui.config_bridge import BridgeConfig
 from vmstui.hub import Hub
-from vmstui.inbound import Gate
+from vmstui.inbound import LINGER_S, Gate
 from vmstui.store import Store
 
 from .. import camio_payloads as payloads
+from ..brokers import require_commands
 from ..conftest import wait_for
 from . import test_camio as camio
 from . import test_sensors_http as sensors
@@ -288,3 +289,116 @@ async def test_connections_over_the_bound_are_closed_and_slots_free_for_a_sender
         await wait_for(lambda: peer.gate.open == 0, what="every connection counted out")
     lines = [r for r in caplog.records if "closed new connections at once" in r.getMessage()]
     assert len(lines) == 1  # four refusals, one line
+
+
+# --- oversized bodies ------------------------------------------------------------------
+
+
+def over_limit(peer: Peer, error: dict[str, Any]) -> None:
+    assert error == {"error": f"body over {peer.limit} bytes"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_announced_length_over_the_limit_is_413_before_100_continue(
+    kind: str, tmp_path: Path
+) -> None:
+    async with serving(kind, tmp_path) as peer:
+        reader, writer = await connect(peer.port)
+        try:
+            writer.write(peer.head(f"Content-Length: {peer.limit * 100}", "Expect: 100-continue"))
+            received = await until_closed(reader, LINGER_S + MARGIN_S)
+        finally:
+            await hang_up(writer)
+        assert received.startswith(b"HTTP/1.1 413"), received[:40]  # never told to send
+        over_limit(peer, answer(received)[1])
+        assert (await peer.post()).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_100_continue_only_once_the_token_has_passed(kind: str, tmp_path: Path) -> None:
+    async with serving(kind, tmp_path) as peer:
+        announce = (f"Content-Length: {len(peer.good)}", "Expect: 100-continue")
+        reader, writer = await connect(peer.port)
+        try:
+            writer.write(peer.head(*announce, token="wrong"))
+            first = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+            assert first.startswith(b"HTTP/1.1 401"), first
+        finally:
+            await hang_up(writer)
+
+        reader, writer = await connect(peer.port)
+        try:
+            writer.write(peer.head(*announce, "Connection: close"))
+            first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(peer.good)
+            assert answer(await until_closed(reader, 5))[0] == 200
+        finally:
+            await hang_up(writer)
+
+
+def chunked(size: int) -> list[bytes]:
+    piece = 64 * 1024
+    return [b"%x\r\n" % piece + b"x" * piece + b"\r\n" for _ in range(size // piece)] + [
+        b"0\r\n\r\n"
+    ]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_whole_body_over_the_limit_gets_a_readable_413(
+    kind: str, framing: str, tmp_path: Path
+) -> None:
+    # A sender that writes its whole body before it reads (most do): every write must get
+    # through (the rest is read and dropped, not reset) and the 413 must be there after.
+    size = 8 * 1024 * 1024
+    async with serving(kind, tmp_path) as peer:
+        if framing == "chunked":
+            head, parts = peer.head("Transfer-Encoding: chunked"), chunked(size)
+        else:
+            piece = b"x" * (64 * 1024)
+            head, parts = peer.head(f"Content-Length: {size}"), [piece] * (size // len(piece))
+        reader, writer = await connect(peer.port)
+        try:
+            writer.write(head)
+            for part in parts:
+                writer.write(part)
+                await writer.drain()  # a reset would raise here
+            received = await until_closed(reader, LINGER_S + MARGIN_S)
+        finally:
+            await hang_up(writer)
+        status, error = answer(received)
+        assert status == 413
+        over_limit(peer, error)
+        assert (await peer.post()).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_curl_reads_the_413(kind: str, tmp_path: Path) -> None:
+    require_commands("curl")
+    big = tmp_path / "big.json"
+    big.write_bytes(b"x" * (2 * 1024 * 1024))  # over 1 MiB: curl asks 100-continue first
+
+    async def curl(peer: Peer, *extra: str) -> tuple[str, str]:
+        process = await asyncio.create_subprocess_exec(
+            "curl", "-sS", "-w", "\n%{http_code}", "-H", f"Authorization: {peer.token}",
+            *extra, "--data-binary", f"@{big}", peer.url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+        assert err == b"", err
+        body, _, code = out.decode().rpartition("\n")
+        return code, body
+
+    async with serving(kind, tmp_path) as peer:
+        modes: list[Callable[[], Awaitable[tuple[str, str]]]] = [
+            lambda: curl(peer),
+            lambda: curl(peer, "-H", "Expect:"),
+            lambda: curl(peer, "-H", "Transfer-Encoding: chunked"),
+        ]
+        for mode in modes:
+            for _ in range(5):
+                code, body = await mode()
+                assert code == "413"
+                over_limit(peer, orjson.loads(body))
+        assert (await peer.post()).status_code == 200

@@ -68,7 +68,7 @@ class SensorHttpIn(Runner):
         self.gate = inbound.Gate(self.name, bridge)
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_post(ROUTE, self._handle)
+        inbound.add_route(app, "POST", ROUTE, self._handle)
 
     async def aclose(self) -> None:
         if self._runner is not None:

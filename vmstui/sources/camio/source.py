@@ -24,6 +24,7 @@ from vmstui.hub import Hub
 from vmstui.inbound import (
     Gate,
     Refused,
+    add_route,
     check_token,
     make_app,
     make_runner,
@@ -62,8 +63,8 @@ class CamioSource(Runner):
         host, port = split_listen(self.cfg.listen)
         app = make_app(self.cfg.max_body_bytes)
         # Only POST and PUT: aiohttp answers other methods 405 (with Allow) before any handler.
-        app.router.add_route("POST", self.cfg.path, self._handle)
-        app.router.add_route("PUT", self.cfg.path, self._handle)
+        add_route(app, "POST", self.cfg.path, self._handle)
+        add_route(app, "PUT", self.cfg.path, self._handle)
         runner = make_runner(app, self.cfg, shutdown_timeout=1.0)
         await runner.setup()
         try:
