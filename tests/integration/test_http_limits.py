@@ -236,10 +236,13 @@ async def test_a_head_sent_in_pieces_in_time_is_served_however_slow_its_body(
         assert peer.gate.timed_out.total == 0
 
 
+@pytest.mark.parametrize("next_request", [b"", b"POST / HTT"], ids=["idle", "next-begun"])
 @pytest.mark.parametrize("kind", KINDS)
-async def test_an_idle_kept_alive_connection_is_closed(kind: str, tmp_path: Path) -> None:
+async def test_an_idle_kept_alive_connection_is_closed(
+    kind: str, next_request: bytes, tmp_path: Path
+) -> None:
     idle = 0.8
-    async with serving(kind, tmp_path, keepalive_timeout_s=idle) as peer:
+    async with serving(kind, tmp_path, keepalive_timeout_s=idle, header_timeout_s=60) as peer:
         reader, writer = await connect(peer.port)
         try:
             writer.write(peer.head(f"Content-Length: {len(peer.good)}") + peer.good)
@@ -247,6 +250,7 @@ async def test_an_idle_kept_alive_connection_is_closed(kind: str, tmp_path: Path
             assert head.startswith(b"HTTP/1.1 200")
             assert b"Connection: close" not in head  # kept alive
             answered = time.monotonic()
+            writer.write(next_request)  # a next request begun is no reprieve
             rest = await until_closed(reader, idle + MARGIN_S)
             held = time.monotonic() - answered
         finally:
