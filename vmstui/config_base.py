@@ -66,6 +66,23 @@ class Tls(Strict):
     an internal CA). A file that cannot be loaded stops the start with an error."""
 
 
+class HttpListening(Strict):
+    """How an HTTP listener that others push to treats slow, idle and surplus connections
+    (`vmstui.inbound.Gate` enforces it)."""
+
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds a client has, from connecting, to send its whole request head (request line
+    and headers). One that has not is answered 408 and disconnected, so clients that send
+    their headers slowly on purpose cannot hold connections."""
+    keepalive_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 15
+    """Seconds a kept-alive connection may sit idle after an answer before it is closed (a
+    next request begun but not complete by then too). A sender opens a new one."""
+    max_connections: Annotated[int, Field(ge=1, le=10000)] = 256
+    """The most connections held open at once, idle or not. One more is closed as soon as
+    it is accepted (a sender retries), counted and logged at most once a minute. Raise it
+    when more senders than this keep their connections open."""
+
+
 @dataclass(frozen=True, slots=True)
 class SecretRef:
     """Where one secret is: an environment variable, or a file only its owner can read.

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from vmstui import topics
 from vmstui.bridge import template
 from vmstui.config_base import (
+    HttpListening,
     ListenAddress,
     Name,
     Reconnecting,
@@ -32,7 +33,7 @@ SensorKind = Literal["access_control", "fire", "smoke", "leak", "motion", "pos",
 RuleAction = Literal["genetec.custom_event", "genetec.alarm", "ocularis"]
 
 
-class BridgeConfig(Tls, Reconnecting):
+class BridgeConfig(Tls, Reconnecting, HttpListening):
     """The sensor bridge that `vmstui bridge` runs: where sensors push, the MQTT broker it
     reads them from, and how its outbox delivers. `backoff_initial_s` and `backoff_max_s`
     pace the restarts of its sensor listeners (HTTP and MQTT); `verify_tls` and `ca_file`

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vmstui.config_base import (
     NO_PASSWORD,
+    HttpListening,
     ListenAddress,
     Name,
     Reconnecting,
@@ -196,7 +197,7 @@ class EenConfig(PasswordSource, Tls, Reconnecting):
         return value
 
 
-class CamioConfig(TokenSource, Reconnecting):
+class CamioConfig(TokenSource, Reconnecting, HttpListening):
     """Camio's domain callbacks: an HTTP listener Camio POSTs (or PUTs) events to."""
 
     name: Name

@@ -194,12 +194,9 @@ async def test_chunked_body_growing_past_the_limit_is_413(
 
     url = f"http://127.0.0.1:{listener.port}/sensors/basement"
     async with httpx.AsyncClient() as client:
-        try:
-            response = await client.post(url, content=chunks(), headers=AUTH)
-        except httpx.HTTPError:
-            response = None  # the server closed before the client finished writing: fine too
-    if response is not None:
-        assert response.status_code == 413
+        # The rest of the body is read and dropped, not reset: the client reads the answer.
+        response = await client.post(url, content=chunks(), headers=AUTH)
+    assert response.status_code == 413
     assert await stored(store) == 0
 
 

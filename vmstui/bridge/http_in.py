@@ -65,9 +65,10 @@ class SensorHttpIn(Runner):
         self.app = app if app is not None else inbound.make_app(bridge.max_body_bytes)
         self.add_routes(self.app)
         self._runner: web.AppRunner | None = None
+        self.gate = inbound.Gate(self.name, bridge)
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_post(ROUTE, self._handle)
+        inbound.add_route(app, "POST", ROUTE, self._handle)
 
     async def aclose(self) -> None:
         if self._runner is not None:
@@ -78,11 +79,11 @@ class SensorHttpIn(Runner):
         if self._runner is None:
             # Set up once: the application freezes, and its startup hooks (other routes'
             # owners) should run once, not once per bind attempt.
-            runner = inbound.make_runner(self.app, shutdown_timeout=5)
+            runner = inbound.make_runner(self.app, self.bridge, shutdown_timeout=5)
             await runner.setup()
             self._runner = runner
         host, port = split_listen(self.bridge.listen)
-        site = web.TCPSite(self._runner, host, port)
+        site = self.gate.site(self._runner, host, port)
         await site.start()  # OSError (in use, no such address): the supervisor retries
         try:
             # The port actually bound: `listen = "127.0.0.1:0"` picks a free one.

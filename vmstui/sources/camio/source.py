@@ -21,7 +21,17 @@ from vmstui.config import CamioConfig
 from vmstui.config_base import ConfigError, read_token, split_listen
 from vmstui.errors import Malformed
 from vmstui.hub import Hub
-from vmstui.inbound import Refused, check_token, make_app, make_runner, ok, parse_object, read_body
+from vmstui.inbound import (
+    Gate,
+    Refused,
+    add_route,
+    check_token,
+    make_app,
+    make_runner,
+    ok,
+    parse_object,
+    read_body,
+)
 from vmstui.models import utcnow
 from vmstui.sources.base import Runner
 from vmstui.sources.camio.callbacks import VENDOR, clean, to_events
@@ -47,17 +57,18 @@ class CamioSource(Runner):
         self.unknown_types: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._control: SessionControl | None = None
+        self.gate = Gate(cfg.name, cfg)
 
     async def _session(self, control: SessionControl) -> None:
         host, port = split_listen(self.cfg.listen)
         app = make_app(self.cfg.max_body_bytes)
         # Only POST and PUT: aiohttp answers other methods 405 (with Allow) before any handler.
-        app.router.add_route("POST", self.cfg.path, self._handle)
-        app.router.add_route("PUT", self.cfg.path, self._handle)
-        runner = make_runner(app, shutdown_timeout=1.0)
+        add_route(app, "POST", self.cfg.path, self._handle)
+        add_route(app, "PUT", self.cfg.path, self._handle)
+        runner = make_runner(app, self.cfg, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            await self.gate.site(runner, host, port).start()
             self.port = int(runner.addresses[0][1])
             self._control = control
             await control.live(f"listening on {host}:{self.port}{self.cfg.path}")
