@@ -1,4 +1,4 @@
-"""What the console's keys do. Each action asks what it needs in a dialog, calls the alarm desk
+"""What the console's alarm keys do. Each action asks what it needs in a dialog, calls the alarm
 (which writes the audit row), says the result in a notification, and lets the VMS's answer
 update the row: on failure the row stays as it was and the notification says why.
 """
@@ -13,29 +13,21 @@ from typing import Any
 from textual import work
 from textual.app import App
 
-from vmstui import topics
 from vmstui.config import GenetecConfig
 from vmstui.models import Alarm
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
-from vmstui.ui.keymap import BINDINGS
-from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
-    FilterDialog,
     ForwardDialog,
-    SubscriptionDialog,
     TextDialog,
     TriggerDialog,
     TriggerRequest,
     TypedConfirmDialog,
 )
-from vmstui.ui.screens.help import HelpScreen, help_text
 from vmstui.ui.widgets.alarms import AlarmTable
-from vmstui.ui.widgets.feed import EventFeed
-from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 log = logging.getLogger(__name__)
 
@@ -283,37 +275,6 @@ class AlarmActions(App[None]):
             ),
         )
 
-    async def action_quit(self) -> None:
-        """`q`: with unacknowledged alarms on screen, ask once (naming them) before leaving."""
-        self._quit_when_confirmed()
-
-    @work(group="quit", exclusive=True, exit_on_error=False)
-    async def _quit_when_confirmed(self) -> None:
-        table = self.query_one(AlarmTable)
-        waiting = [
-            table.alarms[key] for key in table.shown_keys() if table.alarms[key].unacknowledged
-        ]
-        if waiting and self.runtime.settings.ui.confirm_quit:
-            confirmed = await self.push_screen_wait(
-                ConfirmDialog(
-                    "Quit",
-                    f"{self._named(waiting)}: not acknowledged. Quit anyway?",
-                    danger=True,
-                )
-            )
-            if not confirmed:
-                return
-        self.exit()
-
-    def action_help(self) -> None:
-        self.push_screen(
-            HelpScreen(
-                help_text(
-                    BINDINGS, self.runtime.settings.ui.keymap, state_colours(self.current_theme)
-                )
-            )
-        )
-
     def action_toggle_select(self) -> None:
         self.query_one(AlarmTable).toggle_select()
 
@@ -323,96 +284,3 @@ class AlarmActions(App[None]):
             table.focus()
         else:
             self._say("No unacknowledged alarm.")
-
-    # --- filter and feed ------------------------------------------------------------------
-
-    @work(group="filter", exclusive=True, exit_on_error=False)
-    async def action_filter(self) -> None:
-        store = self.runtime.store
-        recent = await store.recent_patterns() if store else []
-        pattern: str | None = await self.push_screen_wait(FilterDialog(self.filter_pattern, recent))
-        if pattern is None:
-            return
-        await self._apply_filter(pattern or None)
-
-    async def _apply_filter(self, pattern: str | None) -> None:
-        if pattern is not None:
-            topics.validate_pattern(pattern)
-            if self.runtime.store is not None:
-                await self.runtime.store.remember_pattern(pattern)
-        self.filter_pattern = pattern
-        self.query_one(AlarmTable).set_filter(pattern)
-        await self.query_one(EventFeed).set_filter(pattern)
-
-    @work(group="filter", exclusive=True, exit_on_error=False)
-    async def action_clear_filter(self) -> None:
-        await self._apply_filter(None)
-
-    def action_toggle_follow(self) -> None:
-        self.query_one(EventFeed).action_toggle_follow()
-
-    # --- subscriptions --------------------------------------------------------------------
-
-    async def refresh_subscriptions(self) -> None:
-        pane = self.query_one(SubscriptionsPane)
-        for name, runner in self.runtime.genetec.items():
-            try:
-                pane.show(name, await runner.subscribed())
-            except Exception as exc:
-                log.info("listing subscriptions of %s: %s", name, exc)
-
-    @work(group="subscriptions", exit_on_error=False)
-    async def action_add_subscription(self) -> None:
-        if not self.runtime.genetec:
-            return
-        current = self.query_one(SubscriptionsPane).current()
-        source = current.source if current else next(iter(self.runtime.genetec))
-        expression = await self.push_screen_wait(SubscriptionDialog())
-        if not expression:
-            return
-        runner = self.runtime.genetec[source]
-        desk = self.runtime.desk
-        try:
-            await runner.subscribe(expression)
-        except Exception as exc:
-            await desk.record(source, "subscribe", expression, ok=False, result=str(exc))
-            self._say(f"Subscribe failed: {exc}", severity="error", timeout=10)
-            return
-        await desk.record(source, "subscribe", expression, ok=True, result="ok")
-        self._say(f"Subscribed {expression} on {source}")
-        await self.refresh_subscriptions()
-
-    @work(group="subscriptions", exit_on_error=False)
-    async def action_remove_subscription(self) -> None:
-        current = self.query_one(SubscriptionsPane).current()
-        if current is None:
-            self._say("No subscription selected.", severity="warning")
-            return
-        confirmed = await self.push_screen_wait(
-            ConfirmDialog(
-                "Unsubscribe", f"Stop receiving {current.event_type} on {current.source}?"
-            )
-        )
-        if not confirmed:
-            return
-        desk = self.runtime.desk
-        try:
-            await self.runtime.genetec[current.source].unsubscribe(current)
-        except Exception as exc:
-            await desk.record(
-                current.source, "unsubscribe", current.event_type, ok=False, result=str(exc)
-            )
-            self._say(f"Unsubscribe failed: {exc}", severity="error", timeout=10)
-            return
-        await desk.record(current.source, "unsubscribe", current.event_type, ok=True, result="ok")
-        self._say(f"Unsubscribed {current.event_type} on {current.source}")
-        await self.refresh_subscriptions()
-
-    @work(group="refresh", exclusive=True, exit_on_error=False)
-    async def action_refresh(self) -> None:
-        for name, runner in self.runtime.genetec.items():
-            try:
-                await runner.refresh_alarms()
-            except Exception as exc:
-                self._say(f"{name}: {exc}", severity="warning")
-        await self.refresh_subscriptions()

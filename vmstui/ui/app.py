@@ -25,12 +25,12 @@ from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged,
 from vmstui.models import Alarm, Event, Gap
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
-from vmstui.ui.actions import AlarmActions
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
+from vmstui.ui.view_actions import ViewActions
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
@@ -45,7 +45,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(AlarmActions, App[None]):
+class VmstuiApp(ViewActions, App[None]):
     TITLE = "vmstui"
     CSS = """
     #alarms { height: 40%; border: round $panel; }
