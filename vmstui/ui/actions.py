@@ -1,6 +1,7 @@
-"""What the console's alarm keys do. Each action asks what it needs in a dialog, calls the alarm
-(which writes the audit row), says the result in a notification, and lets the VMS's answer
-update the row: on failure the row stays as it was and the notification says why.
+"""What the console's alarm keys do. Each action asks what it needs in a dialog, calls the
+alarm desk (which writes the audit row), says the result in a notification naming the alarm,
+and lets the VMS's answer update the row: on failure the row stays as it was and the
+notification says why. The view's keys are in `view_actions`.
 """
 
 from __future__ import annotations
