@@ -9,23 +9,20 @@ import tempfile
 from pathlib import Path
 
 import click
-from pydantic import SecretStr
 
 from vmstui.cli import cli
 from vmstui.cli.common import log_to_file, run
+from vmstui.cli.demo_setup import (
+    DEMO_SUBSCRIPTIONS,
+    SIM_APP,
+    SIM_USER,
+    demo_settings,
+    with_demo_simulator,
+)
 from vmstui.cli.jobs import console, tail_events
-from vmstui.config import GenetecConfig, Settings, parse_settings
+from vmstui.config import GenetecConfig
 from vmstui.paths import simulator_password_path
 from vmstui.simulator import SimConfig, Simulator, run_simulator
-
-SIM_USER = "operator"
-SIM_APP = "vmstui-demo"
-DEMO_SUBSCRIPTIONS = [
-    "event(Camera,CameraMotion)",
-    "event(Door,AccessGranted)",
-    "event(Door,AccessRefused)",
-    "event(Door,DoorOpenedForTooLong)",
-]
 
 
 def _password_file() -> Path:
@@ -106,56 +103,6 @@ def simulate(
         click.echo(f"--- config for vmstui ---\n{text}", err=True)
 
     run(run_simulator(cfg, host, port, stream_port, ready=ready))
-
-
-async def with_demo_simulator(
-    seed: int, rate: float, alarm_interval: float
-) -> tuple[Simulator, SecretStr]:
-    password = SecretStr(secrets.token_urlsafe(18))
-    sim = Simulator(
-        SimConfig(
-            seed=seed,
-            username=SIM_USER,
-            app_id=SIM_APP,
-            password=password.get_secret_value(),
-            rate=rate,
-            alarm_interval_s=alarm_interval,
-        )
-    )
-    await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
-    return sim, password
-
-
-def demo_settings(sim: Simulator, cache: Path) -> Settings:
-    """A config for the in-process simulator, its alarms, entities and users named."""
-    by_type = sim.entities
-    data = {
-        "site": "demo (simulator)",
-        "cache": {"path": str(cache)},
-        "ui": {"bell": False},
-        "sources": [
-            {
-                "name": "sim",
-                "kind": "genetec",
-                "url": sim.base_url,
-                "username": SIM_USER,
-                "app_id": SIM_APP,
-                # The demo hands its generated password over in memory; the name is never read.
-                "password_env": "VMSTUI_DEMO_PASSWORD",
-                "subscriptions": DEMO_SUBSCRIPTIONS,
-                "alarm_monitoring": True,
-                "active_alarms_refresh_s": 10,
-                "alarms": {e.name: e.guid for e in by_type.get("Alarm", [])},
-                "entities": {
-                    e.name: e.guid for k in ("Camera", "Door") for e in by_type.get(k, [])
-                },
-                "recipients": {
-                    e.name: e.guid for k in ("User", "UserGroup") for e in by_type.get(k, [])
-                },
-            }
-        ],
-    }
-    return parse_settings(data, "demo")
 
 
 @cli.command()
