@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from vmstui.errors import (
     json_value,
     reads,
 )
+from vmstui.models import vendor_time
 
 
 @pytest.mark.parametrize(
@@ -127,3 +129,16 @@ def test_reads_leaves_what_is_not_an_exception_alone() -> None:
     with pytest.raises(KeyboardInterrupt):
         interrupted(b"")
 
+
+def test_vendor_times_at_the_ends_of_the_calendar_are_out_of_range() -> None:
+    assert vendor_time("2026-03-01T10:00:00+01:00") == datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert vendor_time("2026-03-01T10:00:00").tzinfo is UTC  # naive: taken as UTC
+    for text in (
+        "0001-01-01T00:00:00+01:00",  # before year 1 once in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 once in UTC
+        "0001-01-01T12:00:00Z",  # no zone west of UTC could show it
+        "9999-12-31T00:00:00Z",
+        "yesterday",
+    ):
+        with pytest.raises(ValueError):
+            vendor_time(text)
