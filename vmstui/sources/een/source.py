@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from stomp.utils import Frame
 
 from vmstui.config import EenConfig
-from vmstui.errors import Malformed
+from vmstui.errors import Malformed, reads
 from vmstui.hub import Hub
 from vmstui.models import Event
 from vmstui.sources.base import Runner
@@ -189,7 +189,10 @@ class EenSource(Runner):
                 settlement = (committed, answers(deliveries, cumulative), len(deliveries))
                 pending.put_nowait(settlement)
 
+    @reads("message")
     def _event(self, frame: Frame) -> Event:
+        """The one step from a delivered frame to its Event: anything that escapes it is
+        Malformed, so the message is poison (kept, NACKed, counted) and the session goes on."""
         headers = frame.headers
         exchange, routing_key = split_message_destination(headers.get("destination", ""))
         message_type = message_type_of(exchange) or self._types.get(headers.get("subscription"))
