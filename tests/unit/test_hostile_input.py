@@ -15,6 +15,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -28,10 +29,11 @@ from vmstui.models import Alarm, Event
 from vmstui.sources.camio.callbacks import to_events
 from vmstui.sources.een.messages import to_event
 from vmstui.sources.genetec import normalize
+from vmstui.sources.genetec.client import GenetecError, result_of
 from vmstui.store.codec import alarm_row, event_row
 
 from ..camio_payloads import one_of_each
-from ..hostile import as_json, mutated_any
+from ..hostile import as_json, deep_json, mutated_any
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Per parser: 1,200 inputs as bytes and 800 as values (2 to 4 ms each: 4 to 8 s a parser).
@@ -319,3 +321,11 @@ def test_strategies_reach_the_parsers() -> None:
     usable_alarm(normalize.active_alarm("hq", LEGACY_ROW))
     with pytest.raises(Malformed):
         json_value(as_json(float("nan")), "x")
+
+
+def test_a_genetec_answer_nested_too_deep_is_a_genetec_error() -> None:
+    # REST answers come through the same JSON entry: its limits hold there too.
+    request = httpx.Request("GET", "https://sc.example.com/WebSdk/activealarms")
+    answer = httpx.Response(200, content=deep_json(300), request=request)
+    with pytest.raises(GenetecError, match="nested deeper than 64 levels"):
+        result_of(answer)

@@ -90,8 +90,8 @@ def result_of(response: httpx.Response) -> Any:
     check_response(response)
     try:
         data = json_value(response.content, "answer")
-    except Malformed:
-        raise GenetecError(f"the answer to {response.request.url.path} is not JSON") from None
+    except Malformed as exc:  # not JSON, or nested deeper than any answer is
+        raise GenetecError(f"the answer to {response.request.url.path}: {exc}") from None
     rsp = data.get("Rsp") if isinstance(data, dict) else None
     if not isinstance(rsp, dict):
         raise GenetecError(f"the answer to {response.request.url.path} has no Rsp envelope")
