@@ -171,14 +171,19 @@ def _location(loc: tuple[int | str, ...]) -> str:
         elif part in SOURCE_KINDS:  # a discriminator's branch name tells a reader nothing
             continue
         else:
-            text += f".{part}" if text else str(part)
+            key = part if part.isprintable() else repr(part)  # quoted if it would break a line
+            text += f".{key}" if text else key
     return text or "(top level)"
 
 
 def format_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False, include_input=False):
-        message = item["msg"].removeprefix("Value error, ")
+        # A message may quote the value (a tag, say): escaped where it would break the line.
+        message = "".join(
+            c if c.isprintable() else repr(c)[1:-1]
+            for c in item["msg"].removeprefix("Value error, ")
+        )
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         lines.append(f"{_location(item['loc'])}: {message}")
@@ -193,6 +198,7 @@ def parse_settings(data: dict[str, Any], origin: str = "config") -> Settings:
 
 
 def load_settings(path: Path | None = None) -> Settings:
+    """The config file read, or ConfigError: one line naming the file, whatever is in it."""
     path = path or default_config_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -200,8 +206,14 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}); TOML must be"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # Python's TOML reader recurses once per level of nesting
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply to read") from None
     return parse_settings(data, str(path))

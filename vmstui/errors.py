@@ -15,17 +15,32 @@
 - Anything else is a programming error: a traceback on the command line; in the console, a
   traceback in the log file and a sentence on screen, and the console goes on.
 
-`json_value` is the one entry through which vendor input is decoded from JSON, so a limit on
-what is accepted (size here, more later) is set in one place.
+`json_value` is the one entry through which vendor input is decoded from JSON, so the limits
+on what is accepted (size, nesting depth) are set in one place. `reads` is the one rule for
+the step from vendor bytes to Events: whatever escapes it is Malformed, so one message a
+parser did not foresee is poison (kept, counted, moved past) and never ends a session.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _DETAIL_CHARS = 80  # of the parser's own reason: enough to find the spot, one line
+# Deeper JSON is refused. Vendor documents are a few levels deep; the JSON parser allows
+# 1024, but orjson writes at most 254, and `tail`, exports and the console write `raw` again.
+MAX_DEPTH = 64
+_SHALLOW_BYTES = 2 * MAX_DEPTH + 1  # a level takes two bytes at least: shorter is shallow
+_CONTAINERS = (dict, list)
 
 
 class UserError(Exception):
@@ -46,14 +61,41 @@ class Malformed(ValueError):
 
 
 def json_value(body: bytes | str, what: str, *, max_bytes: int | None = None) -> Any:
-    """`body` decoded from JSON, or Malformed saying why not; `what` names it in the reason
-    ("payload", "message", ...)."""
+    """`body` decoded from JSON, or Malformed saying why not (too big, not JSON, nested
+    deeper than MAX_DEPTH); `what` names it in the reason ("payload", "message", ...)."""
     if max_bytes is not None and len(body) > max_bytes:
         raise Malformed(f"{what} of {len(body)} bytes is over {max_bytes}")
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Malformed(f"{what} is not JSON: {str(exc.args[0])[:_DETAIL_CHARS]}") from None
+    # Each level of nesting needs an opening bracket: a document with few of them (every
+    # usual event) is not walked at all, which keeps the check off the ingest path's bill.
+    if isinstance(value, _CONTAINERS) and len(body) > _SHALLOW_BYTES:
+        if isinstance(body, str):
+            opening = body.count("{") + body.count("[")
+        else:
+            opening = body.count(b"{") + body.count(b"[")
+        if opening > MAX_DEPTH and too_deep(value, MAX_DEPTH):
+            raise Malformed(f"{what} is nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than `limit` levels (no recursion: no limit of
+    Python's own to hit; only containers are visited)."""
+    if not isinstance(value, _CONTAINERS):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, _CONTAINERS):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def json_object(body: bytes | str, what: str, *, max_bytes: int | None = None) -> dict[str, Any]:
@@ -62,3 +104,53 @@ def json_object(body: bytes | str, what: str, *, max_bytes: int | None = None) -
     if not isinstance(data, dict):
         raise Malformed(f"{what} is JSON but not an object")
     return data
+
+
+_SEEN_BUGS: set[tuple[str, str, str]] = set()  # (what, exception, where): told at WARNING once
+_SEEN_MAX = 256
+
+
+def reads(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The one rule for turning vendor bytes into Events, applied once per source kind: the
+    decorated step raises Malformed and nothing else. Malformed passes as it is; any other
+    exception (a field of a type the parser did not foresee, a date that overflows, a bug)
+    becomes Malformed saying "{what} could not be read (TypeError: ...)", so the input is
+    poison like any other: kept in rejects, counted, moved past. The traceback goes to the
+    log, at WARNING the first time a kind of failure is seen and at DEBUG after that: a bug
+    in vmstui still shows, and a flood of one bad message does not flood the log."""
+
+    def decorate(step: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(step)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return step(*args, **kwargs)
+            except Malformed:
+                raise
+            except Exception as exc:
+                raise unexpected(what, exc) from exc
+
+        return guarded
+
+    return decorate
+
+
+def unexpected(what: str, exc: Exception) -> Malformed:
+    """The Malformed that an unforeseen exception becomes (logged as `reads` says)."""
+    detail = " ".join(str(exc).split())[:_DETAIL_CHARS]
+    name = type(exc).__name__
+    reason = (
+        f"{what} could not be read ({name}: {detail})"
+        if detail
+        else f"{what} could not be read ({name})"
+    )
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+    key = (what, name, where)
+    if key not in _SEEN_BUGS and len(_SEEN_BUGS) < _SEEN_MAX:
+        _SEEN_BUGS.add(key)
+        log.warning("%s; kept as poison (first time, traceback follows)", reason, exc_info=exc)
+    else:
+        log.debug("%s", reason, exc_info=exc)
+    return Malformed(reason)

@@ -34,6 +34,24 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# The calendar's ends, a day in: a time outside them cannot be shown in every local zone.
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def vendor_time(text: str) -> datetime:
+    """ISO 8601 text from a vendor → aware UTC (naive is taken as UTC), or ValueError: not
+    ISO 8601, or within a day of year 1 or year 9999 (moved to UTC it may not fit, and no
+    local zone could show it). Each source decides what an unreadable time means."""
+    try:
+        value = as_utc(datetime.fromisoformat(text))
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is out of range") from None
+    if not _EARLIEST <= value <= _LATEST:
+        raise ValueError(f"{text[:40]!r} is out of range")
+    return value
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 

@@ -215,3 +215,25 @@ def test_answers_individual_and_cumulative() -> None:
         (False, "p"),
         (False, "p2"),
     ]
+
+
+def test_cumulative_answers_with_several_subscriptions_go_in_delivery_order() -> None:
+    # RabbitMQ's cumulative ACK and NACK cover the whole connection: an ACK naming a message
+    # an earlier ACK covered closes it, and a NACK would drop the other subscription's good
+    # messages with the poison one. Everything before a poison message is acked first.
+    deliveries = [
+        ("b1", "s1", True),
+        ("a1", "s0", True),
+        ("b2", "s1", True),
+        ("a2", "s0", False),
+        ("a3", "s0", True),
+        ("b3", "s1", True),
+        ("a4", "s0", True),
+    ]
+    assert answers(deliveries, cumulative=True) == [
+        (True, "a1"),
+        (True, "b2"),
+        (False, "a2"),
+        (True, "b3"),
+        (True, "a4"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,64 @@ def test_garbage_never_raises(garbage: bytes, cuts: list[int]) -> None:
     raw = stream([EVENT]) + garbage + stream([EVENT])
     parts = read_all(raw, [c for c in cuts if c <= len(raw)], max_part=256)
     assert sum(1 for p in parts if p.parsed and p.data == orjson.loads(EVENT)) >= 1
+
+
+MAX_PART = 256
+LONG = st.builds(
+    lambda n, eol_in_json: b'{"pad":"' + b"x" * n + b'"}' if eol_in_json else b"y" * n,
+    st.integers(MAX_PART - 4, MAX_PART * 3),
+    st.booleans(),
+)
+framed = st.lists(
+    st.one_of(
+        st.tuples(st.just("part"), st.one_of(st.just(EVENT), LONG)),
+        st.tuples(st.just("after"), LONG),  # after a part's JSON, before the boundary
+        st.tuples(st.just("header"), LONG),  # an over-long header line
+    ),
+    max_size=5,
+)
+
+
+def long_lines_stream(items: list[tuple[str, bytes]], eol: bytes) -> bytes:
+    out = b"--GENETECBOUNDARY" + eol
+    for where, body in items:
+        if where == "after":
+            out += b"Content-type: text/json" + eol + EVENT + eol + body + eol
+            out += b"--GENETECBOUNDARY" + eol
+        elif where == "header":
+            out += b"Content-type: text/json" + eol + b"X-Pad: " + body + eol + EVENT + eol
+            out += b"--GENETECBOUNDARY" + eol
+        else:
+            out += b"Content-type: text/json" + eol + body + eol + b"--GENETECBOUNDARY" + eol
+    return out + b"Content-type: text/json" + eol + EVENT + eol + b"--GENETECBOUNDARY" + eol
+
+
+@pytest.mark.parametrize(
+    ("items", "cuts"),
+    [
+        # Found by the property below: read at once, a header line longer than a part was
+        # taken as a header and the part delivered; read in pieces, the part was dropped.
+        ([("header", b"y" * 300)], [301]),
+        # In pieces, one long line counted as two oversized parts.
+        ([("part", b"y" * 700)], list(range(0, 1000, 50))),
+    ],
+)
+def test_long_line_regressions(items: list[tuple[str, bytes]], cuts: list[int]) -> None:
+    raw = long_lines_stream(items, b"\r\n")
+    whole = shape(read_all(raw, [], max_part=MAX_PART))
+    assert shape(read_all(raw, cuts, max_part=MAX_PART)) == whole
+    assert whole == [("text/json", b"", True), ("text/json", EVENT, False)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(framed, st.sampled_from([b"\r\n", b"\n"]), st.data())
+def test_lines_longer_than_a_part_read_the_same_however_split(
+    items: list[tuple[str, bytes]], eol: bytes, data: st.DataObject
+) -> None:
+    raw = long_lines_stream(items, eol)
+    whole = shape(read_all(raw, [], max_part=MAX_PART))
+    assert whole[-1] == ("text/json", EVENT, False)  # the good part after them all
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
+    assert shape(read_all(raw, cuts, max_part=MAX_PART)) == whole
+    step = data.draw(st.integers(1, 64))
+    assert shape(read_all(raw, list(range(0, len(raw), step)), max_part=MAX_PART)) == whole

@@ -3,10 +3,10 @@
 Checks run cheapest first and before the body is read: a missing or wrong token is 401 (a
 sensor configured without a token cannot push at all), and so is an unknown sensor name, so
 that an anonymous caller cannot find out which names exist (the log says which it was); a body over
-`max_body_bytes` 413. Only then is the body parsed (400 when it is not a JSON object the
-sensor's config can read). A 200 carrying the event id is sent only once the cache has
-committed the event, so a sender that retries on anything else loses nothing, and its retry
-of a stored event is a no-op (same id).
+`max_body_bytes` 413. Only then is the body parsed (400 with the reason when it is not a JSON
+object the sensor's config can read, or fails in any other way on its way to an Event). A 200
+carrying the event id is sent only once the cache has committed the event, so a sender that
+retries on anything else loses nothing, and its retry of a stored event is a no-op (same id).
 
 The listener is supervised like every source: a port that cannot be bound is retried with
 backoff and shown in the status. Other routes (a status endpoint) can share it: pass `app`,
@@ -27,9 +27,9 @@ from vmstui import inbound
 from vmstui.bridge.sensors import VENDOR, sensor_event
 from vmstui.config_base import read_token, split_listen
 from vmstui.config_bridge import BridgeConfig, Sensor
-from vmstui.errors import Malformed
+from vmstui.errors import Malformed, json_object, reads
 from vmstui.hub import Hub
-from vmstui.models import utcnow
+from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner
 from vmstui.supervisor import Backoff, SessionControl
 
@@ -108,10 +108,9 @@ class SensorHttpIn(Runner):
         inbound.check_token(request, self._tokens.get(sensor.name))
         body = await inbound.read_body(request, self.bridge.max_body_bytes)
         try:
-            data = inbound.parse_object(body)
-            event = sensor_event(sensor, data, body, utcnow())
-        except (inbound.Refused, Malformed) as exc:
-            reason = exc.reason if isinstance(exc, inbound.Refused) else str(exc)
+            event = _event(sensor, body)
+        except Malformed as exc:
+            reason = str(exc)
             self.supervisor.count(malformed=1)
             # Authenticated, so worth keeping for the integrator (an anonymous caller's
             # bodies are never read, let alone stored).
@@ -125,3 +124,10 @@ class SensorHttpIn(Runner):
             raise inbound.Refused(503, "event not stored; retry") from None
         self.supervisor.count(events=1)
         return inbound.ok(id=event.id)
+
+
+@reads("body")
+def _event(sensor: Sensor, body: bytes) -> Event:
+    """The one step from a pushed body to its Event: anything that escapes it is Malformed,
+    answered 400 with the reason (never 500) and kept in rejects."""
+    return sensor_event(sensor, json_object(body, "body"), body, utcnow())

@@ -12,9 +12,9 @@ next connect; the event id makes the redelivery a no-op. Acks go out in delivery
 QoS 2 is not requested: paho sends PUBREC before the application sees the message, so a
 crash before the commit loses it anyway; QoS 1 plus stable ids is what gives at least once.
 
-A message that cannot be read (not JSON, not an object, not UTF-8, too big, on a topic no
-sensor claims) is kept in the rejects table and acknowledged: one poison message never
-blocks those after it.
+A message that cannot be read (not JSON, not an object, not UTF-8, too big, nested too deep,
+on a topic no sensor claims, or anything else that fails on its way to an Event) is kept in
+the rejects table and acknowledged: one poison message never blocks those after it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pydantic import SecretStr
 
 from vmstui.bridge.sensors import VENDOR, sensor_event, sensor_for_topic
 from vmstui.config_bridge import BridgeConfig, Sensor
-from vmstui.errors import InvalidValue, Malformed, json_object
+from vmstui.errors import InvalidValue, Malformed, json_object, reads
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner
@@ -171,7 +171,10 @@ class MqttIn(Runner):
             control.count(events=len(events), malformed=malformed)
             pending.put_nowait((committed, [(message.mid, message.qos) for message in batch]))
 
+    @reads("payload")
     def _event(self, message: aiomqtt.Message, received: datetime) -> Event:
+        """The one step from a message to its Event: anything that escapes it is Malformed,
+        so the message is poison (kept, acknowledged, counted) and those after it flow."""
         topic = _topic(message)
         sensor = sensor_for_topic(self.sensors, topic)
         if sensor is None:

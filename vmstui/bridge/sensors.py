@@ -17,7 +17,7 @@ from typing import Any
 from vmstui import topics
 from vmstui.config_bridge import Sensor
 from vmstui.errors import Malformed
-from vmstui.models import Event, as_utc
+from vmstui.models import Event, as_utc, vendor_time
 
 VENDOR = "sensor"
 ID_FIELDS = ("id", "event_id")
@@ -62,7 +62,7 @@ def event_time(data: dict[str, Any], received: datetime) -> datetime:
         value = data.get(field)
         if isinstance(value, str) and 0 < len(value) <= 64:
             try:
-                return as_utc(datetime.fromisoformat(value))
+                return vendor_time(value)
             except ValueError:
                 continue
     return as_utc(received)
@@ -88,6 +88,8 @@ def topic_for(sensor: Sensor, event_type: str) -> str:
 
 def sensor_event(sensor: Sensor, data: dict[str, Any], body: bytes, received: datetime) -> Event:
     """One Event from a sensor's JSON object `data` (decoded from `body`), or Malformed."""
+    if not all(isinstance(key, str) for key in data):
+        raise Malformed("the reading has keys that are not text")  # a JSON object's are
     event_type = event_type_of(sensor, data)
     where = sensor.address or sensor.name
     return Event(

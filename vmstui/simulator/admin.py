@@ -2,6 +2,7 @@
 
 - POST drop?after=N, restart, expire, garbage?n=N, hang?seconds=S, burst?n=N
 - POST drip?chunk=1&delay_s=0.001 (without chunk=: drip off)
+- POST part[?content_type=text/json] with a body: that body as the next part on every stream
 - POST emit?type=CameraMotion&source=G
 - POST trigger?alarm=G[&source=G&context=text&priority=n]
 - GET stats, GET entities
@@ -68,6 +69,8 @@ async def admin(
             sim.drip(None)
     elif knob == "garbage":
         sim.inject_garbage(_int(request, "n", 0, 10**6))
+    elif knob == "part":
+        sim.inject_part(await request.read(), q.get("content_type", "text/json"))
     elif knob == "expire":
         sim.expire_sessions()
     elif knob == "hang":

@@ -345,6 +345,12 @@ class Simulator:
         for stream in self.streams:
             stream.garbage_pending += max(0, n)
 
+    def inject_part(self, body: bytes, content_type: str = "text/json") -> None:
+        """`body` as the next part on every open stream, whatever it holds (a drill's
+        hostile part), framed like any other."""
+        for stream in self.streams:
+            stream.offer(Part(body, content_type))
+
     def expire_sessions(self) -> None:
         """Sessions expire: streams close, their URLs answer 401, REST calls start afresh."""
         self._forget_sessions()

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from vmstui.errors import Malformed
-from vmstui.models import Event, as_utc
+from vmstui.errors import MAX_DEPTH, Malformed, too_deep
+from vmstui.models import Event, vendor_time
 from vmstui.printable import UNSAFE_CHARS
 
 VENDOR = "camio"
@@ -49,9 +49,6 @@ _ESCAPED = re.compile(r"\\u([0-9a-fA-F]{4})")
 ENTITY_MAX = 100
 SUMMARY_MAX = 300
 MAX_PACS_EVENTS = 10_000  # one callback's worth; a real batch is a handful
-# A callback is a few levels deep. The JSON parser allows 1024, but orjson writes at most
-# 254, and `tail`, exports and the console write `raw` again: deeper is refused here.
-MAX_DEPTH = 64
 
 
 def clean(value: str, limit: int) -> str:
@@ -75,8 +72,8 @@ def parse_date(value: Any) -> datetime | None:
     if not isinstance(value, str) or not 10 <= len(value) <= 40:
         return None
     try:
-        return as_utc(datetime.fromisoformat(value))
-    except (ValueError, OverflowError):  # OverflowError: out of range once moved to UTC
+        return vendor_time(value)
+    except ValueError:
         return None
 
 
@@ -104,21 +101,6 @@ def _text(value: Any, limit: int = ENTITY_MAX) -> str:
     return clean(str(value), limit)
 
 
-def too_deep(value: Any, limit: int) -> bool:
-    """Whether objects and lists nest more than `limit` levels (no recursion: no limit of
-    Python's own to hit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
 def envelope(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """(callback id, type, data.object) of a callback, checked."""
     callback_id = data.get("id")
@@ -141,6 +123,7 @@ def to_events(
     `body` is the request's bytes (kept as the event's raw JSON); `received` is the time to
     use when the payload carries none. Raises Malformed."""
     callback_id, kind, obj = envelope(data)
+    # The JSON entry refuses deeper input already; this is for a callback given as a value.
     if too_deep(data, MAX_DEPTH):
         raise Malformed(f"callback {callback_id}: nested deeper than {MAX_DEPTH} levels")
     if kind == INCIDENT:
@@ -221,6 +204,10 @@ def _pacs(
             raise Malformed(f"{what}: event {index} labels is {_kind(labels)}, not a list")
         device = _text(pacs.get("device_name")) or _text(pacs.get("device_id"))
         raw = {**envelope_rest, "data": {"object": {**shared, "events": [pacs]}}}
+        try:
+            raw_json = orjson.dumps(raw)
+        except orjson.JSONEncodeError as exc:  # only a value no JSON decoder gives
+            raise Malformed(f"{what}: event {index} cannot be written as JSON: {exc}") from None
         events.append(
             _event(
                 source,
@@ -229,7 +216,7 @@ def _pacs(
                 parse_date(meta.get("date")) or parse_date(pacs.get("timestamp")) or received,
                 device,
                 f"{_pacs_name(pacs, labels or [])} at {device or 'device ?'}",
-                orjson.dumps(raw),
+                raw_json,
             )
         )
     return events

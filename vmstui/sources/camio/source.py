@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, OrderedDict
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
 
 from vmstui.config import CamioConfig
 from vmstui.config_base import ConfigError, read_token, split_listen
-from vmstui.errors import Malformed
+from vmstui.errors import Malformed, reads
 from vmstui.hub import Hub
 from vmstui.inbound import (
     Gate,
@@ -32,7 +33,7 @@ from vmstui.inbound import (
     parse_object,
     read_body,
 )
-from vmstui.models import utcnow
+from vmstui.models import Event, utcnow
 from vmstui.sources.base import Runner
 from vmstui.sources.camio.callbacks import VENDOR, clean, to_events
 from vmstui.supervisor import Backoff, SessionControl
@@ -112,7 +113,7 @@ class CamioSource(Runner):
             await self._reject(exc.reason, body)
             raise
         try:
-            events, known = to_events(self.name, data, body, utcnow())
+            events, known = self._events(data, body)
         except Malformed as exc:
             await self._reject(str(exc), body)
             # The reason may quote what was sent: it goes to the log, not back to the sender.
@@ -134,6 +135,12 @@ class CamioSource(Runner):
         if self._control is not None:
             self._control.seen_data()
         return ok(stored=len(events))
+
+    @reads("callback")
+    def _events(self, data: dict[str, Any], body: bytes) -> tuple[list[Event], bool]:
+        """The one step from a decoded callback to its Events: anything that escapes it is
+        Malformed, so the callback is answered 400 and kept in rejects."""
+        return to_events(self.name, data, body, utcnow())
 
     async def _reject(self, reason: str, body: bytes) -> None:
         self.supervisor.count(malformed=1)

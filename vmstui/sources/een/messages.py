@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from vmstui import topics
 from vmstui.errors import Malformed, json_object
-from vmstui.models import Event, as_utc
+from vmstui.models import Event, vendor_time
 
 VENDOR = "een"
 EXCHANGE_PREFIX = "/exchange/"
@@ -112,10 +112,9 @@ def parse_time(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise Malformed("message has no timestamp")
     try:
-        parsed = datetime.fromisoformat(value)
+        return vendor_time(value)
     except ValueError:
-        raise Malformed(f"timestamp {value[:40]!r} is not ISO 8601") from None
-    return as_utc(parsed)
+        raise Malformed(f"timestamp {value[:40]!r} is not an ISO 8601 time in range") from None
 
 
 def _identifier(value: Any, what: str) -> str:
@@ -175,7 +174,7 @@ def _detection(
 def _face(source: str, routing_key: str, data: dict[str, Any], body: bytes) -> Event:
     face_id = _identifier(data.get("faceId"), "faceId")
     action = data.get("action")
-    if action not in FACE_ACTIONS:
+    if not isinstance(action, str) or action not in FACE_ACTIONS:
         raise Malformed(f"face {face_id}: action {str(action)[:20]!r} is not create/update/delete")
     stamp = data.get("timestamp")
     time = parse_time(stamp)

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from stomp.utils import Frame
 
 from vmstui.config import EenConfig
-from vmstui.errors import Malformed
+from vmstui.errors import Malformed, reads
 from vmstui.hub import Hub
 from vmstui.models import Event
 from vmstui.sources.base import Runner
@@ -48,22 +48,26 @@ Settlement = tuple["asyncio.Future[None] | None", list[tuple[bool, str]], int]
 
 
 def answers(deliveries: list[Delivery], cumulative: bool) -> list[tuple[bool, str]]:
-    """ACK/NACK frames for one batch, in order. In `client` mode an ACK or NACK covers every
-    earlier unanswered message of its subscription, so only the last good message before
-    each poison one (and the last of the batch) is acked, then the poison one is NACKed."""
+    """ACK/NACK frames for one batch, in order. In `client` mode an ACK or NACK is
+    cumulative: STOMP says over the subscription's earlier messages, RabbitMQ applies it to
+    every earlier message of the connection, whichever subscription it came to. So before
+    each poison message the last good message of every subscription is acked, in delivery
+    order, and then the poison one is NACKed alone; at the end of the batch the same for
+    what is left. Right under both readings: an ACK never names a message an earlier ACK
+    already covered (RabbitMQ closes the connection for that), and a NACK covers nothing
+    but the poison message (RabbitMQ would drop good messages of another subscription)."""
     if not cumulative:
         return [(parsed, ack_id) for ack_id, _, parsed in deliveries]
     out: list[tuple[bool, str]] = []
-    last_good: dict[str, str] = {}
-    for ack_id, subscription, parsed in deliveries:
+    last_good: dict[str, tuple[int, str]] = {}  # subscription → (position, ack id)
+    for position, (ack_id, subscription, parsed) in enumerate(deliveries):
         if parsed:
-            last_good[subscription] = ack_id
+            last_good[subscription] = (position, ack_id)
             continue
-        earlier = last_good.pop(subscription, None)
-        if earlier is not None:
-            out.append((True, earlier))
+        out.extend((True, earlier) for _, earlier in sorted(last_good.values()))
+        last_good.clear()
         out.append((False, ack_id))
-    out.extend((True, ack_id) for ack_id in last_good.values())
+    out.extend((True, ack_id) for _, ack_id in sorted(last_good.values()))
     return out
 
 
@@ -185,7 +189,10 @@ class EenSource(Runner):
                 settlement = (committed, answers(deliveries, cumulative), len(deliveries))
                 pending.put_nowait(settlement)
 
+    @reads("message")
     def _event(self, frame: Frame) -> Event:
+        """The one step from a delivered frame to its Event: anything that escapes it is
+        Malformed, so the message is poison (kept, NACKed, counted) and the session goes on."""
         headers = frame.headers
         exchange, routing_key = split_message_destination(headers.get("destination", ""))
         message_type = message_type_of(exchange) or self._types.get(headers.get("subscription"))

@@ -7,6 +7,7 @@ plain sentence, safe to show (no secret is ever part of a URL or message here).
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Sequence
 from typing import Any
@@ -17,11 +18,13 @@ import orjson
 from pydantic import SecretStr
 
 from vmstui.config import GenetecConfig
-from vmstui.errors import Malformed, UserError, json_value
+from vmstui.errors import Malformed, UserError, json_value, reads
 from vmstui.models import Alarm, Subscription
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
 from vmstui.tls import client_context
+
+log = logging.getLogger(__name__)
 
 
 class GenetecError(UserError):
@@ -87,8 +90,8 @@ def result_of(response: httpx.Response) -> Any:
     check_response(response)
     try:
         data = json_value(response.content, "answer")
-    except Malformed:
-        raise GenetecError(f"the answer to {response.request.url.path} is not JSON") from None
+    except Malformed as exc:  # not JSON, or nested deeper than any answer is
+        raise GenetecError(f"the answer to {response.request.url.path}: {exc}") from None
     rsp = data.get("Rsp") if isinstance(data, dict) else None
     if not isinstance(rsp, dict):
         raise GenetecError(f"the answer to {response.request.url.path} has no Rsp envelope")
@@ -101,6 +104,13 @@ def result_of(response: httpx.Response) -> Any:
             message = str(result)
         raise CommandFailed(f"the server refused: {message[:300] or 'no reason given'}")
     return rsp.get("Result")
+
+
+@reads("active alarm row")
+def _active_alarm(source: str, row: Any) -> Alarm:
+    """The one step from an /activealarms row to an Alarm: anything that escapes it is
+    Malformed, and the row is skipped (the others still count)."""
+    return normalize.active_alarm(source, row)
 
 
 class GenetecClient:
@@ -194,11 +204,19 @@ class GenetecClient:
                 raise
             rows = await self.call("GET", "alarm", q=qexpr.get_active_alarms())
         alarms = []
+        skipped: list[str] = []
         for row in normalize.as_list(rows):
             try:
-                alarms.append(normalize.active_alarm(self.cfg.name, row))
-            except Malformed:
-                continue  # one unreadable row must not hide the others
+                alarms.append(_active_alarm(self.cfg.name, row))
+            except Malformed as exc:
+                skipped.append(str(exc))  # one unreadable row must not hide the others
+        if skipped:
+            log.info(
+                "source %s: %d active alarm row(s) unreadable, e.g. %s",
+                self.cfg.name,
+                len(skipped),
+                skipped[0],
+            )
         return alarms
 
     async def alarm(self, q: str) -> Any:

@@ -8,7 +8,10 @@ What the stream really looks like (spec, plus Genetec's own sample reader):
 
 Bytes arrive in arbitrary network reads, so the reader keeps the unfinished line and decides
 only on complete lines: every way of splitting the same bytes yields the same parts (a
-hypothesis test checks this). A JSON part is released as soon as its body parses, not when
+hypothesis test checks this). A line longer than `max_part_bytes` is never read, however it
+arrives: whole, or in pieces of which only the first `max_part_bytes` are held before the
+rest is skipped up to its line end. Inside a part it makes the part oversized; outside one
+it is ignored. A JSON part is released as soon as its body parses, not when
 the next boundary arrives: on a quiet live stream the next boundary may be minutes away.
 """
 
@@ -24,6 +27,7 @@ _UNPARSED: Any = object()
 
 _PREAMBLE, _HEADERS, _BODY, _SKIP = range(4)
 _JSON_TYPES = ("text/json", "application/json", "")
+_EXCERPT = 256  # bytes of an oversized part kept for the rejects table
 
 
 @dataclass(slots=True)
@@ -61,10 +65,17 @@ class MultipartReader:
         self._content_type = ""
         self._body: list[bytes] = []
         self._body_size = 0
+        self._overlong = False  # inside a line too long to read: skipping to its end
         self.connection_id: str | None = None
 
     def feed(self, data: bytes) -> list[Part]:
         out: list[Part] = []
+        if self._overlong:
+            end = data.find(b"\n")
+            if end < 0:
+                return out
+            self._overlong = False
+            data = data[end + 1 :]
         if not data:
             return out
         chunk = self._tail + data if self._tail else data
@@ -82,6 +93,8 @@ class MultipartReader:
                     self._finish(out)
                 self._state = _HEADERS
                 self._content_type = ""
+            elif len(line) > self._max:
+                self._too_long(line, out)
             elif state == _HEADERS and line[:13].lower() == b"content-type:":
                 self._content_type = line[13:].split(b";")[0].strip().lower().decode("latin-1")
             elif (
@@ -101,10 +114,12 @@ class MultipartReader:
                 self._state = _SKIP
             else:
                 line_handler(line, out)
-        if len(self._tail) > self._max:
-            # One endless line: drop it rather than hold it in memory.
-            self._drop_oversized(out)
+        # One line already longer than a part may be (the +1: its CR may still be in it):
+        # decided as that line will be once whole, and the rest of it is not held in memory.
+        if len(self._tail) > self._max + 1:
+            self._too_long(self._tail, out)
             self._tail = b""
+            self._overlong = True
         return out
 
     def close(self) -> list[Part]:
@@ -112,9 +127,14 @@ class MultipartReader:
         out: list[Part] = []
         if self._tail:
             tail, self._tail = self._tail, b""
-            self._line(tail[:-1] if tail.endswith(b"\r") else tail, out)
+            line = tail[:-1] if tail.endswith(b"\r") else tail
+            if len(line) > self._max:
+                self._too_long(line, out)
+            else:
+                self._line(line, out)
         self._finish(out)
         self._state = _PREAMBLE
+        self._overlong = False
         return out
 
     # --- line handling ----------------------------------------------------------------------
@@ -182,8 +202,15 @@ class MultipartReader:
             self._reset_body()
             self._state = _SKIP
 
+    def _too_long(self, line: bytes, out: list[Part]) -> None:
+        """A line longer than a part may be (or its first part): never read. Inside a part
+        (after its boundary, before its body was released) the part is oversized."""
+        if self._state in (_HEADERS, _BODY):
+            self._body.append(line[:_EXCERPT])
+            self._drop_oversized(out)
+
     def _drop_oversized(self, out: list[Part]) -> None:
-        excerpt = b"\n".join(self._body)[:256] if self._body else self._tail[:256]
+        excerpt = b"\n".join(self._body)[:_EXCERPT]
         out.append(Part(self._content_type, excerpt, oversized=True))
         self._reset_body()
         self._state = _SKIP

@@ -14,11 +14,10 @@ from typing import Any
 
 from vmstui import topics
 from vmstui.errors import Malformed, json_value
-from vmstui.models import Alarm, AlarmState, Event, Forward, as_utc, utc_us
+from vmstui.models import Alarm, AlarmState, Event, Forward, utc_us, vendor_time
 
 VENDOR = "genetec"
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
-_NEVER = datetime(1, 1, 1, tzinfo=UTC)
 _RESULT = ("Rsp", "Result")  # where an event's `raw` sits in its part
 
 
@@ -27,10 +26,24 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = as_utc(datetime.fromisoformat(value))
-    except (ValueError, OverflowError):  # OverflowError: out of range once moved to UTC
+        return vendor_time(value)  # 0001-01-01 (no time) is out of its range too
+    except ValueError:
         return None
-    return None if parsed <= _NEVER else parsed
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def integer(value: Any) -> int | None:
+    """An integer the cache can hold (SQLite's are 64-bit), or None for anything else."""
+    return value if type(value) is int and value in _INT64 else None
+
+
+def _text_keys(value: dict[Any, Any], what: str) -> dict[str, Any]:
+    # Kept as an alarm's `raw`, whose keys must be text (a JSON object's always are).
+    if not all(isinstance(key, str) for key in value):
+        raise Malformed(f"{what} has keys that are not text")
+    return value
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -91,10 +104,10 @@ def stream_event(
     result = _result(data)
     if "EventType" in result or "Event" in result:
         return _event(source, result, body, names or {})
-    alarm_keys = [key for key in result if key.startswith("Alarm")]
+    alarm_keys = [key for key in result if isinstance(key, str) and key.startswith("Alarm")]
     if len(alarm_keys) == 1 and isinstance(result[alarm_keys[0]], dict):
         return _alarm_event(source, alarm_keys[0], result[alarm_keys[0]], body)
-    keys = ", ".join(sorted(result)[:5]) or "nothing"
+    keys = ", ".join(sorted(str(key)[:40] for key in result)[:5]) or "nothing"
     raise Malformed(f"unknown part shape (Result has {keys})")
 
 
@@ -132,10 +145,11 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
 
 
 def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) -> Event:
+    _text_keys(body_obj, kind)
     alarm_guid = _guid(body_obj.get("AlarmGuid") or body_obj.get("Alarm") or body_obj.get("Guid"))
-    instance = body_obj.get("InstanceId", body_obj.get("InstanceID"))
-    if not alarm_guid or not isinstance(instance, int) or isinstance(instance, bool):
-        raise Malformed(f"{kind} without AlarmGuid and an integer InstanceId")
+    instance = integer(body_obj.get("InstanceId", body_obj.get("InstanceID")))
+    if not alarm_guid or instance is None:
+        raise Malformed(f"{kind} without AlarmGuid and a 64-bit integer InstanceId")
     stated = (
         parse_time(body_obj.get("TriggerTimestamp"))
         or parse_time(body_obj.get("AckTime"))
@@ -187,7 +201,7 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
             source=event.source,
             instance_id=body["InstanceId"],
             alarm_guid=_guid(body.get("AlarmGuid")),
-            priority=int(priority) if isinstance(priority, int) else 0,
+            priority=integer(priority) or 0,
             trigger_time=parse_time(body.get("TriggerTimestamp")) or event.time,
             trigger_entity=_guid(body.get("SourceGuid")),
             trigger_entity_name=str(body.get("SourceName") or ""),
@@ -240,7 +254,7 @@ def dynamic_context(xml: Any) -> str:
         return ""  # never let a payload declare entities
     try:
         root = ET.fromstring(xml)  # noqa: S314 - DTDs refused above
-    except ET.ParseError:
+    except (ET.ParseError, ValueError):  # ValueError: text that is not Unicode (surrogates)
         return ""
     for element in root.iter():
         if element.tag.rsplit("}", 1)[-1] == "Context":
@@ -278,10 +292,11 @@ def active_alarm(source: str, row: Any) -> Alarm:
     """One row of /activealarms (or the legacy GetActiveAlarms()) → Alarm."""
     if not isinstance(row, dict):
         raise Malformed("active alarm row is not an object")
-    instance = row.get("InstanceID", row.get("InstanceId"))
+    _text_keys(row, "active alarm row")
+    instance = integer(row.get("InstanceID", row.get("InstanceId")))
     alarm_guid = _guid(row.get("Guid") or row.get("Alarm"))
-    if not isinstance(instance, int) or isinstance(instance, bool) or not alarm_guid:
-        raise Malformed("active alarm row without InstanceID and Guid")
+    if instance is None or not alarm_guid:
+        raise Malformed("active alarm row without a 64-bit integer InstanceID and a Guid")
     context = row.get("DynamicContext")
     if not isinstance(context, str):
         context = dynamic_context(row.get("DynamicContent"))
@@ -291,8 +306,8 @@ def active_alarm(source: str, row: Any) -> Alarm:
         source=source,
         instance_id=instance,
         alarm_guid=alarm_guid,
-        state=AlarmState.from_genetec(state if isinstance(state, int) else None),
-        priority=priority if isinstance(priority, int) else 0,
+        state=AlarmState.from_genetec(integer(state)),
+        priority=integer(priority) or 0,
         trigger_time=parse_time(row.get("TriggerTime")),
         trigger_entity=_guid(row.get("TriggerEntity")),
         trigger_event=str(row.get("TriggerEvent") or ""),

@@ -10,12 +10,13 @@ import logging
 from pydantic import SecretStr
 
 from vmstui.config import GenetecConfig
-from vmstui.errors import Malformed, json_value
+from vmstui.errors import Malformed, json_value, reads
 from vmstui.hub import Hub
 from vmstui.models import Alarm, Event, Subscription
 from vmstui.sources.base import Runner
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
+from vmstui.sources.genetec.multipart import Part
 from vmstui.sources.genetec.stream import EventStream, open_stream
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, cancel_all
 
@@ -128,22 +129,27 @@ class GenetecSource(Runner):
                 if part.content_type not in _JSON_TYPES:
                     continue  # text/plain and text/xml parts carry no event here
                 try:
-                    data = part.data if part.parsed else json_value(part.body, "part")
-                    event = normalize.stream_event(self.name, data, part.body, self.names)
+                    event, alarm = self._part(part)
                 except Malformed as exc:
                     malformed += 1
                     await self.hub.reject(self.name, f"stream part: {exc}", part.body)
                     continue
                 events.append(event)
-                if event.kind == "alarm":
-                    alarm = self._apply(event)
-                    if alarm is not None:
-                        changed.append(alarm)
+                if alarm is not None:
+                    changed.append(alarm)
             if events:
                 await self.hub.publish(events)
             if changed:
                 await self.hub.alarms(self.name, changed)
             control.count(events=len(events), malformed=malformed)
+
+    @reads("part")
+    def _part(self, part: Part) -> tuple[Event, Alarm | None]:
+        """The one step from a stream part to its Event (and the alarm it changes): anything
+        that escapes it is Malformed, so the part is kept in rejects and the reader goes on."""
+        data = part.data if part.parsed else json_value(part.body, "part")
+        event = normalize.stream_event(self.name, data, part.body, self.names)
+        return event, self._apply(event) if event.kind == "alarm" else None
 
     def _apply(self, event: Event) -> Alarm | None:
         instance = event.raw.get(event.type, {}).get("InstanceId")
