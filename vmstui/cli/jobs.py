@@ -4,6 +4,7 @@ from the command modules so that each command is a leaf that imports no other co
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -72,20 +73,43 @@ async def tail_events(
                     err=True,
                 )
             elif isinstance(update, EventsArrived):
-                lines = []
-                for event in update.events:
-                    if pattern and not topics.matches(pattern, event.topic):
-                        continue
-                    lines.append(event_line(event, fmt))
-                    printed += 1
-                    if count is not None and printed >= count:
-                        break
+                wanted = count - printed if count is not None else None
+                lines = await committed_lines(update, pattern, fmt, wanted)
                 if lines:
                     out.write(b"".join(lines))
                     out.flush()
+                    printed += len(lines)
                 if count is not None and printed >= count:
                     break
     return printed
+
+
+async def committed_lines(
+    update: EventsArrived, pattern: str | None, fmt: str, limit: int | None
+) -> list[bytes]:
+    """The lines to print for a batch, once it is committed: what `tail` printed is in the
+    cache, even if the process is killed right after. An event that cannot be printed (a
+    vendor document too deep to write as JSON, say) is skipped with its id on stderr, and
+    a batch the cache did not take is not printed at all."""
+    try:
+        await asyncio.shield(update.committed)
+    except Exception as exc:  # the writer logged it; this batch is not in the cache
+        click.echo(
+            printable(f"not printed: {len(update.events)} events the cache did not take: {exc}"),
+            err=True,
+        )
+        return []
+    lines: list[bytes] = []
+    for event in update.events:
+        if limit is not None and len(lines) >= limit:
+            break
+        if pattern and not topics.matches(pattern, event.topic):
+            continue
+        try:
+            lines.append(event_line(event, fmt))
+        except (TypeError, ValueError) as exc:  # orjson's errors are both
+            click.echo(printable(f"skipped event {event.id}: {exc}"), err=True)
+    return lines
 
 
 async def console(
