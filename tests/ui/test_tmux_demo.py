@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from vmstui.simulator import Simulator
+
 from ..brokers import require_commands
+from ..conftest import APP, PASSWORD, USER
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +114,50 @@ def test_demo_console_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> 
         time.sleep(0.2)
     else:
         raise AssertionError(f"vmstui did not quit on q; screen:\n{terminal.screen()}")
+
+
+async def test_console_quits_on_sigterm_and_closes_the_stream(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """SIGTERM (a service manager, `kill`) quits the console as `q` does: the terminal is
+    given back, the stream is closed with closeconnection, the exit status is 0."""
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD)
+    secret.chmod(0o600)
+    config = tmp_path / "vmstui.toml"
+    config.write_text(
+        f'[cache]\npath = "{tmp_path / "cache.db"}"\n'
+        f'[log]\nfile = "{tmp_path / "console.log"}"\n'
+        f'[[sources]]\nname = "hq"\nkind = "genetec"\nurl = "{sim.base_url}"\n'
+        f'username = "{USER}"\napp_id = "{APP}"\npassword_file = "{secret}"\n'
+        'subscriptions = ["event(Camera,CameraMotion)"]\n'
+    )
+    name = f"vmstui-{uuid.uuid4().hex[:8]}"
+    command = f"exec env TERM=xterm-256color {VMSTUI} run --config {config}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True
+    )
+    term = Terminal(name)
+    try:
+        term.tmux("set-option", "-t", name, "remain-on-exit", "on")
+        deadline = time.monotonic() + 30
+        while "hq: live" not in term.screen():
+            assert time.monotonic() < deadline, f"never live; screen:\n{term.screen()}"
+            await asyncio.sleep(0.2)
+        pid = int(term.tmux("display-message", "-p", "-t", name, "#{pane_pid}"))
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while True:
+            dead, _, status = (
+                term.tmux("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}")
+                .strip()
+                .partition(" ")
+            )
+            if dead == "1":
+                break
+            assert time.monotonic() < deadline, f"no exit on SIGTERM; screen:\n{term.screen()}"
+            await asyncio.sleep(0.2)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
+    assert status == "0"
+    assert sim.stats.connections_closed == 1

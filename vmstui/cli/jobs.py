@@ -5,6 +5,7 @@ from the command modules so that each command is a leaf that imports no other co
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -14,6 +15,7 @@ import orjson
 from pydantic import SecretStr
 
 from vmstui import topics
+from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
 from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
@@ -121,4 +123,7 @@ async def console(
     from vmstui.ui.app import VmstuiApp  # the headless commands never import textual
 
     async with Runtime(settings, cache_path=cache, secrets=secrets) as runtime:
-        await VmstuiApp(runtime).run_async()
+        app = VmstuiApp(runtime)
+        # SIGTERM quits as `q` does: the terminal is restored, then the runtime closes.
+        on_signals(app.exit, signal.SIGTERM)
+        await app.run_async()
