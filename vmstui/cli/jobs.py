@@ -64,6 +64,8 @@ async def tail_events(
                 raise failure
             if isinstance(update, StatusChanged):
                 status = update.status
+                if status.source != source_cfg.name:
+                    continue  # the outbox's chip (a config with [[rules]]) is no source's
                 ever_live = ever_live or status.state == "live"
                 if status.state in ("failed", "reconnecting") and not ever_live and not retry:
                     raise SourceFailed(f"source {status.source!r}: {status.detail}")
