@@ -127,37 +127,36 @@ async def test_console_quits_on_sigterm_and_closes_the_stream(
     config = tmp_path / "vmstui.toml"
     config.write_text(
         f'[cache]\npath = "{tmp_path / "cache.db"}"\n'
-        f'[log]\nfile = "{tmp_path / "console.log"}"\n'
+        f'[log]\nfile = "{tmp_path / "console.log"}"\nlevel = "DEBUG"\n'
         f'[[sources]]\nname = "hq"\nkind = "genetec"\nurl = "{sim.base_url}"\n'
         f'username = "{USER}"\napp_id = "{APP}"\npassword_file = "{secret}"\n'
         'subscriptions = ["event(Camera,CameraMotion)"]\n'
     )
     name = f"vmstui-{uuid.uuid4().hex[:8]}"
-    command = f"exec env TERM=xterm-256color {VMSTUI} run --config {config}"
+    status = tmp_path / "status"  # the shell writes the exit status, 128+N for signal N
+    command = (
+        f"env TERM=xterm-256color {VMSTUI} run --config {config}; echo $? > {status}; sleep 60"
+    )
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True
     )
     term = Terminal(name)
     try:
-        term.tmux("set-option", "-t", name, "remain-on-exit", "on")
         deadline = time.monotonic() + 30
         while "hq: live" not in term.screen():
             assert time.monotonic() < deadline, f"never live; screen:\n{term.screen()}"
             await asyncio.sleep(0.2)
-        pid = int(term.tmux("display-message", "-p", "-t", name, "#{pane_pid}"))
-        os.kill(pid, signal.SIGTERM)
+        shell = int(term.tmux("display-message", "-p", "-t", name, "#{pane_pid}"))
+        console_pid = int(Path(f"/proc/{shell}/task/{shell}/children").read_text().split()[0])
+        os.kill(console_pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while True:
-            dead, _, status = (
-                term.tmux("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}")
-                .strip()
-                .partition(" ")
-            )
-            if dead == "1":
-                break
+        while not status.exists() or not status.read_text().strip():
             assert time.monotonic() < deadline, f"no exit on SIGTERM; screen:\n{term.screen()}"
             await asyncio.sleep(0.2)
+        screen = term.screen()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
-    assert status == "0"
+    log = (tmp_path / "console.log").read_text()
+    code = status.read_text().strip()
+    assert code == "0", f"exit status {code}; screen:\n{screen}\nlog:\n{log}"
     assert sim.stats.connections_closed == 1
