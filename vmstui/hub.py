@@ -2,7 +2,9 @@
 
 Data flows one way: source → hub → store + subscribers. A subscriber holds at most so many
 pending events: the console, when it cannot keep up, skips screen updates (counted), never
-the store's copy; `tail` subscribes losslessly and slows the source down instead.
+the store's copy; `tail` subscribes losslessly and slows the source down instead. Each
+batch reaches subscribers at once, with the future of its commit: the console shows it
+without waiting, `tail` prints it only once it is in the cache.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MAX_QUEUED_ROWS = 10_000
 @dataclass(frozen=True, slots=True)
 class EventsArrived:
     events: Sequence[Event]
+    committed: asyncio.Future[None]  # resolved once the batch is in the cache (or failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,13 @@ class Subscriber:
                 return items
 
 
+def _retrieved(future: asyncio.Future[None]) -> None:
+    # The writer logs a failed commit; a publisher that does not wait (the Genetec stream
+    # has nothing to ack) must not have asyncio report it again as never retrieved.
+    if not future.cancelled():
+        future.exception()
+
+
 class Hub:
     def __init__(self, store: Store | None = None) -> None:
         self.store = store
@@ -129,7 +139,7 @@ class Hub:
         else:
             persisted = asyncio.get_running_loop().create_future()
             persisted.set_result(None)
-        update = EventsArrived(events)
+        update = EventsArrived(events, persisted)
         for subscriber in tuple(self._subscribers):
             await subscriber.offer_events(update)
         self._inflight.append(persisted)
@@ -139,7 +149,11 @@ class Hub:
         while self._inflight and store is not None and store.queued_rows > MAX_QUEUED_ROWS:
             await asyncio.shield(self._inflight[0])
             self._forget_committed()
-        return persisted
+        # Subscribers wait on `persisted` too: a publisher whose wait is cancelled (an HTTP
+        # client that hung up) must not cancel it under them.
+        committed = asyncio.shield(persisted)
+        committed.add_done_callback(_retrieved)
+        return committed
 
     def _forget_committed(self) -> None:
         while self._inflight and self._inflight[0].done():

@@ -182,12 +182,21 @@ def _raw_from_json(data: bytes | None, at: tuple[str, ...]) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        value: Any = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        return raw_document(data, at)
+    except ValueError:
         return {}  # an XML part, say: the text stays in raw_json
+
+
+def raw_document(data: bytes, at: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object at `at` inside `data`, or ValueError (orjson's decode error is one)
+    when there is none: what `Event.raw` reads, for a reader that must tell a damaged
+    document from an empty one (an export)."""
+    value: Any = orjson.loads(data)
     for key in at:
         value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        raise ValueError("raw is not a JSON object")
+    return value
 
 
 # An Event's own fields, in the order event_fields gives them.

@@ -112,7 +112,13 @@ class Runtime:
             self.store = None
 
     async def __aenter__(self) -> Runtime:
-        await self.open()
+        try:
+            await self.open()
+        except BaseException:
+            # A secret found missing after the cache was opened: the store's threads would
+            # keep the process alive after the error was printed.
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from vmstui.simulator import Simulator
+
 from ..brokers import require_commands
+from ..conftest import APP, PASSWORD, USER
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +121,49 @@ def test_demo_console_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> 
         time.sleep(0.2)
     else:
         raise AssertionError(f"vmstui did not quit on q; screen:\n{terminal.screen()}")
+
+
+async def test_console_quits_on_sigterm_and_closes_the_stream(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """SIGTERM (a service manager, `kill`) quits the console as `q` does: the terminal is
+    given back, the stream is closed with closeconnection, the exit status is 0."""
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD)
+    secret.chmod(0o600)
+    config = tmp_path / "vmstui.toml"
+    config.write_text(
+        f'[cache]\npath = "{tmp_path / "cache.db"}"\n'
+        f'[log]\nfile = "{tmp_path / "console.log"}"\nlevel = "DEBUG"\n'
+        f'[[sources]]\nname = "hq"\nkind = "genetec"\nurl = "{sim.base_url}"\n'
+        f'username = "{USER}"\napp_id = "{APP}"\npassword_file = "{secret}"\n'
+        'subscriptions = ["event(Camera,CameraMotion)"]\n'
+    )
+    name = f"vmstui-{uuid.uuid4().hex[:8]}"
+    status = tmp_path / "status"  # the shell writes the exit status, 128+N for signal N
+    command = (
+        f"env TERM=xterm-256color {VMSTUI} run --config {config}; echo $? > {status}; sleep 60"
+    )
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True
+    )
+    term = Terminal(name)
+    try:
+        deadline = time.monotonic() + 30
+        while "hq: live" not in term.screen():
+            assert time.monotonic() < deadline, f"never live; screen:\n{term.screen()}"
+            await asyncio.sleep(0.2)
+        shell = int(term.tmux("display-message", "-p", "-t", name, "#{pane_pid}"))
+        console_pid = int(Path(f"/proc/{shell}/task/{shell}/children").read_text().split()[0])
+        os.kill(console_pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while not status.exists() or not status.read_text().strip():
+            assert time.monotonic() < deadline, f"no exit on SIGTERM; screen:\n{term.screen()}"
+            await asyncio.sleep(0.2)
+        screen = term.screen()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
+    log = (tmp_path / "console.log").read_text()
+    code = status.read_text().strip()
+    assert code == "0", f"exit status {code}; screen:\n{screen}\nlog:\n{log}"
+    assert sim.stats.connections_closed == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.models import Event, SourceStatus
+from vmstui.store import Store
 
 
 def batch(n: int, start: int = 0) -> list[Event]:
@@ -53,3 +55,22 @@ async def test_lossless_subscriber_slows_the_source_and_loses_nothing() -> None:
             break
     await task
     assert seen == [f"e{i}" for i in range(300)]
+
+
+async def test_a_publisher_that_stops_waiting_leaves_the_commit_to_subscribers(
+    tmp_path: Path,
+) -> None:
+    # An HTTP handler cancelled while it waits for the commit (its client hung up): tail
+    # still learns that the batch is in the cache.
+    async with await Store.open(tmp_path / "cache.db") as store:
+        hub = Hub(store)
+        tail = hub.subscribe(lossless=True)
+        committed = await hub.publish(batch(3))
+        waiter = asyncio.ensure_future(committed)
+        await asyncio.sleep(0)
+        waiter.cancel()
+        update = tail.drain()[0]
+        assert isinstance(update, EventsArrived)
+        await update.committed
+        assert not update.committed.cancelled()
+        assert await store.count_events() == 3

@@ -529,3 +529,25 @@ async def test_retention_runs_at_open(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.01)
         assert [e.id for e in await store.recent_events()] == ["recent"]
+
+
+async def test_iter_events_passes_over_rows_it_cannot_read(store: Store, tmp_path: Path) -> None:
+    # Rows another program (or damage) left: each is reported with its id, the rest still come.
+    await store.add_events([event(id=f"r{n}", time=NOW + timedelta(seconds=n)) for n in range(7)])
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE events SET time = ? WHERE id = 'r1'", (2**62,))  # past datetime.max
+        db.execute("UPDATE events SET time = 'soon' WHERE id = 'r2'")
+        db.execute("UPDATE events SET summary = CAST(? AS TEXT) WHERE id = 'r3'", (b"\xff",))
+        db.execute("UPDATE events SET entity = x'00ff' WHERE id = 'r4'")  # a BLOB, not text
+    unreadable: list[tuple[str, str]] = []
+    read = [
+        e.id
+        async for e in store.iter_events(
+            page_size=2, unreadable=lambda row: unreadable.append((row.id, row.reason))
+        )
+    ]
+    assert read == ["r0", "r5", "r6"]
+    assert sorted(ident for ident, _ in unreadable) == ["r1", "r2", "r3", "r4"]
+    reasons = dict(unreadable)
+    assert "OverflowError" in reasons["r1"] and "time is str" in reasons["r2"]
+    assert "UnicodeDecodeError" in reasons["r3"] and "entity is bytes" in reasons["r4"]

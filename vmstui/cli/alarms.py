@@ -57,16 +57,17 @@ class Context:
 
     def desk_call(self, action: Callable[[AlarmDesk, str], Awaitable[T]]) -> T:
         async def go() -> T:
-            store = await Store.open(
-                self.settings.cache.path, retention_days=self.settings.cache.retention_days
-            )
+            # The password first: a store left open (its threads) would keep the process
+            # alive after the error was printed.
             client = GenetecClient(self.source, self.source.password())
             try:
-                desk = AlarmDesk({self.source.name: client}, store)
-                return await action(desk, self.source.name)
+                async with await Store.open(
+                    self.settings.cache.path, retention_days=self.settings.cache.retention_days
+                ) as store:
+                    desk = AlarmDesk({self.source.name: client}, store)
+                    return await action(desk, self.source.name)
             finally:
                 await client.aclose()
-                await store.close()
 
         return run(go())
 

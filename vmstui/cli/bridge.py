@@ -14,7 +14,7 @@ from vmstui.bridge.rules import custom_events_wanted
 from vmstui.bridge.service import setup_custom_events
 from vmstui.bridge.status import OUTBOX
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, run, settings_from
+from vmstui.cli.common import config_option, on_signals, run, settings_from
 from vmstui.config import GenetecConfig, Settings
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec.client import GenetecClient
@@ -42,9 +42,7 @@ async def setup(settings: Settings) -> list[str]:
 
 async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    on_signals(stop.set, signal.SIGTERM, signal.SIGINT)
     async with Runtime(settings, bridge=True) as runtime:
         runtime.start()
         log.warning(

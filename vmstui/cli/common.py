@@ -1,11 +1,14 @@
-"""Pieces the commands share: config loading, the store, running a coroutine, log levels."""
+"""Pieces the commands share: config loading, the store, running a coroutine (and how it
+stops on a signal), log levels."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from collections.abc import Coroutine
+import signal
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,10 +72,46 @@ def genetec_source(settings: Settings, name: str | None) -> GenetecConfig:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine to its end.
+
+    Ctrl-C and SIGTERM (a service manager's stop, `kill`) both cancel it: it unwinds as on any
+    cancellation (sources stop reading and close their streams, the cache commits what was
+    read), then the process exits, 130 after Ctrl-C and 0 after SIGTERM, which asked for
+    exactly this. A command that stops in its own way says so with `on_signals`.
+    """
+    terminated = False
+
+    async def main() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def terminate() -> None:
+            nonlocal terminated
+            if not terminated:  # once: a second signal must not cut the clean-up short
+                terminated = True
+                task.cancel()
+
+        if threading.current_thread() is threading.main_thread():  # signals reach only it
+            on_signals(terminate, signal.SIGTERM)
+        return await coro
+
     try:
-        return asyncio.run(coro)
+        return asyncio.run(main())
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except asyncio.CancelledError:
+        if terminated:
+            raise SystemExit(0) from None
+        raise
+
+
+def on_signals(stop: Callable[[], object], *signums: int) -> None:
+    """From now on each of `signums` calls `stop` (on the running loop) instead of what `run`
+    does: the bridge ends its loop, the console asks Textual to exit so the terminal is given
+    back as on a quit."""
+    loop = asyncio.get_running_loop()
+    for signum in signums:
+        loop.add_signal_handler(signum, stop)
 
 
 def log_to_file(log: LogConfig) -> Path:

@@ -1,4 +1,9 @@
-"""`vmstui export`: the cache's events, alarms, audit, gaps and rejects as jsonl or csv."""
+"""`vmstui export`: the cache's events, alarms, audit, gaps and rejects as jsonl or csv.
+
+A record that does not read back or cannot be written (a damaged row, or one another
+program wrote) is skipped with its id on stderr and counted in the summary line; the rest
+are exported and the command still succeeds.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,10 @@ import orjson
 from vmstui import topics
 from vmstui.cli import cli
 from vmstui.cli.common import config_option, run
-from vmstui.cli.jobs import event_record
 from vmstui.config import ConfigError, load_settings
-from vmstui.store import Store
+from vmstui.models import event_fields, raw_document
+from vmstui.printable import printable
+from vmstui.store import Store, StoredEvent, UnreadableRow
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -47,12 +53,44 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class Skipped:
+    """The records an export leaves out, each said on stderr as it is met."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.count = 0
+
+    def __call__(self, ident: object, reason: str) -> None:
+        self.count += 1
+        click.echo(printable(f"skipped {self.what} {ident}: {reason}"), err=True)
+
+    def row(self, row: UnreadableRow) -> None:
+        self(f"{row.id} (row {row.seq})", row.reason)
+
+
+def exported_event(event: StoredEvent) -> dict[str, Any]:
+    """The jsonl shape of a cached event (tail's `jobs.event_record`), but a raw that is not a
+    JSON object is an error, not `{}`: a damaged row is skipped, not exported as empty."""
+    raw = event.raw_dict
+    if raw is None:
+        raw = raw_document(event.raw_json or b"", event.raw_at)
+    return {**event_fields(event), "raw": raw}
+
+
 async def records(
-    store: Store, what: str, pattern: str | None, since: datetime | None, include_inactive: bool
+    store: Store,
+    what: str,
+    pattern: str | None,
+    since: datetime | None,
+    include_inactive: bool,
+    skipped: Skipped,
 ) -> AsyncIterator[dict[str, Any]]:
     if what == "events":
-        async for event in store.iter_events(pattern=pattern, since=since):
-            yield event_record(event)
+        async for event in store.iter_events(pattern=pattern, since=since, unreadable=skipped.row):
+            try:
+                yield exported_event(event)
+            except (TypeError, ValueError) as exc:
+                skipped(f"{event.id} (row {event.seq})", f"{type(exc).__name__}: {exc}")
     elif what == "alarms":
         for alarm in await store.alarms(active_only=not include_inactive):
             if pattern is None or topics.matches(
@@ -87,6 +125,7 @@ async def export_to(
     pattern: str | None,
     since: datetime | None,
     include_inactive: bool,
+    skipped: Skipped,
 ) -> int:
     store = await Store.open(cache)
     written = 0
@@ -97,12 +136,17 @@ async def export_to(
         else None
     )
     try:
-        async for record in records(store, what, pattern, since, include_inactive):
-            if fmt == "jsonl":
-                out.write(orjson.dumps(record) + b"\n")
+        async for record in records(store, what, pattern, since, include_inactive, skipped):
+            try:
+                line = orjson.dumps(record) + b"\n" if fmt == "jsonl" else None
+                row = _flat(record) if line is None else {}
+            except (TypeError, ValueError) as exc:  # orjson's errors are both
+                skipped(record.get("id", "?"), f"{type(exc).__name__}: {exc}")
+                continue
+            if line is not None:
+                out.write(line)
             else:
                 assert text is not None
-                row = _flat(record)
                 if writer is None:
                     writer = csv.DictWriter(text, fieldnames=list(row), extrasaction="ignore")
                     writer.writeheader()
@@ -157,7 +201,18 @@ def export(
     path = _cache_path(config_path, cache)
     if not path.exists():
         raise ConfigError(f"no cache at {path}")
+    skipped = Skipped(what.rstrip("s"))
     count = run(
-        export_to(sys.stdout.buffer, path, what, fmt, pattern, parse_since(since), include_inactive)
+        export_to(
+            sys.stdout.buffer,
+            path,
+            what,
+            fmt,
+            pattern,
+            parse_since(since),
+            include_inactive,
+            skipped,
+        )
     )
-    click.echo(f"{count} {what} exported", err=True)
+    unreadable = f", {skipped.count} unreadable skipped" if skipped.count else ""
+    click.echo(f"{count} {what} exported{unreadable}", err=True)

@@ -4,6 +4,8 @@ from the command modules so that each command is a leaf that imports no other co
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -13,6 +15,7 @@ import orjson
 from pydantic import SecretStr
 
 from vmstui import topics
+from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
 from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
@@ -61,6 +64,8 @@ async def tail_events(
                 raise failure
             if isinstance(update, StatusChanged):
                 status = update.status
+                if status.source != source_cfg.name:
+                    continue  # the outbox's chip (a config with [[rules]]) is no source's
                 ever_live = ever_live or status.state == "live"
                 if status.state in ("failed", "reconnecting") and not ever_live and not retry:
                     raise SourceFailed(f"source {status.source!r}: {status.detail}")
@@ -72,20 +77,43 @@ async def tail_events(
                     err=True,
                 )
             elif isinstance(update, EventsArrived):
-                lines = []
-                for event in update.events:
-                    if pattern and not topics.matches(pattern, event.topic):
-                        continue
-                    lines.append(event_line(event, fmt))
-                    printed += 1
-                    if count is not None and printed >= count:
-                        break
+                wanted = count - printed if count is not None else None
+                lines = await committed_lines(update, pattern, fmt, wanted)
                 if lines:
                     out.write(b"".join(lines))
                     out.flush()
+                    printed += len(lines)
                 if count is not None and printed >= count:
                     break
     return printed
+
+
+async def committed_lines(
+    update: EventsArrived, pattern: str | None, fmt: str, limit: int | None
+) -> list[bytes]:
+    """The lines to print for a batch, once it is committed: what `tail` printed is in the
+    cache, even if the process is killed right after. An event that cannot be printed (a
+    vendor document too deep to write as JSON, say) is skipped with its id on stderr, and
+    a batch the cache did not take is not printed at all."""
+    try:
+        await asyncio.shield(update.committed)
+    except Exception as exc:  # the writer logged it; this batch is not in the cache
+        click.echo(
+            printable(f"not printed: {len(update.events)} events the cache did not take: {exc}"),
+            err=True,
+        )
+        return []
+    lines: list[bytes] = []
+    for event in update.events:
+        if limit is not None and len(lines) >= limit:
+            break
+        if pattern and not topics.matches(pattern, event.topic):
+            continue
+        try:
+            lines.append(event_line(event, fmt))
+        except (TypeError, ValueError) as exc:  # orjson's errors are both
+            click.echo(printable(f"skipped event {event.id}: {exc}"), err=True)
+    return lines
 
 
 async def console(
@@ -97,4 +125,7 @@ async def console(
     from vmstui.ui.app import VmstuiApp  # the headless commands never import textual
 
     async with Runtime(settings, cache_path=cache, secrets=secrets) as runtime:
-        await VmstuiApp(runtime).run_async()
+        app = VmstuiApp(runtime)
+        # SIGTERM quits as `q` does: the terminal is restored, then the runtime closes.
+        on_signals(app.exit, signal.SIGTERM)
+        await app.run_async()

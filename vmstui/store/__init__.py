@@ -9,7 +9,7 @@ Modules: schema (files, pragmas, migrations), codec (row conversions, StoredEven
 writer (the one writer task), queries (reads), core (Store).
 """
 
-from vmstui.store.codec import OutboxItem, OutboxStats, StoredEvent
+from vmstui.store.codec import OutboxItem, OutboxStats, StoredEvent, UnreadableRow
 from vmstui.store.core import Store
 from vmstui.store.schema import SCHEMA_VERSION, SchemaTooNewError
 from vmstui.store.writer import StoreClosedError
@@ -22,4 +22,5 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoredEvent",
+    "UnreadableRow",
 ]

@@ -109,6 +109,47 @@ class StoredEvent(Event):
     time_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """A row that does not read back as what vmstui writes (damaged, or written by another
+    program): where it is and why, for a reader that skips it and says so."""
+
+    seq: int
+    id: str
+    reason: str
+
+
+_EVENT_COLUMN_NAMES = EVENT_COLUMNS.split(", ")
+# The event columns that hold text (all but seq and time), by position in EVENT_COLUMNS.
+_TEXT_COLUMNS = tuple(
+    i for i, name in enumerate(_EVENT_COLUMN_NAMES) if name not in ("seq", "time")
+)
+# EVENT_COLUMNS with every text column as its bytes: a page whose text is not UTF-8 cannot
+# be fetched as text at all, so it is fetched again this way and decoded row by row.
+EVENT_COLUMNS_AS_BYTES = ", ".join(
+    f"CAST({name} AS BLOB)" if i in _TEXT_COLUMNS else name
+    for i, name in enumerate(_EVENT_COLUMN_NAMES)
+)
+
+
+def read_event(row: Any, *, as_bytes: bool = False) -> StoredEvent | UnreadableRow:
+    """`stored_event`, or what makes the row unreadable, so that a reader of a whole cache
+    (an export) goes on past one bad row. `as_bytes`: the row is from EVENT_COLUMNS_AS_BYTES."""
+    try:
+        if as_bytes:
+            row = tuple(v.decode() if isinstance(v, bytes) else v for v in row)
+        for i in _TEXT_COLUMNS:
+            if type(row[i]) is not str:
+                raise TypeError(f"{_EVENT_COLUMN_NAMES[i]} is {type(row[i]).__name__}, not text")
+        if type(row[7]) is not int:
+            raise TypeError(f"time is {type(row[7]).__name__}, not an integer")
+        return stored_event(row)
+    except Exception as exc:  # any damage at all: the reader skips the row and says why
+        ident = row[1]
+        ident = ident.decode("utf-8", "replace") if isinstance(ident, bytes) else str(ident)
+        return UnreadableRow(row[0], ident, f"{type(exc).__name__}: {exc}")
+
+
 def stored_event(row: Any) -> StoredEvent:
     seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw = row
     # model_construct skips validation: these rows were validated Events when written, and

@@ -22,6 +22,7 @@ from vmstui.store.codec import (
     OutboxItem,
     OutboxStats,
     StoredEvent,
+    UnreadableRow,
     alarm_row,
     event_row,
 )
@@ -34,6 +35,10 @@ T = TypeVar("T")
 
 REJECT_EXCERPT_MAX = 4096
 PATTERNS_KEPT = 100
+
+
+def _log_unreadable(row: UnreadableRow) -> None:
+    log.warning("cache: skipped unreadable event %s (row %d): %s", row.id, row.seq, row.reason)
 
 
 class Store:
@@ -336,11 +341,19 @@ class Store:
         since: datetime | None = None,
         source: str | None = None,
         page_size: int = 1000,
+        unreadable: Callable[[UnreadableRow], None] | None = None,
     ) -> AsyncIterator[StoredEvent]:
         """Oldest first, `page_size` rows in memory at a time; rows committed after the
-        iteration started are not included."""
+        iteration started are not included. A row that does not read back (damaged, or
+        written by another program) is passed to `unreadable` (by default: logged) and
+        skipped; the rest still come."""
         async for event in queries.iter_events(
-            self._db(), pattern=pattern, since=since, source=source, page_size=page_size
+            self._db(),
+            pattern=pattern,
+            since=since,
+            source=source,
+            page_size=page_size,
+            unreadable=unreadable or _log_unreadable,
         ):
             yield event
 

@@ -6,7 +6,8 @@ parameter (hence the S608 waivers).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,12 @@ from vmstui import topics
 from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us, utcnow
 from vmstui.store.codec import (
     EVENT_COLUMNS,
+    EVENT_COLUMNS_AS_BYTES,
     OutboxItem,
     OutboxStats,
     StoredEvent,
+    UnreadableRow,
+    read_event,
     stored_event,
 )
 
@@ -147,6 +151,7 @@ async def iter_events(
     since: datetime | None,
     source: str | None,
     page_size: int,
+    unreadable: Callable[[UnreadableRow], None],
 ) -> AsyncIterator[StoredEvent]:
     # Rows written after the export started are left out, so it ends even under live load.
     rows = await db.execute_fetchall("SELECT max(seq) FROM events")
@@ -164,13 +169,27 @@ async def iter_events(
             after=after,
             max_seq=max_seq,
         )
-        sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time, seq LIMIT ?"  # noqa: S608
-        page = [stored_event(row) for row in await db.execute_fetchall(sql, [*params, page_size])]
-        for event in page:
-            yield event
+        tail = f" FROM events{where} ORDER BY time, seq LIMIT ?"
+        as_bytes = False
+        try:
+            page = list(
+                await db.execute_fetchall(f"SELECT {EVENT_COLUMNS}{tail}", [*params, page_size])
+            )
+        except sqlite3.OperationalError:
+            # Text that is not UTF-8 fails the whole page: fetch its bytes, decode row by row.
+            as_bytes = True
+            sql = f"SELECT {EVENT_COLUMNS_AS_BYTES}{tail}"
+            page = list(await db.execute_fetchall(sql, [*params, page_size]))
+        for row in page:
+            event = read_event(row, as_bytes=as_bytes)
+            if isinstance(event, UnreadableRow):
+                unreadable(event)
+            else:
+                yield event
         if len(page) < page_size:
             return
-        after = (page[-1].time_us, page[-1].seq)
+        # The keyset goes by the row's own values, readable or not.
+        after = (page[-1][7], page[-1][0])
 
 
 async def count_events(db: aiosqlite.Connection, pattern: str | None, source: str | None) -> int:
