@@ -277,7 +277,7 @@ async def test_filter_alarms_and_feed_then_clear(sim: Simulator, runtime: Runtim
         shown = table.current_alarm()
         assert shown is not None and shown.instance_id == one
         assert set(table.alarms) == {f"sim:{one}", f"sim:{two}"}  # hidden, still counted
-        await until(pilot, lambda: feed.pattern == pattern, "the feed filtered")
+        await until(pilot, lambda: feed.filter_text == pattern, "the feed filtered")
         assert pattern in str(feed.border_title)
         await until(pilot, lambda: len(feed_topics()) >= 1, "the first alarm's row in the feed")
         assert set(feed_topics()) == {pattern}
@@ -286,7 +286,7 @@ async def test_filter_alarms_and_feed_then_clear(sim: Simulator, runtime: Runtim
 
         await pilot.press("backslash")
         await until(pilot, lambda: table.row_count == 2, "every alarm row back")
-        await until(pilot, lambda: feed.pattern is None, "the feed unfiltered")
+        await until(pilot, lambda: feed.filter_text is None, "the feed unfiltered")
         await until(pilot, lambda: len(feed_topics()) >= 3, "every event back")
         assert pattern not in str(feed.border_title)
         assert any(t.startswith("genetec.Camera.") for t in feed_topics())

@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from vmstui.config import Settings
+from vmstui.filters import TextFilter
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
 from vmstui.models import Alarm, Event, Gap
 from vmstui.runtime import Runtime
@@ -110,7 +111,12 @@ class VmstuiApp(ViewActions, App[None]):
         alarms.border_title = "Active alarms"
         yield alarms
         with Horizontal(id="lower"):
-            yield EventFeed(self._load_events, time_format=ui.time_format, id="feed")
+            yield EventFeed(
+                self._load_events,
+                counter=self._count_events,
+                time_format=ui.time_format,
+                id="feed",
+            )
             with Vertical(id="side"):
                 yield DetailsPane(id="details")
                 yield SubscriptionsPane(id="subscriptions")
@@ -147,12 +153,24 @@ class VmstuiApp(ViewActions, App[None]):
         self.query_one(AlarmTable).focus()
 
     async def _load_events(
-        self, before: tuple[int, int] | None, pattern: str | None, limit: int
+        self, before: tuple[int, int] | None, text_filter: TextFilter | None, limit: int
     ) -> Sequence[StoredEvent]:
         store = self.runtime.store
         if store is None:
             return []
-        return await store.recent_events(limit, before=before, pattern=pattern)
+        if text_filter is None:
+            return await store.recent_events(limit, before=before)
+        return await store.recent_events(
+            limit, before=before, pattern=text_filter.pattern, words=text_filter.words
+        )
+
+    async def _count_events(self, text_filter: TextFilter | None) -> int:
+        store = self.runtime.store
+        if store is None:
+            return 0
+        if text_filter is None:
+            return await store.count_events()
+        return await store.count_events(text_filter.pattern, words=text_filter.words)
 
     def name_of(self, source: str, guid: str) -> str:
         runner = self.runtime.genetec.get(source)

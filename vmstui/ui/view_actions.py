@@ -7,7 +7,7 @@ import logging
 
 from textual import work
 
-from vmstui import topics
+from vmstui.filters import parse_text
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS
 from vmstui.ui.palette import state_colours
@@ -65,11 +65,12 @@ class ViewActions(AlarmActions):
 
     async def _apply_filter(self, pattern: str | None) -> None:
         if pattern is not None:
-            topics.validate_pattern(pattern)
+            parse_text(pattern)
             if self.runtime.store is not None:
                 await self.runtime.store.remember_pattern(pattern)
         self.filter_pattern = pattern
-        self.query_one(AlarmTable).set_filter(pattern)
+        # Until the alarm pane has a filter of its own, a topic pattern filters it too.
+        self.query_one(AlarmTable).set_filter(pattern if pattern and "." in pattern else None)
         await self.query_one(EventFeed).set_filter(pattern)
 
     @work(group="filter", exclusive=True, exit_on_error=False)
