@@ -32,6 +32,7 @@ from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
 from vmstui.ui.view_actions import ViewActions
+from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
@@ -107,8 +108,13 @@ class VmstuiApp(ViewActions, App[None]):
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
         yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
-        alarms = AlarmTable(namer=self.name_of, time_format=ui.time_format, id="alarms")
-        alarms.border_title = "Active alarms"
+        alarms = AlarmTable(
+            namer=self.name_of,
+            time_format=ui.time_format,
+            always_show=ui.always_show_priority,
+            id="alarms",
+        )
+        alarms.border_title = TITLE
         yield alarms
         with Horizontal(id="lower"):
             yield EventFeed(
@@ -275,7 +281,8 @@ class VmstuiApp(ViewActions, App[None]):
         # The pane showed the one that left, or already moved on to the neighbour with the
         # cursor (the cursor's own highlight can arrive first).
         if message.gone is not None and shown in (message.gone.key, now):
-            note = Text(f"{self.alarm_label(message.gone)} left the list.", style="bold")
+            why = "is hidden by the alarm filter" if message.hidden else "left the list"
+            note = Text(f"{self.alarm_label(message.gone)} {why}.", style="bold")
             if message.alarm is None:
                 self._details_alarm = None
                 self.query_one(DetailsPane).show(note)
