@@ -332,6 +332,11 @@ async def test_an_empty_result_says_so(store: Store) -> None:
         await feed.set_filter("genetec.Camera.#")
         await pilot.pause()
         assert lines(feed)[0].strip() == "no event matches genetec.Camera.#"
+        # A gap marker shows whatever the filter: still no event, and said.
+        feed.add_gap(Gap(source="hq", start=T0, end=T0 + timedelta(seconds=5), reason="down"))
+        await pilot.pause()
+        assert lines(feed)[0].startswith("── gap")
+        assert lines(feed)[1].strip() == "no event matches genetec.Camera.#"
         feed.add_events([make_event(99, topic="genetec.Camera.c1.CameraMotion")])
         await pilot.pause()
         assert "no event matches" not in " ".join(lines(feed))

@@ -245,7 +245,9 @@ class EventFeed(FeedView, can_focus=True):
     def more_text(self) -> str:
         state = self._state
         busy = self._reloading or self._loading_older or self._older_error
-        if state.filter is not None and not len(state.rows) and not busy:
+        # Gap markers show whatever the filter: "no event" when they are all there is.
+        nothing = not any(isinstance(row, Event) for row in state.rows)
+        if state.filter is not None and nothing and not busy:
             return f"  no event matches {state.filter.text}"
         if self._loader is None:
             return ""
