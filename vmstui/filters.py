@@ -29,7 +29,7 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 def fold(text: str) -> str:
     """ASCII letters in lower case, every other character as it is (as SQLite's LIKE)."""
-    return text.translate(_ASCII_LOWER)
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,9 @@ class TextFilter:
     def matches(self, texts: Iterable[str], topic: str) -> bool:
         if self.pattern is not None:
             return topics.matches(self.pattern, topic)
-        folded = [fold(text) for text in texts]
-        return all(any(word in text for text in folded) for word in self.words)
+        # One string: a word has no line break, so it cannot match across two texts.
+        folded = fold("\n".join(texts))
+        return all(word in folded for word in self.words)
 
 
 def parse_text(text: str) -> TextFilter:
