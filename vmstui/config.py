@@ -84,6 +84,10 @@ class UiConfig(Strict):
     urgent; an alarm that gives no priority rings)."""
     clock: bool = True
     """Show a clock in the status line."""
+    always_show_priority: Annotated[int, Field(ge=0, le=255)] = 10
+    """No alarm filter hides an alarm at this priority or more urgent (1 is the most urgent;
+    an alarm whose priority is not known yet counts as urgent): its row shows, marked
+    "outside filter". 0: a filter may hide any alarm."""
     confirm_quit: bool = True
     """Ask before quitting while unacknowledged alarms are on screen (once, naming them)."""
     time_format: str = "%H:%M:%S"

@@ -18,6 +18,7 @@ from vmstui.models import AuditEntry
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
+from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     FilterDialog,
@@ -246,14 +247,17 @@ async def test_force_ack_all_needs_the_typed_phrase(sim: Simulator, runtime: Run
         assert by_operator([entry])
 
 
-async def test_filter_alarms_and_feed_then_clear(sim: Simulator, runtime: Runtime) -> None:
+async def test_feed_filter_and_alarm_filter_apart_then_clear(
+    sim: Simulator, runtime: Runtime
+) -> None:
     first, second = (e.guid for e in sim.entities["Alarm"][:2])
     camera = sim.entities["Camera"][0].guid
     app = VmstuiApp(runtime)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: live(app), "source live")
-        one = await sim.trigger_alarm(first, context="one", priority=1)
-        two = await sim.trigger_alarm(second, context="two", priority=2)
+        # Less urgent than [ui] always_show_priority (10): a filter may hide them.
+        one = await sim.trigger_alarm(first, context="one", priority=20)
+        two = await sim.trigger_alarm(second, context="two", priority=30)
         await sim.emit_event("CameraMotion", camera)
         table = await alarms_in_table(app, pilot, 2)
         feed = app.query_one(EventFeed)
@@ -273,20 +277,31 @@ async def test_filter_alarms_and_feed_then_clear(sim: Simulator, runtime: Runtim
         await fill(app, pilot, pattern=pattern)
         assert error_text(app, "pattern") == ""
         await pilot.press("enter")
-        await until(pilot, lambda: table.row_count == 1, "one alarm row left")
-        shown = table.current_alarm()
-        assert shown is not None and shown.instance_id == one
-        assert set(table.alarms) == {f"sim:{one}", f"sim:{two}"}  # hidden, still counted
-        await until(pilot, lambda: feed.pattern == pattern, "the feed filtered")
+        await until(pilot, lambda: feed.filter_text == pattern, "the feed filtered")
         assert pattern in str(feed.border_title)
         await until(pilot, lambda: len(feed_topics()) >= 1, "the first alarm's row in the feed")
         assert set(feed_topics()) == {pattern}
         assert runtime.store is not None
         assert (await runtime.store.recent_patterns())[0] == pattern
+        # The feed's filter is the feed's: the alarm pane shows both, unfiltered.
+        assert table.row_count == 2 and table.filter is None
+        assert str(table.border_title) == "Active alarms"
+
+        # The alarm pane's own filter: the same topic pattern, in its own dialog.
+        await opened(app, pilot, "s", AlarmFilterDialog)
+        await fill(app, pilot, text=pattern)
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 1, "one alarm row left")
+        shown = table.current_alarm()
+        assert shown is not None and shown.instance_id == one
+        assert set(table.alarms) == {f"sim:{one}", f"sim:{two}"}  # hidden, still counted
+        assert str(table.border_title) == f"Active alarms · showing 1 of 2 · {pattern}"
+        await pilot.press("S")
+        await until(pilot, lambda: table.row_count == 2, "every alarm row back")
+        assert str(table.border_title) == "Active alarms"
 
         await pilot.press("backslash")
-        await until(pilot, lambda: table.row_count == 2, "every alarm row back")
-        await until(pilot, lambda: feed.pattern is None, "the feed unfiltered")
+        await until(pilot, lambda: feed.filter_text is None, "the feed unfiltered")
         await until(pilot, lambda: len(feed_topics()) >= 3, "every event back")
         assert pattern not in str(feed.border_title)
         assert any(t.startswith("genetec.Camera.") for t in feed_topics())

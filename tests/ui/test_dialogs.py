@@ -17,7 +17,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
 
+from vmstui.filters import AlarmFilter, parse_text
+from vmstui.models import AlarmState
 from vmstui.ui.palette import state_colours
+from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     FilterDialog,
@@ -344,6 +347,58 @@ async def test_filter_escape_keeps_the_filter() -> None:
     assert app.results == [None]
 
 
+# --- AlarmFilterDialog -------------------------------------------------------------------
+
+SOURCES = ["hq", "north"]
+
+
+async def test_alarm_filter_takes_states_priority_sources_and_words() -> None:
+    app = Host(AlarmFilterDialog(None, SOURCES))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("space", "down", "space")  # ACTIVE and INVESTIGATING
+        await pilot.press("down", "down", "down")  # past CONDITION, UNKNOWN: the priority
+        await paste(pilot, "high")
+        assert "priority 'high'" in error_text(app, "priority")
+        await pilot.press("enter")
+        assert app.results == []  # refused while the priority is not one
+        pilot.app.screen.query_one("#priority", Input).value = "<=10"
+        await pilot.press("down", "down", "space")  # the sources list: tick north
+        await pilot.press("down")  # past the last source: the words
+        await paste(pilot, "Door FORCED")
+        await pilot.press("enter")
+    assert app.results == [
+        AlarmFilter(
+            states=frozenset({AlarmState.ACTIVE, AlarmState.INVESTIGATING}),
+            priority="<=10",
+            sources=frozenset({"north"}),
+            text=parse_text("Door FORCED"),
+        )
+    ]
+
+
+async def test_alarm_filter_opens_with_the_filter_on_and_clears_or_cancels() -> None:
+    current = AlarmFilter(
+        states=frozenset({AlarmState.SOURCE_CONDITION}),
+        priority=">=50",
+        text=parse_text("genetec.alarm.#"),
+    )
+    app = Host(AlarmFilterDialog(current, ["hq"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert screen.query_one("#priority", Input).value == ">=50"
+        assert screen.query_one("#text", Input).value == "genetec.alarm.#"
+        assert not screen.query("#sources")  # one source: nothing to choose
+        await pilot.press("enter")  # Enter in the states list applies it unchanged
+    assert app.results == [current]
+    # The Clear button (states → priority → words → Apply → Clear), or Escape.
+    cleared = await drive(AlarmFilterDialog(current, ["hq"]), "tab", "tab", "tab", "tab", "enter")
+    assert cleared.results == [AlarmFilter()]
+    kept = await drive(AlarmFilterDialog(current, ["hq"]), "escape")
+    assert kept.results == [None]
+
+
 # --- SubscriptionDialog ------------------------------------------------------------------
 
 
@@ -417,6 +472,11 @@ SNAPSHOTS: dict[str, tuple[Callable[[], Screen[Any]], Fill, list[str]]] = {
         ["down"],
     ),
     "filter": (lambda: FilterDialog("genetec.Door#", RECENT), {}, []),
+    "alarm_filter": (
+        lambda: AlarmFilterDialog(AlarmFilter(states=frozenset({AlarmState.ACTIVE})), SOURCES),
+        {"priority": "<= ten", "text": "door forced"},
+        [],
+    ),
     "subscription": (
         lambda: SubscriptionDialog(),
         {"source": "Camera", "event-type": "Motion"},

@@ -15,9 +15,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot
 
+from vmstui.filters import TextFilter
 from vmstui.models import Event, EventKind, Gap
 from vmstui.store import Store, StoredEvent
-from vmstui.ui.widgets.feed import EventFeed, Loader
+from vmstui.ui.widgets.feed import Counter, EventFeed, Loader
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 _ids = itertools.count()
@@ -54,13 +55,26 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
+def counter_for(store: Store) -> Counter:
+    async def count(text_filter: TextFilter | None) -> int:
+        if text_filter is None:
+            return await store.count_events()
+        return await store.count_events(text_filter.pattern, words=text_filter.words)
+
+    return count
+
+
 def loader_for(store: Store, calls: list[tuple[int, int] | None] | None = None) -> Loader:
     async def load(
-        before: tuple[int, int] | None, pattern: str | None, limit: int
+        before: tuple[int, int] | None, text_filter: TextFilter | None, limit: int
     ) -> Sequence[StoredEvent]:
         if calls is not None:
             calls.append(before)
-        return await store.recent_events(limit, before=before, pattern=pattern)
+        if text_filter is None:
+            return await store.recent_events(limit, before=before)
+        return await store.recent_events(
+            limit, before=before, pattern=text_filter.pattern, words=text_filter.words
+        )
 
     return load
 
@@ -68,14 +82,24 @@ def loader_for(store: Store, calls: list[tuple[int, int] | None] | None = None) 
 class FeedApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("p", "toggle_follow", "Pause")]  # as the app
 
-    def __init__(self, loader: Loader | None, *, window: int = 5000, page: int = 500) -> None:
+    def __init__(
+        self,
+        loader: Loader | None,
+        *,
+        window: int = 5000,
+        page: int = 500,
+        counter: Counter | None = None,
+    ) -> None:
         super().__init__()
         self.loader, self.window, self.page = loader, window, page
+        self.counter = counter
         self.selected: list[Event | None] = []
         self.follow_changes: list[bool] = []
 
     def compose(self) -> ComposeResult:
-        yield EventFeed(self.loader, window=self.window, page=self.page, id="feed")
+        yield EventFeed(
+            self.loader, counter=self.counter, window=self.window, page=self.page, id="feed"
+        )
 
     async def on_mount(self) -> None:
         feed = self.query_one(EventFeed)
@@ -231,21 +255,23 @@ async def test_filter_hides_and_reloads_matching_history(store: Store) -> None:
     doors = [make_event(n, topic="genetec.Door.d1.DoorOpened") for n in range(0, 600, 2)]
     cams = [make_event(n, topic="genetec.Camera.c1.CameraMotion") for n in range(1, 600, 2)]
     await store.add_events(doors + cams)
-    app = FeedApp(loader_for(store), page=50)
+    app = FeedApp(loader_for(store), page=50, counter=counter_for(store))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         feed = app.query_one(EventFeed)
         assert feed.row_count == 50
         await feed.set_filter("genetec.Camera.#")
         await pilot.pause()
-        assert feed.row_count == 50 and feed.pattern == "genetec.Camera.#"
-        assert title(feed) == "Events · genetec.Camera.#"
+        assert feed.row_count == 50 and feed.filter_text == "genetec.Camera.#"
+        # What it hides, in numbers (the cache's: every event it holds, these it shows).
+        assert title(feed) == "Events · showing 300 of 600 · genetec.Camera.#"
         assert summaries(feed)[:3] == ["00599", "00597", "00595"]
         assert all("CameraMotion" in line for line in lines(feed)[:20])
         feed.add_events([make_event(1000, topic="genetec.Door.d1.DoorOpened")])
         feed.add_events([make_event(1001, topic="genetec.Camera.c9.CameraMotion")])
         await pilot.pause()
         assert summaries(feed)[:2] == ["01001", "00599"]
+        assert title(feed) == "Events · showing 301 of 602 · genetec.Camera.#"
         with pytest.raises(ValueError):
             await feed.set_filter("genetec.Cam*")
         await feed.set_filter(None)
@@ -253,6 +279,85 @@ async def test_filter_hides_and_reloads_matching_history(store: Store) -> None:
         # The reload shows what the cache has (the app stores every event it shows).
         assert summaries(feed)[:2] == ["00599", "00598"]
         assert title(feed) == "Events"
+
+
+async def test_words_filter_live_rows_and_history_paged_from_the_cache(store: Store) -> None:
+    # Every third event is a forced door; its words are in the type and the summary only.
+    events = [
+        make_event(n, topic="genetec.Door.d1.DoorForcedOpen", summary=f"row {n:05d} Lobby")
+        if n % 3 == 0
+        else make_event(n, topic="genetec.Camera.c1.CameraMotion")
+        for n in range(600)
+    ]
+    await store.add_events(events)
+    app = FeedApp(loader_for(store), page=50, counter=counter_for(store))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        feed = app.query_one(EventFeed)
+        await feed.set_filter("door FORCED")  # words, not a topic: any case, all of them
+        await pilot.pause()
+        assert feed.filter_text == "door FORCED" and feed.row_count == 50
+        assert title(feed) == "Events · showing 200 of 600 · door FORCED"
+        assert summaries(feed)[:3] == ["00597", "00594", "00591"]
+        assert all("DoorForcedOpen" in line for line in lines(feed)[:20])
+        # History: the end pages older rows from the cache, filtered by the same words.
+        await pilot.press("end")
+        await until(pilot, lambda: feed.row_count == 100, "a second page of forced doors")
+        await pilot.press("end")
+        await until(pilot, lambda: feed.row_count == 150, "a third page")
+        rows = list(feed._state.rows)
+        assert all(isinstance(r, Event) and r.type == "DoorForcedOpen" for r in rows)
+        # Live: a match shows and counts; any other event only counts.
+        feed.add_events([make_event(1000, topic="genetec.Door.d2.DoorForcedOpen")])
+        feed.add_events([make_event(1001, topic="genetec.Door.d2.DoorOpened")])
+        await pilot.pause()
+        assert title(feed).startswith("Events · showing 201 of 602 · door FORCED")
+        await feed.set_filter("lobby 00597")  # words in the summary, every one of them
+        await pilot.pause()
+        assert summaries(feed) == ["00597"]
+        assert title(feed) == "Events · showing 1 of 600 · lobby 00597"
+
+
+async def test_an_empty_result_says_so(store: Store) -> None:
+    await store.add_events([make_event(n) for n in range(30)])
+    app = FeedApp(loader_for(store), counter=counter_for(store))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        feed = app.query_one(EventFeed)
+        await feed.set_filter("perimeter")
+        await pilot.pause()
+        assert feed.row_count == 0
+        assert lines(feed)[0].strip() == "no event matches perimeter"
+        assert title(feed) == "Events · showing 0 of 30 · perimeter"
+        await feed.set_filter("genetec.Camera.#")
+        await pilot.pause()
+        assert lines(feed)[0].strip() == "no event matches genetec.Camera.#"
+        # A gap marker shows whatever the filter: still no event, and said.
+        feed.add_gap(Gap(source="hq", start=T0, end=T0 + timedelta(seconds=5), reason="down"))
+        await pilot.pause()
+        assert lines(feed)[0].startswith("── gap")
+        assert lines(feed)[1].strip() == "no event matches genetec.Camera.#"
+        feed.add_events([make_event(99, topic="genetec.Camera.c1.CameraMotion")])
+        await pilot.pause()
+        assert "no event matches" not in " ".join(lines(feed))
+        assert title(feed) == "Events · showing 1 of 31 · genetec.Camera.#"
+
+
+async def test_a_long_filter_is_cut_at_80_columns_never_the_counts(store: Store) -> None:
+    await store.add_events([make_event(n, summary=f"row {n:05d} perimeter") for n in range(12)])
+    app = FeedApp(loader_for(store), counter=counter_for(store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        feed = app.query_one(EventFeed)
+        words = "perimeter row " + " ".join(f"0000{n}" for n in range(10))
+        await feed.set_filter(words)
+        await pilot.press("p")
+        await pilot.pause()
+        shown = title(feed)
+        assert shown.startswith("Events · showing 0 of 12 · perimeter row 00000")
+        assert shown.endswith("… · paused") and len(shown) <= 80 - 6
+        # What Textual draws in the border: the whole title, nothing cut off at its end.
+        assert shown in app.export_screenshot().replace("&#160;", " ")
 
 
 async def test_reaching_the_bottom_pages_older_rows_from_the_cache(store: Store) -> None:

@@ -35,14 +35,18 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from textual.pilot import Pilot
 
 import vmstui.ui.app
 from vmstui import topics
 from vmstui.config import Settings, parse_settings
+from vmstui.filters import AlarmFilter, parse_text
 from vmstui.models import Alarm, AlarmState, Event, EventKind, Gap
 from vmstui.runtime import Runtime
 from vmstui.store import Store
 from vmstui.ui.app import VmstuiApp
+from vmstui.ui.widgets.alarms import AlarmTable
+from vmstui.ui.widgets.feed import EventFeed
 
 SOURCE = "hq"
 T0 = datetime(2025, 3, 14, 9, 0, 0, tzinfo=UTC)
@@ -180,13 +184,13 @@ async def fill(cache: Path) -> None:
         await store.close()
 
 
-def snapshot_settings(cache: Path, theme: str) -> Settings:
+def snapshot_settings(cache: Path, theme: str, **ui: Any) -> Settings:
     return parse_settings(
         {
             "site": "North harbour control room",
             # Long enough that the purge starting with the store leaves the 2025 rows alone.
             "cache": {"path": str(cache), "retention_days": 36500},
-            "ui": {"clock": False, "bell": False, "theme": theme},
+            "ui": {"clock": False, "bell": False, "theme": theme, **ui},
             "sources": [
                 {
                     "name": SOURCE,
@@ -240,12 +244,12 @@ def _stable_screen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()  # the caller's zone again
 
 
-def console(tmp_path: Path, theme: str = "vmstui-dark") -> SnapshotApp:
+def console(tmp_path: Path, theme: str = "vmstui-dark", **ui: Any) -> SnapshotApp:
     """The app on a freshly filled cache (a few ms: no file is shared between tests)."""
     cache = tmp_path / "cache.db"
     asyncio.run(fill(cache))
     runtime = Runtime(
-        snapshot_settings(cache, theme),
+        snapshot_settings(cache, theme, **ui),
         secrets={f"sources.{SOURCE}.password": SecretStr("unused: no connect")},
     )
     return SnapshotApp(runtime)
@@ -277,3 +281,40 @@ def test_main_details_of_selected_alarm(tmp_path: Path, snap_compare: Any) -> No
 def test_help_screen(size: tuple[int, int], tmp_path: Path, snap_compare: Any) -> None:
     """`?`: every key with its id and what it does, the states in their colours, filters."""
     assert snap_compare(console(tmp_path), terminal_size=size, press=["question_mark"])
+
+
+async def filter_both(pilot: Pilot[VmstuiApp], alarms: AlarmFilter, feed: str) -> None:
+    """The alarm pane's filter and the feed's, each its own (set as the dialogs would)."""
+    app = pilot.app
+    table, events = app.query_one(AlarmTable), app.query_one(EventFeed)
+    # run_before runs as the app starts: the cache's rows first (on_mount reads them).
+    while len(table.alarms) < len(ALARM_ROWS) or events.row_count < len(EVENT_ROWS):
+        await pilot.pause(0.01)
+    await pilot.pause()
+    table.set_filter(alarms)
+    await events.set_filter(feed)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+def test_filtered_panes(size: tuple[int, int], tmp_path: Path, snap_compare: Any) -> None:
+    """Alarms by the word "door" (Door forced; Fire panel, priority 1, shows anyway, marked
+    outside the filter), the feed by "dock motion": each title says "showing N of M" and
+    its filter, at 80 columns too."""
+    app = console(tmp_path, always_show_priority=1)
+    door = AlarmFilter(text=parse_text("door"))
+    assert snap_compare(
+        app, terminal_size=size, run_before=lambda pilot: filter_both(pilot, door, "dock motion")
+    )
+
+
+def test_filters_that_match_nothing_say_so(tmp_path: Path, snap_compare: Any) -> None:
+    """80x24: an alarm filter and a feed filter with no match, said in each pane (no alarm
+    is urgent enough to show anyway: [ui] always_show_priority = 0)."""
+    app = console(tmp_path, always_show_priority=0)
+    nothing = AlarmFilter(states=frozenset({AlarmState.UNKNOWN}), priority=">=100")
+    assert snap_compare(
+        app,
+        terminal_size=(80, 24),
+        run_before=lambda pilot: filter_both(pilot, nothing, "genetec.Camera.*.SignalLost"),
+    )

@@ -11,6 +11,7 @@ CORE = [
     "vmstui.errors",
     "vmstui.models",
     "vmstui.topics",
+    "vmstui.filters",
     "vmstui.config",
     "vmstui.paths",
     "vmstui.store",

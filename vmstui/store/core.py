@@ -14,7 +14,7 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 import orjson
 
-from vmstui import topics
+from vmstui import filters
 from vmstui.models import Alarm, AuditEntry, Event, Gap, to_us, utcnow
 from vmstui.store import queries, retention, schema
 from vmstui.store.codec import (
@@ -248,8 +248,9 @@ class Store:
         )
 
     async def remember_pattern(self, pattern: str) -> None:
-        """Remember a filter pattern the operator used (ValueError if it is not valid)."""
-        topics.validate_pattern(pattern)
+        """Remember a filter the operator used, a topic pattern or words (ValueError if it
+        is not valid)."""
+        filters.parse_text(pattern)
 
         async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
@@ -328,10 +329,12 @@ class Store:
         before: tuple[int, int] | None = None,
         pattern: str | None = None,
         source: str | None = None,
+        words: Sequence[str] = (),
     ) -> list[StoredEvent]:
-        """Newest first. Page on with before=(last.time_us, last.seq) of the last row seen."""
+        """Newest first. Page on with before=(last.time_us, last.seq) of the last row seen.
+        `words`: each must occur in the event's text (`filters.TextFilter` words)."""
         return await queries.recent_events(
-            self._db(), limit, before=before, pattern=pattern, source=source
+            self._db(), limit, before=before, pattern=pattern, source=source, words=words
         )
 
     async def iter_events(
@@ -357,8 +360,10 @@ class Store:
         ):
             yield event
 
-    async def count_events(self, pattern: str | None = None, *, source: str | None = None) -> int:
-        return await queries.count_events(self._db(), pattern, source)
+    async def count_events(
+        self, pattern: str | None = None, *, source: str | None = None, words: Sequence[str] = ()
+    ) -> int:
+        return await queries.count_events(self._db(), pattern, source, words)
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
         return await queries.get_event(self._db(), event_id)

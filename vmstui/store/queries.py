@@ -7,7 +7,7 @@ parameter (hence the S608 waivers).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,18 @@ def matching_topics(pattern: str) -> tuple[str, list[Any]]:
     )
 
 
+# The columns words are looked for in: filters.event_texts, in the same order.
+EVENT_TEXT = ("source", "type", "topic", "entity", "summary")
+
+
+def like_any_column(word: str) -> tuple[str, list[Any]]:
+    """A condition true when `word` occurs in one of EVENT_TEXT (LIKE: ASCII letters in
+    either case), its LIKE wildcards escaped: `50%_off` is looked for as written."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    condition = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in EVENT_TEXT)
+    return f"({condition})", [f"%{escaped}%"] * len(EVENT_TEXT)
+
+
 async def use_topic_index(db: aiosqlite.Connection, pattern: str | None) -> bool:
     """Whether a time-ordered query for a wildcard `pattern` should read its topics' events
     off the topic index and sort them (few), or walk the time index and test each (many)."""
@@ -87,6 +99,7 @@ async def use_topic_index(db: aiosqlite.Connection, pattern: str | None) -> bool
 def event_where(
     *,
     pattern: str | None = None,
+    words: Sequence[str] = (),
     topic_index: bool = True,
     source: str | None = None,
     since: datetime | None = None,
@@ -108,6 +121,10 @@ def event_where(
             subquery, topic_params = matching_topics(pattern)
             where.append(f"{'' if topic_index else '+'}topic_id IN ({subquery})")
             params += topic_params
+    for word in words:
+        condition, word_params = like_any_column(word)
+        where.append(condition)
+        params += word_params
     if source is not None:
         where.append("+source = ?" if pattern is not None and topic_index else "source = ?")
         params.append(source)
@@ -134,10 +151,11 @@ async def recent_events(
     before: Cursor | None,
     pattern: str | None,
     source: str | None,
+    words: Sequence[str] = (),
 ) -> list[StoredEvent]:
     topic_index = await use_topic_index(db, pattern)
     where, params = event_where(
-        pattern=pattern, topic_index=topic_index, source=source, before=before
+        pattern=pattern, words=words, topic_index=topic_index, source=source, before=before
     )
     sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time DESC, seq DESC LIMIT ?"  # noqa: S608
     rows = await db.execute_fetchall(sql, [*params, limit])
@@ -192,8 +210,10 @@ async def iter_events(
         after = (page[-1][7], page[-1][0])
 
 
-async def count_events(db: aiosqlite.Connection, pattern: str | None, source: str | None) -> int:
-    where, params = event_where(pattern=pattern, source=source)
+async def count_events(
+    db: aiosqlite.Connection, pattern: str | None, source: str | None, words: Sequence[str] = ()
+) -> int:
+    where, params = event_where(pattern=pattern, words=words, source=source)
     rows = await db.execute_fetchall(f"SELECT count(*) FROM events{where}", params)  # noqa: S608
     return int(next(iter(rows))[0])
 

@@ -45,7 +45,6 @@ def _check_context(text: str) -> str | None:
 
 class AlarmActions(App[None]):
     runtime: Runtime
-    filter_pattern: str | None = None
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from vmstui.config import Settings
+from vmstui.filters import TextFilter
 from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
 from vmstui.models import Alarm, Event, Gap
 from vmstui.runtime import Runtime
@@ -31,6 +32,7 @@ from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
 from vmstui.ui.view_actions import ViewActions
+from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
@@ -106,11 +108,21 @@ class VmstuiApp(ViewActions, App[None]):
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
         yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
-        alarms = AlarmTable(namer=self.name_of, time_format=ui.time_format, id="alarms")
-        alarms.border_title = "Active alarms"
+        alarms = AlarmTable(
+            namer=self.name_of,
+            time_format=ui.time_format,
+            always_show=ui.always_show_priority,
+            id="alarms",
+        )
+        alarms.border_title = TITLE
         yield alarms
         with Horizontal(id="lower"):
-            yield EventFeed(self._load_events, time_format=ui.time_format, id="feed")
+            yield EventFeed(
+                self._load_events,
+                counter=self._count_events,
+                time_format=ui.time_format,
+                id="feed",
+            )
             with Vertical(id="side"):
                 yield DetailsPane(id="details")
                 yield SubscriptionsPane(id="subscriptions")
@@ -147,12 +159,24 @@ class VmstuiApp(ViewActions, App[None]):
         self.query_one(AlarmTable).focus()
 
     async def _load_events(
-        self, before: tuple[int, int] | None, pattern: str | None, limit: int
+        self, before: tuple[int, int] | None, text_filter: TextFilter | None, limit: int
     ) -> Sequence[StoredEvent]:
         store = self.runtime.store
         if store is None:
             return []
-        return await store.recent_events(limit, before=before, pattern=pattern)
+        if text_filter is None:
+            return await store.recent_events(limit, before=before)
+        return await store.recent_events(
+            limit, before=before, pattern=text_filter.pattern, words=text_filter.words
+        )
+
+    async def _count_events(self, text_filter: TextFilter | None) -> int:
+        store = self.runtime.store
+        if store is None:
+            return 0
+        if text_filter is None:
+            return await store.count_events()
+        return await store.count_events(text_filter.pattern, words=text_filter.words)
 
     def name_of(self, source: str, guid: str) -> str:
         runner = self.runtime.genetec.get(source)
@@ -257,7 +281,8 @@ class VmstuiApp(ViewActions, App[None]):
         # The pane showed the one that left, or already moved on to the neighbour with the
         # cursor (the cursor's own highlight can arrive first).
         if message.gone is not None and shown in (message.gone.key, now):
-            note = Text(f"{self.alarm_label(message.gone)} left the list.", style="bold")
+            why = "is hidden by the alarm filter" if message.hidden else "left the list"
+            note = Text(f"{self.alarm_label(message.gone)} {why}.", style="bold")
             if message.alarm is None:
                 self._details_alarm = None
                 self.query_one(DetailsPane).show(note)

@@ -1,5 +1,6 @@
 """The console's keys that act on the view rather than on alarms: quit (asking while alarms
-wait), help, the filter, pausing the feed, subscriptions, and re-reading from the VMS."""
+wait), help, the feed's filter and the alarm pane's (each its own), pausing the feed,
+subscriptions, and re-reading from the VMS."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 
 from textual import work
 
-from vmstui import topics
+from vmstui.filters import AlarmFilter, parse_text
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS
 from vmstui.ui.palette import state_colours
+from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import ConfirmDialog, FilterDialog, SubscriptionDialog
 from vmstui.ui.screens.help import HelpScreen, help_text
 from vmstui.ui.widgets.alarms import AlarmTable
@@ -44,37 +46,50 @@ class ViewActions(AlarmActions):
         self.exit()
 
     def action_help(self) -> None:
+        ui = self.runtime.settings.ui
+        colours = state_colours(self.current_theme)
         self.push_screen(
-            HelpScreen(
-                help_text(
-                    BINDINGS, self.runtime.settings.ui.keymap, state_colours(self.current_theme)
-                )
-            )
+            HelpScreen(help_text(BINDINGS, ui.keymap, colours, ui.always_show_priority))
         )
 
-    # --- filter and feed ------------------------------------------------------------------
+    # --- filters: the feed's and the alarm pane's, apart ----------------------------------
 
     @work(group="filter", exclusive=True, exit_on_error=False)
     async def action_filter(self) -> None:
+        """`/`: the feed's filter (a topic pattern or words). The alarm pane keeps its own:
+        a feed filter never hides an alarm."""
         store = self.runtime.store
         recent = await store.recent_patterns() if store else []
-        pattern: str | None = await self.push_screen_wait(FilterDialog(self.filter_pattern, recent))
-        if pattern is None:
+        feed = self.query_one(EventFeed)
+        text: str | None = await self.push_screen_wait(FilterDialog(feed.filter_text, recent))
+        if text is None:
             return
-        await self._apply_filter(pattern or None)
+        await self._apply_filter(text or None)
 
-    async def _apply_filter(self, pattern: str | None) -> None:
-        if pattern is not None:
-            topics.validate_pattern(pattern)
+    async def _apply_filter(self, text: str | None) -> None:
+        if text is not None:
+            parse_text(text)
             if self.runtime.store is not None:
-                await self.runtime.store.remember_pattern(pattern)
-        self.filter_pattern = pattern
-        self.query_one(AlarmTable).set_filter(pattern)
-        await self.query_one(EventFeed).set_filter(pattern)
+                await self.runtime.store.remember_pattern(text)
+        await self.query_one(EventFeed).set_filter(text)
 
     @work(group="filter", exclusive=True, exit_on_error=False)
     async def action_clear_filter(self) -> None:
         await self._apply_filter(None)
+
+    @work(group="alarm-filter", exclusive=True, exit_on_error=False)
+    async def action_alarm_filter(self) -> None:
+        """The alarm pane's filter: state, priority, source, words or a topic pattern."""
+        table = self.query_one(AlarmTable)
+        sources = [source.name for source in self.runtime.settings.sources]
+        chosen: AlarmFilter | None = await self.push_screen_wait(
+            AlarmFilterDialog(table.filter, sources)
+        )
+        if chosen is not None:
+            table.set_filter(chosen)
+
+    def action_clear_alarm_filter(self) -> None:
+        self.query_one(AlarmTable).set_filter(None)
 
     def action_toggle_follow(self) -> None:
         self.query_one(EventFeed).action_toggle_follow()

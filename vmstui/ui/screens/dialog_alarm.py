@@ -61,9 +61,12 @@ class Checklist(EdgeList):
         Binding("enter", "screen.confirm", "Confirm", show=False, id="dialog.list_confirm"),
     ]
 
-    def __init__(self, items: list[tuple[str, str]], *, id: str | None = None) -> None:
+    def __init__(
+        self, items: list[tuple[str, str]], *, ticked: Iterable[str] = (), id: str | None = None
+    ) -> None:
         self._items = items
-        self._ticked: set[int] = set()
+        chosen = set(ticked)
+        self._ticked: set[int] = {i for i, (_, value) in enumerate(items) if value in chosen}
         super().__init__(*(self._prompt(i) for i in range(len(items))), id=id, markup=False)
 
     def _prompt(self, index: int) -> Content:

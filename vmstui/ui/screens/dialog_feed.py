@@ -1,4 +1,5 @@
-"""Feed dialogs: the topic filter and adding an event subscription."""
+"""Feed dialogs: the feed's filter (a topic pattern or words) and adding an event
+subscription."""
 
 from __future__ import annotations
 
@@ -10,20 +11,21 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from vmstui.filters import parse_text
 from vmstui.sources.genetec import qexpr
-from vmstui.topics import validate_pattern
 from vmstui.ui.screens.dialog_base import DialogScreen, EdgeList, Refused, field_input, reason
 
 
 def _pattern_check(text: str) -> str | None:
-    # Blank is not a pattern but the documented way to clear the filter.
-    return reason(validate_pattern)(text) if text.strip() else None
+    # Blank is not a filter but the documented way to clear it.
+    return reason(parse_text)(text) if text.strip() else None
 
 
 class FilterDialog(DialogScreen[str]):
-    """An AMQP topic pattern for the feed (`genetec.Door.#`), or "" to clear the filter.
+    """The feed's filter: a topic pattern (`genetec.Door.#`: the text has a dot) or words
+    (`door forced`: each must occur in an event), or "" to clear the filter.
 
-    The reason from `validate_pattern` shows while typing and Enter is refused while the
+    The reason from `filters.parse_text` shows while typing and Enter is refused while the
     pattern is invalid. Recent patterns are listed below: Down moves into the list and Enter
     picks one. Enter on an empty field (or the Clear button) returns "".
     """
@@ -40,7 +42,7 @@ class FilterDialog(DialogScreen[str]):
         pattern = field_input(
             "pattern",
             value=self._current,
-            placeholder="e.g. genetec.Door.#  (empty: no filter)",
+            placeholder="genetec.Door.# or words: door forced  (empty: no filter)",
             check=_pattern_check,
             optional=True,
         )
@@ -63,8 +65,7 @@ class FilterDialog(DialogScreen[str]):
         self.check_field(self.query_one("#pattern", Input))
 
     def result(self) -> str:
-        value = self.query_one("#pattern", Input).value
-        return value if value.strip() else ""
+        return self.query_one("#pattern", Input).value.strip()
 
     @on(Button.Pressed, "#clear")
     def _clear(self, event: Button.Pressed) -> None:

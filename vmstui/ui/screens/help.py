@@ -24,14 +24,20 @@ STATES = (
     ("ACKED", "alarm-acknowledged", "acknowledged (it leaves the table)"),
     ("CONDITION", "alarm-source-condition", "acknowledged, waits for its source to clear"),
     ("(stale)", "alarm-stale", "from the cache: the VMS has not confirmed it yet"),
+    ("(outside filter)", "", "urgent: shown though the alarm filter would hide it"),
 )
 
 FILTERS = (
-    ("genetec.Door.#", "a topic pattern: dot-separated words, * one word, # any number"),
+    ("door forced", "words (no dot): each must occur in a name, type or context, any case"),
+    ("genetec.Door.#", "a topic pattern (it has a dot): * one word, # any number of words"),
     ("een.*.*.*.create.#", "Eagle Eye: account, camera, ... (routing keys)"),
     ("sensor.leak.#", "sensors bridged in; camio.incident.# for Camio"),
-    ("\\", "clears the filter"),
+    ("/  \\", "the feed's filter (it never hides an alarm) / clear it"),
+    ("s  S", "the alarms' own filter: state, priority (<=10, >=50, 1-10), source, words"),
+    ("", "or a pattern / clear it. {urgent}"),
+    ("", "Filtered panes say 'showing N of M' and the filter in their titles."),
 )
+URGENT = "An alarm at priority {n} or more urgent (and ?) shows anyway, marked 'outside filter'."
 
 
 def keys_table(bindings: Iterable[Binding], keymap: Mapping[str, str]) -> Table:
@@ -58,18 +64,23 @@ def states_table(colours: Mapping[str, str]) -> Table:
     return table
 
 
-def filters_table() -> Table:
+def filters_table(always_show: int) -> Table:
     table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
-    table.add_column("filter (/)", no_wrap=True)
+    table.add_column("filter", no_wrap=True)
     table.add_column("shows")
+    urgent = URGENT.format(n=always_show) if always_show else "Urgent alarms may be hidden too."
     for example, meaning in FILTERS:
-        table.add_row(Text(example), meaning)
+        table.add_row(Text(example), meaning.format(urgent=urgent))
     return table
 
 
 def help_text(
-    bindings: Iterable[Binding], keymap: Mapping[str, str], colours: Mapping[str, str]
+    bindings: Iterable[Binding],
+    keymap: Mapping[str, str],
+    colours: Mapping[str, str],
+    always_show: int = 10,
 ) -> RenderableType:
+    """`always_show`: `[ui] always_show_priority`, which the filter rules name."""
     return Group(
         Text("Keys", style="bold underline"),
         keys_table(bindings, keymap),
@@ -78,7 +89,7 @@ def help_text(
         states_table(colours),
         Text(""),
         Text("Filters", style="bold underline"),
-        filters_table(),
+        filters_table(always_show),
         Text(""),
         Text("ctrl+p opens the command palette: every action by name, and the themes."),
     )

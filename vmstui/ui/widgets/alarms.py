@@ -7,53 +7,47 @@ then newest. State is shown as text and colour, so it reads without colour too.
 The cursor follows the alarm, not the row number: a new alarm sorting above the one being
 read leaves the cursor (and so the keys) on the one being read. When that alarm leaves the
 list the cursor moves to its neighbour and the table says which alarm left (`Followed`).
+
+The pane has its own filter (`AlarmFilter`: state, priority, source, words or a topic
+pattern), apart from the feed's. It never hides an alarm at the urgent threshold or more
+urgent: that row shows, marked "outside filter". A filtered pane's title says "showing N of
+M" and the filter; when nothing matches, the pane says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from vmstui import topics
-from vmstui.models import Alarm, AlarmState
+from vmstui.filters import AlarmFilter, urgent
+from vmstui.models import Alarm
 from vmstui.printable import printable
 from vmstui.ui.palette import state_style
+from vmstui.ui.plain import plain
 from vmstui.ui.times import TIME_FORMAT, local_time
+from vmstui.ui.titles import counts, fit_title
+from vmstui.ui.widgets.alarm_text import (
+    COLUMNS,
+    FREE_COLUMNS,
+    LABELS,
+    SHORT_TITLE,
+    STATE_TEXT,
+    STATE_VARIABLE,
+    TITLE,
+    Namer,
+    describe,
+    fair_caps,
+    priority_text,
+    short,
+)
 
-COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
-# Free text of any length: cut with an ellipsis, as little as possible, so that every column
-# fits the pane (at 80 columns the context and who acted were behind a horizontal scrollbar).
-FREE_COLUMNS = ("alarm", "source entity", "context", "by")
-LABELS = {column: column.upper() for column in COLUMNS} | {"sel": " ", "source entity": "ENTITY"}
-_STATE_TEXT = {
-    AlarmState.ACTIVE: "ACTIVE",
-    AlarmState.INVESTIGATING: "INVESTIGATING",
-    AlarmState.ACKNOWLEDGED: "ACKED",
-    AlarmState.SOURCE_CONDITION: "CONDITION",
-    AlarmState.UNKNOWN: "UNKNOWN",
-}
-_STATE_VARIABLE = {
-    AlarmState.ACTIVE: "alarm-active",
-    AlarmState.INVESTIGATING: "alarm-investigating",
-    AlarmState.ACKNOWLEDGED: "alarm-acknowledged",
-    AlarmState.SOURCE_CONDITION: "alarm-source-condition",
-    AlarmState.UNKNOWN: "alarm-stale",
-}
-Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
-
-
-def priority_text(priority: int) -> str:
-    """A priority as shown; 0 means the VMS has not said it yet."""
-    return str(priority) if priority else "?"
-
-
-def _short(guid: str) -> str:
-    return guid[:8] if guid else "-"
+__all__ = ["FREE_COLUMNS", "AlarmTable", "fair_caps", "priority_text"]
 
 
 class AlarmTable(DataTable[Text]):
@@ -63,23 +57,36 @@ class AlarmTable(DataTable[Text]):
 
     class Followed(Message):
         """The alarm under the cursor after a batch of changes: the same one, changed (its
-        state, priority...), or a neighbour because `gone` left the list."""
+        state, priority...), or a neighbour because `gone` left the list (`hidden`: it is
+        still active, the alarm filter hides it)."""
 
-        def __init__(self, table: AlarmTable, alarm: Alarm | None, gone: Alarm | None) -> None:
+        def __init__(
+            self, table: AlarmTable, alarm: Alarm | None, gone: Alarm | None, hidden: bool = False
+        ) -> None:
             super().__init__()
             self.table = table
             self.alarm = alarm
             self.gone = gone
+            self.hidden = hidden
 
     def __init__(
-        self, *, namer: Namer | None = None, time_format: str = TIME_FORMAT, id: str | None = None
+        self,
+        *,
+        namer: Namer | None = None,
+        time_format: str = TIME_FORMAT,
+        always_show: int = 0,
+        id: str | None = None,
     ) -> None:
+        """`always_show`: no filter hides an alarm at this priority or more urgent (0: off)."""
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.alarms: dict[str, Alarm] = {}
         self.selected: set[str] = set()
         self.stale = True  # until the first full /activealarms answer of every source
         self._marks: dict[str, Text] = {}
-        self.pattern: str | None = None  # topic filter: rows hidden, alarms still counted
+        self.filter: AlarmFilter | None = None  # rows hidden, alarms still counted
+        self.always_show = always_show
+        self._outside: set[str] = set()  # shown rows the filter would hide (urgent ones)
+        self._title = ""
         self._namer = namer or (lambda _source, _guid: "")
         self._time_format = time_format
         self._texts: dict[str, dict[str, str]] = {}  # shown rows' whole texts, by column
@@ -118,7 +125,8 @@ class AlarmTable(DataTable[Text]):
             return
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), animate=False)
-        self.post_message(self.Followed(self, self.current_alarm(), alarm))
+        hidden = alarm.key in self.alarms
+        self.post_message(self.Followed(self, self.current_alarm(), alarm, hidden))
 
     def apply(self, source: str, alarms: Sequence[Alarm], *, full: bool) -> None:
         """A batch of alarm states of one source; `full` means it is the whole active list."""
@@ -138,6 +146,7 @@ class AlarmTable(DataTable[Text]):
             self._refit()
             self._sort()
             self._follow(before)
+            self._update_title()
 
     def load(self, alarms: Iterable[Alarm], *, stale: bool) -> None:
         """Rows from the cache at start, marked stale until the VMS answers."""
@@ -148,29 +157,61 @@ class AlarmTable(DataTable[Text]):
                     self._upsert(alarm.model_copy(update={"stale": stale}))
             self._refit()
             self._sort()
+            self._update_title()
 
-    def set_filter(self, pattern: str | None) -> None:
-        self.pattern = pattern
+    def set_filter(self, alarm_filter: AlarmFilter | None) -> None:
+        """Show only the alarms that match (and the urgent ones); None or empty: all."""
+        self.filter = alarm_filter if alarm_filter is not None and not alarm_filter.empty else None
         before = self._following()
         with self.app.batch_update():
             for alarm in list(self.alarms.values()):
                 shown = alarm.key in self._marks
-                if self._visible(alarm) and not shown:
-                    self.add_row(*self._cells(alarm), key=alarm.key)
-                elif not self._visible(alarm) and shown:
-                    self._marks.pop(alarm.key, None)
-                    self._texts.pop(alarm.key, None)
+                if self._visible(alarm):
+                    self._upsert(alarm)  # added, or its "outside filter" mark redrawn
+                elif shown:
                     self.selected.discard(alarm.key)
-                    self.remove_row(alarm.key)
+                    self._upsert(alarm)  # removes the row
             self._refit()
             self._sort()
             self._follow(before)
+            self._update_title()
 
     def _visible(self, alarm: Alarm) -> bool:
-        if self.pattern is None:
+        """Shown: no filter, it matches, or it is urgent (then marked outside the filter)."""
+        self._outside.discard(alarm.key)
+        if self.filter is None or self.filter.matches(alarm, self._words(alarm)):
             return True
-        return topics.matches(
-            self.pattern, topics.genetec_alarm_topic(alarm.alarm_guid, alarm.trigger_event)
+        if urgent(alarm, self.always_show):
+            self._outside.add(alarm.key)
+            return True
+        return False
+
+    def _names(self, alarm: Alarm) -> tuple[str, str]:
+        """The alarm's name and its trigger entity's, as shown (configured or the VMS's)."""
+        name = (
+            self._namer(alarm.source, alarm.alarm_guid)
+            or alarm.alarm_name
+            or short(alarm.alarm_guid)
+        )
+        entity = (
+            alarm.trigger_entity_name
+            or self._namer(alarm.source, alarm.trigger_entity)
+            or short(alarm.trigger_entity)
+        )
+        return name, entity
+
+    def _words(self, alarm: Alarm) -> tuple[str, ...]:
+        """Where a filter's words are looked for: names, the trigger event, the context,
+        who acted, the source and the GUIDs."""
+        return (
+            *self._names(alarm),
+            alarm.trigger_event,
+            alarm.context,
+            alarm.acked_by,
+            alarm.investigated_by,
+            alarm.source,
+            alarm.alarm_guid,
+            alarm.trigger_entity,
         )
 
     def _upsert(self, alarm: Alarm) -> None:
@@ -196,6 +237,7 @@ class AlarmTable(DataTable[Text]):
         self.alarms.pop(key, None)
         self.selected.discard(key)
         self._texts.pop(key, None)
+        self._outside.discard(key)
         if self._marks.pop(key, None) is not None:
             self.remove_row(key)
 
@@ -222,21 +264,15 @@ class AlarmTable(DataTable[Text]):
     # --- cells ----------------------------------------------------------------------------
 
     def _cells(self, alarm: Alarm) -> tuple[Text, ...]:
-        state_text = _STATE_TEXT[alarm.state]
-        if alarm.stale:
-            state_text += " (stale)"
-        variable = "alarm-stale" if alarm.stale else _STATE_VARIABLE[alarm.state]
+        state_text = STATE_TEXT[alarm.state]
+        notes = ["stale"] if alarm.stale else []
+        if alarm.key in self._outside:
+            notes.append("outside filter")  # shown only for its priority: the filter is on
+        if notes:
+            state_text += f" ({', '.join(notes)})"
+        variable = "alarm-stale" if alarm.stale else STATE_VARIABLE[alarm.state]
         state = Text(state_text, style=state_style(self.app.current_theme, variable))
-        name = (
-            self._namer(alarm.source, alarm.alarm_guid)
-            or alarm.alarm_name
-            or _short(alarm.alarm_guid)
-        )
-        entity = (
-            alarm.trigger_entity_name
-            or self._namer(alarm.source, alarm.trigger_entity)
-            or _short(alarm.trigger_entity)
-        )
+        name, entity = self._names(alarm)
         texts = {
             "pri": priority_text(alarm.priority),
             "state": state_text,
@@ -272,6 +308,34 @@ class AlarmTable(DataTable[Text]):
     def on_resize(self) -> None:
         with self.app.batch_update():
             self._refit()
+            self._update_title()
+
+    # --- what the filter hides: the title and the empty pane ------------------------------
+
+    def _update_title(self) -> None:
+        """`Active alarms`, or with a filter `Active alarms · showing N of M · +k urgent ·
+        ACTIVE, pri <=10` (cut to the pane's width: the filter first, never the counts)."""
+        if self.filter is None:
+            title = TITLE
+        else:
+            kept = [counts(len(self._marks), len(self.alarms))]
+            if self._outside:
+                kept.append(f"{len(self._outside)} urgent outside filter")
+            width = self.outer_size.width or 1000  # not laid out yet: the whole title
+            title = fit_title([TITLE, SHORT_TITLE], kept, describe(self.filter), [], width)
+        if title != self._title:
+            self._title = title
+            self.border_title = plain(title)  # not markup: the filter is the operator's text
+            self.refresh()  # the empty pane's line says the filter too
+
+    def render_line(self, y: int) -> Strip:
+        if self.filter is None or self.row_count or y != 1:
+            return super().render_line(y)
+        text = Text(f" no alarm matches {describe(self.filter)}", style="italic")
+        text.truncate(self.size.width, overflow="ellipsis", pad=True)
+        return Strip(list(text.render(self.app.console)), self.size.width).apply_style(
+            self.rich_style
+        )
 
     def _refit(self) -> None:
         """Cut the free columns just enough for the table to fit its width; redraw the rows
@@ -350,31 +414,3 @@ class AlarmTable(DataTable[Text]):
                 self.move_cursor(row=self.get_row_index(key))
                 return True
         return False
-
-
-def fair_caps(natural: dict[str, int], room: int, labels: dict[str, int]) -> dict[str, int]:
-    """Widths for the columns that must be cut so that all fit in `room` cells.
-
-    One level L is found, the highest at which every column at min(its width, L) fits: a
-    column narrower than L stays whole, the others are cut to L. Never below a column's label
-    (the table shows labels whole); what the level leaves over goes to the widest text.
-    """
-    if sum(natural.values()) <= room:
-        return {}
-    floor = {column: min(labels[column], width) for column, width in natural.items()}
-
-    def used(level: int) -> int:
-        return sum(max(floor[c], min(width, level)) for c, width in natural.items())
-
-    low, high = 0, max(natural.values())  # used(high) > room, as checked above
-    while low + 1 < high:
-        middle = (low + high) // 2
-        if used(middle) <= room:
-            low = middle
-        else:
-            high = middle
-    caps = {c: max(floor[c], low) for c, width in natural.items() if width > low}
-    if caps:
-        widest = max(caps, key=lambda column: natural[column])
-        caps[widest] += max(0, room - used(low))
-    return caps

@@ -3,7 +3,12 @@
 Three parts: `FeedState` (feed_state.py) holds the bounded window of rows and says how it is
 bounded; `FeedView` (feed_view.py) draws it, through an LRU cache of strips; `EventFeed` here
 follows, moves the cursor and loads history from an async loader (the cache): the widget
-never opens a database itself.
+never opens a database itself. A filter (a topic pattern or words) reloads history through
+the loader, and the title says "showing N of M" from an async counter (the cache).
+
+It is long because following, paging, reloading for a filter and counting share one state
+(the generation, the pending live events, the dedupe set); what needs no Textual is in
+feed_state.py.
 """
 
 from __future__ import annotations
@@ -18,19 +23,24 @@ from textual.message import Message
 from textual.reactive import var
 from textual.timer import Timer
 
+from vmstui.filters import TextFilter, parse_text
 from vmstui.models import Event, Gap
 from vmstui.store import StoredEvent
 from vmstui.ui.plain import plain
 from vmstui.ui.times import TIME_FORMAT
+from vmstui.ui.titles import counts, fit_title
 from vmstui.ui.widgets.feed_rows import Row
 from vmstui.ui.widgets.feed_state import FeedState
 from vmstui.ui.widgets.feed_view import FeedView
 
 log = logging.getLogger("vmstui.ui.feed")
 
-Loader = Callable[[tuple[int, int] | None, str | None, int], Awaitable[Sequence[StoredEvent]]]
-"""(before keyset or None, topic pattern or None, limit) -> newest first, like
-Store.recent_events."""
+Loader = Callable[
+    [tuple[int, int] | None, TextFilter | None, int], Awaitable[Sequence[StoredEvent]]
+]
+"""(before keyset or None, filter or None, limit) -> newest first, like Store.recent_events."""
+Counter = Callable[[TextFilter | None], Awaitable[int]]
+"""filter or None -> how many events the cache holds that it shows (None: all of them)."""
 
 DEDUPE_S = 3.0  # how long live events are checked against a fresh load (commit/flush race)
 
@@ -69,6 +79,7 @@ class EventFeed(FeedView, can_focus=True):
         self,
         loader: Loader | None = None,
         *,
+        counter: Counter | None = None,
         window: int = 5000,
         page: int = 500,
         time_format: str = TIME_FORMAT,
@@ -77,6 +88,8 @@ class EventFeed(FeedView, can_focus=True):
         super().__init__(FeedState(window, page, paging=loader is not None), id=id)
         self.set_reactive(EventFeed.time_format, time_format)
         self._loader = loader
+        self._counter = counter
+        self._count_token = object()  # a newer filter's count supersedes an older one
         self._announced: Row | None = None  # the cursor row last posted in Selected
         self._loading_older = False
         self._older_error = ""
@@ -92,8 +105,10 @@ class EventFeed(FeedView, can_focus=True):
     # --- public API -----------------------------------------------------------------------
 
     @property
-    def pattern(self) -> str | None:
-        return self._state.pattern
+    def filter_text(self) -> str | None:
+        """The filter as typed (a topic pattern or words), or None."""
+        text_filter = self._state.filter
+        return text_filter.text if text_filter is not None else None
 
     @property
     def row_count(self) -> int:
@@ -112,6 +127,8 @@ class EventFeed(FeedView, can_focus=True):
         """Everything that arrived since the last flush. O(len(events)), whatever the window."""
         state = self._state
         batch = state.admit(events, self._dedupe)
+        if state.count_live(events, batch, self._dedupe):
+            self._update_title()
         if not batch:
             return
         if self._reloading:
@@ -138,17 +155,33 @@ class EventFeed(FeedView, can_focus=True):
             self._state.insert_gap(gap, follow=self.follow, top=top, height=self.view_height)
         )
 
-    async def set_filter(self, pattern: str | None) -> None:
-        """Show only events whose topic matches (gaps always), and reload history with it.
+    async def set_filter(self, text: str | None) -> None:
+        """Show only events that match `text` (a topic pattern or words; gaps always), reload
+        history with it and count what it shows.
 
-        Raises ValueError for an invalid pattern, before changing anything.
+        Raises ValueError for an invalid filter, before changing anything.
         """
-        self._state.set_pattern(pattern)
-        self._pending = [event for event in self._pending if self._state.shown(event)]
-        self._state.top_stale = False  # reloaded just below, not by resuming
+        text_filter = parse_text(text) if text is not None else None
+        state = self._state
+        state.set_filter(text_filter, count=self._counter is None)
+        self._count_token = token = object()
+        self._pending = [event for event in self._pending if state.shown(event)]
+        state.top_stale = False  # reloaded just below, not by resuming
         self.follow = True
         self._after_change(0)
         await self._reload()
+        if text_filter is not None and self._counter is not None:
+            await self._count(text_filter, self._counter, token)
+
+    async def _count(self, text_filter: TextFilter, counter: Counter, token: object) -> None:
+        try:
+            matching, total = await counter(text_filter), await counter(None)
+        except Exception as exc:
+            log.warning("counting events in the cache failed: %s", exc)
+            return  # the title keeps saying "counting…": the numbers are not known
+        if token is self._count_token:
+            self._state.matching, self._state.total = matching, total
+            self._update_title()
 
     def selected_event(self) -> Event | None:
         row = self._state.cursor_row()
@@ -166,7 +199,7 @@ class EventFeed(FeedView, can_focus=True):
         self._loading_older, self._older_error = True, ""
         self.refresh()
         try:
-            page = await loader(before, state.pattern, state.page)
+            page = await loader(before, state.filter, state.page)
         except Exception as exc:
             log.warning("loading older events failed: %s", exc)
             if generation == self._generation:
@@ -210,6 +243,12 @@ class EventFeed(FeedView, can_focus=True):
         self.post_message(self.Selected(self.selected_event(), opened=True))
 
     def more_text(self) -> str:
+        state = self._state
+        busy = self._reloading or self._loading_older or self._older_error
+        # Gap markers show whatever the filter: "no event" when they are all there is.
+        nothing = not any(isinstance(row, Event) for row in state.rows)
+        if state.filter is not None and nothing and not busy:
+            return f"  no event matches {state.filter.text}"
         if self._loader is None:
             return ""
         if self._loading_older:
@@ -328,7 +367,7 @@ class EventFeed(FeedView, can_focus=True):
         self._reloading, self._pending = True, []
         self._loading_older, self._older_error = False, ""
         try:
-            page: Sequence[StoredEvent] | None = await loader(None, state.pattern, state.page)
+            page: Sequence[StoredEvent] | None = await loader(None, state.filter, state.page)
         except Exception as exc:
             log.warning("loading events from the cache failed: %s", exc)
             page = None
@@ -363,15 +402,20 @@ class EventFeed(FeedView, can_focus=True):
     def _end_dedupe(self) -> None:
         self._dedupe, self._dedupe_timer = frozenset(), None
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_title()  # FeedView's handler runs too (Textual calls each class's)
+
     def _update_title(self) -> None:
-        parts = ["Events"]
-        if self._state.pattern:
-            parts.append(self._state.pattern)
+        state = self._state
+        text_filter = state.filter
+        kept = [counts(state.matching, state.total)] if text_filter is not None else []
+        tail = []
         if not self.follow:
-            parts.append("paused")
+            tail.append("paused")
             if self.new_since_pause:
-                parts.append(f"+{self.new_since_pause} new")
-        title = " · ".join(parts)
+                tail.append(f"+{self.new_since_pause} new")
+        width = self.outer_size.width or 1000  # not laid out yet: the whole title
+        title = fit_title(["Events"], kept, text_filter.text if text_filter else "", tail, width)
         if title != self._title:
             self._title = title
             self.border_title = plain(title)  # Content, not markup: a pattern is plain text

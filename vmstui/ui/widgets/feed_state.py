@@ -1,5 +1,6 @@
-"""What the event feed shows, without Textual: the bounded rows, the cursor, the filter, and
-what the cache still holds beyond the window. `EventFeed` (feed.py) owns the view around it.
+"""What the event feed shows, without Textual: the bounded rows, the cursor, the filter (a
+topic pattern or words: vmstui/filters.py), and what the cache still holds beyond the
+window. `EventFeed` (feed.py) owns the view around it.
 
 Bounds (at most `window` rows), chosen so that the rows under the operator's eyes never go:
 - following, or paused with the view in the newer half: the oldest rows are dropped (the
@@ -18,7 +19,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from vmstui import topics
+from vmstui import filters, topics
+from vmstui.filters import TextFilter
 from vmstui.models import Event, Gap, to_us
 from vmstui.store import StoredEvent
 from vmstui.ui.widgets.feed_rows import GapRow, Row, RowWindow, merge_gaps, row_time
@@ -39,11 +41,16 @@ class FeedState:
         self.paging = paging  # a loader exists: dropped rows can be paged back
         self.rows = RowWindow()
         self.cursor: int | None = None
-        self.pattern: str | None = None
+        self.filter: TextFilter | None = None
+        # With a filter, "showing N of M": the events it shows of all events, in the cache
+        # when it was set (or in the window: set_filter's `count`) and live since; None
+        # until counted. Events stored just as the cache counts may count twice or not.
+        self.matching: int | None = None
+        self.total: int | None = None
         self.has_older = False  # the cache holds rows older than the bottom row
         self.top_stale = False  # rows newer than the top were dropped
         self.gaps: deque[Gap] = deque(maxlen=GAPS_KEPT)  # re-placed after every reload
-        self._topic_ok: dict[str, bool] = {}  # the pattern's answer per topic: a dict hit
+        self._topic_ok: dict[str, bool] = {}  # a pattern's answer per topic: a dict hit
 
     # --- reading --------------------------------------------------------------------------
 
@@ -53,9 +60,12 @@ class FeedState:
         return self.rows[self.cursor]
 
     def shown(self, event: Event) -> bool:
-        pattern = self.pattern
-        if pattern is None:
+        text_filter = self.filter
+        if text_filter is None:
             return True
+        pattern = text_filter.pattern
+        if pattern is None:
+            return filters.event_matches(text_filter, event)
         ok = self._topic_ok.get(event.topic)
         if ok is None:
             if len(self._topic_ok) >= TOPICS_KEPT:
@@ -65,7 +75,7 @@ class FeedState:
 
     def admit(self, events: Sequence[Event], skip: frozenset[str]) -> list[Event]:
         """The events to show: matching the filter, and not among `skip` ids."""
-        if self.pattern is None and not skip:
+        if self.filter is None and not skip:
             return list(events)
         return [e for e in events if self.shown(e) and e.id not in skip]
 
@@ -87,16 +97,28 @@ class FeedState:
 
     # --- changing -------------------------------------------------------------------------
 
-    def set_pattern(self, pattern: str | None) -> None:
-        """Filter what is shown at once (ValueError for an invalid pattern, nothing changed)."""
-        if pattern is not None:
-            topics.validate_pattern(pattern)
-        self.pattern = pattern
+    def set_filter(self, text_filter: TextFilter | None, *, count: bool = False) -> None:
+        """Filter what is shown at once; `count`: count the window's events (no cache)."""
+        before = sum(1 for row in self.rows if isinstance(row, Event))
+        self.filter = text_filter
         self._topic_ok = {}
-        if pattern is not None:
+        self.matching = self.total = None
+        if text_filter is not None:
             kept = [row for row in self.rows if isinstance(row, GapRow) or self.shown(row)]
             self.rows.replace(kept)
             self.cursor = None
+            if count:
+                self.matching = sum(1 for row in kept if isinstance(row, Event))
+                self.total = before
+
+    def count_live(self, events: Sequence[Event], shown: list[Event], skip: frozenset[str]) -> bool:
+        """Count live `events` (`shown` of them pass the filter; `skip` were loaded from the
+        cache, so counted there); True when the counts changed."""
+        if self.filter is None or self.matching is None or self.total is None:
+            return False
+        self.matching += len(shown)
+        self.total += len(events) - (sum(1 for e in events if e.id in skip) if skip else 0)
+        return True
 
     def push_newest(self, events: list[Event], *, follow: bool, top: int, height: int) -> int:
         """Live events on top (sorted here); returns the new view top."""
