@@ -11,9 +11,17 @@ NaN and lone surrogates included, so the JSON entry sees those too.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import strategies as st
+
+
+def examples(count: int) -> int:
+    """`count` examples, times VMSTUI_FUZZ_SCALE (say 20, for a long run by hand): CI keeps
+    the counts set here, which fit its time."""
+    return max(1, round(count * float(os.environ.get("VMSTUI_FUZZ_SCALE", "1"))))
+
 
 # Numbers at the edges: of int64 (SQLite), uint64 (orjson), float, and far past them.
 EDGE_INTS = [0, -1, 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63) - 1, 10**30]

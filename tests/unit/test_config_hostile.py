@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from vmstui.config import ConfigError, load_settings, parse_settings
 
-from ..hostile import mutated_any
+from ..hostile import examples, mutated_any
 
 GENETEC = {
     "name": "hq",
@@ -66,7 +66,7 @@ CONFIG: dict[str, Any] = {
     ],
 }
 HOSTILE_FILES = settings(
-    max_examples=1000,
+    max_examples=examples(800),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -156,7 +156,7 @@ def test_any_config_file_loads_or_is_a_config_error(data: bytes, junk: bytes, at
     load(data[:at] + junk + data[at:])  # and with a few stray bytes anywhere
 
 
-@settings(HOSTILE_FILES, max_examples=800)
+@settings(HOSTILE_FILES, max_examples=examples(600))
 @given(mutated_any([CONFIG], odd_keys=True).filter(lambda data: isinstance(data, dict)))
 def test_any_config_value_parses_or_is_a_config_error(data: dict[Any, Any]) -> None:
     with contextlib.suppress(ConfigError):

@@ -165,8 +165,9 @@ def _incident(
     camera = _text(incident.get("camera_name"))
     parts: list[str] = []
     for key, counter in counters.items():
-        entry = _object(counter, f"{what}: counter {clean(key, 40)!r}")
-        name = _text(entry.get("counter")) or clean(key, ENTITY_MAX)
+        label = str(key)  # text from JSON; from a value given directly, maybe not
+        entry = _object(counter, f"{what}: counter {clean(label, 40)!r}")
+        name = _text(entry.get("counter")) or clean(label, ENTITY_MAX)
         value = entry.get("value")
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise Malformed(f"{what}: counter {name!r} value is {_kind(value)}, not a number")
