@@ -135,7 +135,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Retention finds what was received before its cutoff off the time index, up to the
         # cutoff plus AHEAD_US: that holds every row but those whose device time is ahead of
         # their receipt by more than that, which this partial index holds (few: a full
-        # index on received cost ~4 % of each insert, this one ~0.3 %).
+        # index on received cost 4.3 % of each insert's instructions, this one under 1 %).
         f"CREATE INDEX events_ahead ON events (received) WHERE {AHEAD}",
     ),
 )
