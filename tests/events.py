@@ -11,7 +11,8 @@ WHEN = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 
 def custom_event(summary: str, raw: dict[str, Any] | None = None) -> Event:
-    """A Genetec custom event of source "hq" at WHEN, with `summary` (and `raw`)."""
+    """A Genetec custom event of source "hq" at WHEN, received then, with `summary` (and
+    `raw`)."""
     return Event(
         id="e1",
         source="hq",
@@ -23,4 +24,5 @@ def custom_event(summary: str, raw: dict[str, Any] | None = None) -> Event:
         entity="x",
         summary=summary,
         raw=raw or {},
+        received=WHEN,
     )

@@ -48,10 +48,12 @@ class Reconnecting(Strict):
 
     backoff_initial_s: Annotated[float, Field(gt=0, le=600)] = 1
     """Seconds to wait before the first reconnect after a drop; each further try waits twice
-    as long (±25 % jitter, so many clients do not return at once), up to `backoff_max_s`."""
+    as long, up to `backoff_max_s`, and a session that got connected and subscribed starts
+    again from this. Each wait is up to 25 % shorter at random (jitter, so many clients do
+    not return at once), never longer."""
     backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 60
-    """The longest wait between reconnect tries, in seconds; a refused login is retried at
-    this pace."""
+    """The longest wait between reconnect tries, in seconds (jitter included); a refused
+    login is retried at this pace."""
 
 
 class Tls(Strict):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from vmstui.models import Alarm, Event, Gap, SourceStatus
+from vmstui.models import Alarm, Event, Gap, SourceStatus, mark_received, skew_text, utcnow
 from vmstui.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,9 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self._inflight: deque[asyncio.Future[None]] = deque()
         self.statuses: dict[str, SourceStatus] = {}
+        # Events whose device time was off their receive time, by event source, since start:
+        # each source's status carries its own count.
+        self.skewed: Counter[str] = Counter()
 
     def subscribe(self, *, max_events: int = 20_000, lossless: bool = False) -> Subscriber:
         subscriber = Subscriber(self, max_events=max_events, lossless=lossless)
@@ -132,8 +135,11 @@ class Hub:
             subscriber.offer(update)
 
     async def publish(self, events: Sequence[Event]) -> asyncio.Future[None]:
-        """Store and fan out a batch. Returns a future that resolves once it is committed
-        (sources that must ack their broker await it; others need not)."""
+        """Store and fan out a batch, received now. Returns a future that resolves once it is
+        committed (sources that must ack their broker await it; others need not)."""
+        skewed = mark_received(events, utcnow())
+        if skewed:
+            self._count_skewed(skewed)
         if self.store is not None:
             persisted = self.store.add_events(events)
         else:
@@ -169,7 +175,27 @@ class Hub:
             elif alarms:
                 await self.store.upsert_alarms(alarms)
 
+    def _count_skewed(self, skewed: list[Event]) -> None:
+        for source, count in Counter(event.source for event in skewed).items():
+            if not self.skewed[source]:
+                first = next(event for event in skewed if event.source == source)
+                log.warning(
+                    "source %s: %s (event %s): its events are marked, and the cache keeps"
+                    " them by when they were received",
+                    source,
+                    skew_text(first.skew),
+                    first.id,
+                )
+            self.skewed[source] += count
+            status = self.statuses.get(source)
+            if status is not None:
+                self.status(status)
+
     def status(self, status: SourceStatus) -> None:
+        """A source's status, with the count of its events that came clock-skewed."""
+        skewed = self.skewed[status.source]
+        if status.skewed != skewed:
+            status = status.model_copy(update={"skewed": skewed})
         self.statuses[status.source] = status
         self._fan_out(StatusChanged(status))
 

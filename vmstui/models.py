@@ -5,6 +5,7 @@ Times are timezone-aware UTC everywhere inside vmstui; only the UI converts to l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -72,6 +73,26 @@ def from_us(value: int) -> datetime:
 
 EventKind = Literal["event", "alarm"]
 
+# Past this, an event's device time is marked as off the receive time: a wrong device clock
+# (or a delivery that late). Below it, network and queueing delays are normal.
+CLOCK_SKEW_MARK = timedelta(minutes=1)
+
+
+def skew_text(skew: timedelta) -> str:
+    """A device clock's offset as an operator reads it: "device clock 213 d behind"."""
+    seconds = abs(skew.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= 2 * size:
+            amount = f"{seconds // size:.0f} {unit}"
+            break
+    else:
+        amount = f"{seconds:.0f} s"
+    return f"device clock {amount} {'ahead' if skew > timedelta(0) else 'behind'}"
+
+
+# Fields that are not part of an Event's value: how raw was given, when this copy arrived.
+_NOT_VALUE = frozenset({"raw_dict", "received"})
+
 
 class Event(BaseModel):
     """One thing that happened, as vmstui shows and stores it.
@@ -81,13 +102,20 @@ class Event(BaseModel):
     the source has the original bytes, lets the store keep them without serializing again
     (it is left out of dumps: `raw` says the same). `time` is UTC: build it with `as_utc`.
 
+    `received` is when vmstui received it: retention goes by it, not by `time`, which is the
+    device's clock and may be wrong by months. The hub sets it when a source publishes the
+    event (`mark_received`: one clock read a batch), unless the source gave one; None
+    before. It is not part of the event's value (equality, hashing, dumps): the same event
+    received twice is the same event. `skew` is how far the device's time is off it.
+
     `raw` may be given as a dict (`raw=`), or left to be parsed from `raw_json` when first
     read: most events are stored and scrolled past without anyone reading `raw`, and a
     parsed vendor document costs several times the memory of its bytes (the console keeps
     thousands of events). `raw_at` says where `raw` sits inside `raw_json` (the Genetec
     stream keeps the whole `Rsp` envelope but its events show the `Result`); bytes that are
     not JSON, or have no object there, read as `{}`. Dumps, equality and hashing go by
-    `raw`, whichever way it was given.
+    `raw`, whichever way it was given. Given both, `raw` must be what `raw_json` holds at
+    `raw_at`: the cache keeps the bytes and `raw_at`, and reads `raw` back from them.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -104,6 +132,7 @@ class Event(BaseModel):
     raw_dict: dict[str, Any] | None = Field(default=None, alias="raw", exclude=True, repr=False)
     raw_json: bytes | None = Field(default=None, exclude=True, repr=False)
     raw_at: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+    received: UtcDatetime | None = Field(default=None, exclude=True, repr=False)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -113,9 +142,20 @@ class Event(BaseModel):
             return self.raw_dict
         return _raw_from_json(self.raw_json, self.raw_at)
 
+    @property
+    def skew(self) -> timedelta:
+        """How far the device's time is ahead of when vmstui received the event (negative:
+        behind; zero while it is not received)."""
+        return timedelta(0) if self.received is None else self.time - self.received
+
+    @property
+    def skewed(self) -> bool:
+        """The device's time is more than CLOCK_SKEW_MARK off the receive time: marked."""
+        return self.received is not None and abs(self.time - self.received) > CLOCK_SKEW_MARK
+
     def _value(self) -> tuple[Any, ...]:
-        # Every field but the way raw was given, and raw itself.
-        fields = itemgetter(*(name for name in type(self).model_fields if name != "raw_dict"))
+        # Every field but the way raw was given and the receive time, and raw itself.
+        fields = itemgetter(*(name for name in type(self).model_fields if name not in _NOT_VALUE))
         return (fields(self.__dict__), self.raw)
 
     def __eq__(self, other: object) -> bool:
@@ -143,6 +183,7 @@ class Event(BaseModel):
         summary: str,
         raw_json: bytes,
         raw_at: tuple[str, ...] = (),
+        received: datetime | None = None,
     ) -> Event:
         """An Event from values that are valid by construction, unchecked: a source's
         normalizer on the ingest path, whose values are str already and whose `time` comes
@@ -165,6 +206,7 @@ class Event(BaseModel):
             "raw_dict": None,
             "raw_json": raw_json,
             "raw_at": raw_at,
+            "received": received,
         }
         _set = object.__setattr__
         _set(event, "__dict__", values)
@@ -176,6 +218,28 @@ class Event(BaseModel):
 
 
 _TRUSTED_FIELDS_SET = set(Event.model_fields) - {"raw_dict"}
+
+
+def mark_received(events: Iterable[Event], now: datetime) -> list[Event]:
+    """Give the events that have no receive time `now` (UTC); return those whose device time
+    is more than CLOCK_SKEW_MARK off their receive time.
+
+    On the ingest path, for a whole batch at once: one clock read, and per event no datetime
+    arithmetic (which costs more than building a trusted Event), only comparisons. The value
+    goes into the instance's __dict__ like `raw`'s cache does, before the event is handed to
+    anyone else; for everyone after, the Event is as frozen as ever.
+    """
+    earliest, latest = now - CLOCK_SKEW_MARK, now + CLOCK_SKEW_MARK
+    skewed = []
+    for event in events:
+        values = event.__dict__
+        if values["received"] is None:
+            values["received"] = now
+            if not earliest <= values["time"] <= latest:
+                skewed.append(event)
+        elif event.skewed:
+            skewed.append(event)
+    return skewed
 
 
 def _raw_from_json(data: bytes | None, at: tuple[str, ...]) -> dict[str, Any]:
@@ -310,6 +374,7 @@ class SourceStatus(BaseModel):
     events: int = 0
     malformed: int = 0
     reconnects: int = 0
+    skewed: int = 0  # events whose device time was more than CLOCK_SKEW_MARK off receipt
 
     def describe(self) -> str:
         if self.state == "reconnecting" and self.next_retry_s is not None:

@@ -4,6 +4,9 @@ A source provides `session(control)`: connect, subscribe, call `control.live()` 
 flows, and return or raise when the connection is gone. The supervisor owns everything
 around that: status (connecting / live / reconnecting in N s / failed), capped exponential
 backoff with jitter, and a gap marker for the interval in which events may be missing.
+
+A session that went live succeeded: the backoff starts over, so a server that restarts is
+retried soon, not at the pace its earlier down time had reached.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ from vmstui.models import Gap, SourceState, SourceStatus, utcnow
 log = logging.getLogger(__name__)
 
 CANCEL_RETRY_S = 0.5
-# A session that stayed live this long was healthy: the next failure starts backoff over.
-HEALTHY_AFTER_S = 30.0
 
 
 async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
@@ -51,12 +52,21 @@ class FatalSourceError(UserError):
 
 @dataclass
 class Backoff:
+    """Capped exponential backoff: `initial` × `factor` ** attempt, never over `maximum`,
+    each wait shortened by up to `jitter` (a fraction) at random."""
+
     initial: float = 1.0
     maximum: float = 60.0
     factor: float = 2.0
     jitter: float = 0.25
     _attempt: int = 0
     _rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if not (self.initial >= 0 and self.maximum >= 0 and self.factor >= 1):
+            raise ValueError("backoff needs initial >= 0, maximum >= 0 and factor >= 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("backoff jitter is a fraction from 0 to 1")
 
     def next(self) -> float:
         delay = self.at(self._attempt)
@@ -66,9 +76,14 @@ class Backoff:
     def at(self, attempt: int) -> float:
         """The wait before retry number `attempt` (from 0), for a caller that keeps its own
         count (the outbox keeps each row's attempts in the row, so it survives a restart)."""
-        base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
-        # Jitter spreads the reconnects of many consoles after a server restart.
-        return max(0.0, base * (1 + self.jitter * (2 * self._rng.random() - 1)))
+        try:
+            base = min(self.maximum, self.initial * self.factor ** min(max(attempt, 0), 64))
+        except OverflowError:  # a huge factor: the cap is what it reaches anyway
+            base = self.maximum
+        # Jitter spreads the reconnects of many consoles after a server restart. Only ever
+        # shorter: a wait over the cap (it once reached 25 % over) missed a restarting
+        # server's short up-windows.
+        return base * (1 - self.jitter * self._rng.random())
 
     def reset(self) -> None:
         self._attempt = 0
@@ -106,7 +121,8 @@ class SessionControl:
         self.last_data: datetime | None = None
 
     async def live(self, detail: str = "") -> None:
-        """Data flows: status goes live and the gap since the last session is recorded."""
+        """Connected and subscribed, data flows: status goes live, the gap since the last
+        session is recorded, and the backoff starts over."""
         if self.went_live is None:
             self.went_live = time.monotonic()
             await self._supervisor._went_live(detail)
@@ -187,6 +203,8 @@ class Supervisor:
         )
 
     async def _went_live(self, detail: str) -> None:
+        # The session succeeded: if it drops, the first retry comes after the initial wait.
+        self.backoff.reset()
         self._set("live", detail)
         lost_at, self._lost_at = self._lost_at, None
         if lost_at is not None and not self._gap_free():
@@ -216,8 +234,6 @@ class Supervisor:
                 log.debug("source %s session error", self.source, exc_info=True)
             first = False
             if control.went_live is not None:
-                if time.monotonic() - control.went_live >= HEALTHY_AFTER_S:
-                    self.backoff.reset()
                 self._lost_at = control.last_data or utcnow()
                 self._lost_reason = reason
                 self.status = self.status.model_copy(

@@ -12,7 +12,8 @@ the subclass's first, each awaited in turn: the store is open by the time
 for that: it runs after the app is mounted. `on_unmount` closes the runtime in the same loop.
 
 Stable by construction:
-- the data: fixed events, alarms and one gap at fixed UTC times, fixed ids, GUIDs and names;
+- the data: fixed events (received at their own times), alarms and one gap at fixed UTC
+  times, fixed ids, GUIDs and names;
 - the test config: `[ui] clock = false` (the status bar shows no wall clock), no bell,
   `connect=False` (no source is started: nothing live arrives, alarms stay "stale"), a long
   retention (the cache's purge, which starts with the store, would otherwise drop these
@@ -170,6 +171,7 @@ def make_event(number: int, row: tuple[datetime, EventKind, str, str, str]) -> E
         entity=guid,
         summary=summary,
         raw={"EventType": event_type, "SourceGuid": guid, "Timestamp": when.isoformat()},
+        received=when,  # on time: no clock-skew mark
     )
 
 

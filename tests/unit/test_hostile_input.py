@@ -30,7 +30,7 @@ from vmstui.sources.camio.callbacks import to_events
 from vmstui.sources.een.messages import to_event
 from vmstui.sources.genetec import normalize
 from vmstui.sources.genetec.client import GenetecError, result_of
-from vmstui.store.codec import alarm_row, event_row
+from vmstui.store.codec import alarm_row
 
 from ..camio_payloads import one_of_each
 from ..hostile import as_json, deep_json, examples, mutated_any
@@ -50,7 +50,7 @@ _FAR_ZONES = (timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)))
 def usable(event: Event) -> None:
     """What the cache, `tail` and an export do with an event works: its row binds in
     SQLite, its jsonl and text lines are written, its time shows in any local zone."""
-    row = event_row(event)
+    (row,) = event_rows([event])
     _DB.execute("SELECT " + ",".join("?" * len(row)), row).fetchall()
     event_line(event, "jsonl")
     for zone in _FAR_ZONES:

@@ -41,7 +41,9 @@ def event(
     source: str = "gen1",
     raw: dict[str, object] | None = None,
     raw_json: bytes | None = None,
+    received: datetime | None = None,
 ) -> Event:
+    """An event received when it happened (at `time`), unless `received` says otherwise."""
     return Event(
         id=id if id is not None else f"ev-{next(_ids)}",
         source=source,
@@ -54,6 +56,7 @@ def event(
         summary="Door 1 opened",
         raw=raw if raw is not None else {"n": 1},
         raw_json=raw_json,
+        received=received or time or NOW,
     )
 
 

@@ -134,7 +134,7 @@ async def storage_floor(committed: Path, scratch: Path) -> float:
     try:
         rows: list[EventRow] = source.execute(
             "SELECT id, source, vendor, kind, type, topic, time, entity, summary,"
-            " CAST(raw AS BLOB) FROM events ORDER BY seq"
+            " CAST(raw AS BLOB), received, raw_at FROM events ORDER BY seq"
         ).fetchall()
     finally:
         source.close()

@@ -19,14 +19,18 @@ from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
 from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
-from vmstui.models import Event, event_fields
+from vmstui.models import Event, event_fields, skew_text
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
 
 
 def event_record(event: Event) -> dict[str, Any]:
-    """The jsonl shape of an Event: its fields, time in ISO 8601 UTC, and the vendor's JSON."""
-    return {**event_fields(event), "raw": event.raw}
+    """The jsonl shape of an Event: its fields, time in ISO 8601 UTC (the device's), when
+    vmstui received it (the same way; null for one that was never published), and the
+    vendor's JSON."""
+    when = event.received
+    received = None if when is None else when.isoformat().replace("+00:00", "Z")
+    return {**event_fields(event), "received": received, "raw": event.raw}
 
 
 def event_line(event: Event, fmt: str) -> bytes:
@@ -34,7 +38,9 @@ def event_line(event: Event, fmt: str) -> bytes:
         return orjson.dumps(event_record(event)) + b"\n"
     local = event.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     # Text goes to a terminal: the VMS's words must not act on it (jsonl escapes them).
-    line = f"{local} {event.source:<8} {event.kind:<5} {event.topic}  {event.summary}"
+    # A device time far off the receive time is marked after the time, as in the console.
+    mark, skew = ("~", f"  ({skew_text(event.skew)})") if event.skewed else (" ", "")
+    line = f"{local}{mark}{event.source:<8} {event.kind:<5} {event.topic}  {event.summary}{skew}"
     return printable(line).encode() + b"\n"
 
 

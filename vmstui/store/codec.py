@@ -14,22 +14,36 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from vmstui.models import Alarm, Event, UtcDatetime, from_us, to_us, utc_us
+from vmstui.models import Alarm, Event, UtcDatetime, from_us, to_us, utc_us, utcnow
 
-# (id, source, vendor, kind, type, topic, time_us, entity, summary, raw as UTF-8 bytes)
-EventRow = tuple[str, str, str, str, str, str, int, str, str, bytes]
+# (id, source, vendor, kind, type, topic, time_us, entity, summary, raw as UTF-8 bytes,
+#  received_us, raw_at as its index in RAW_AT)
+EventRow = tuple[str, str, str, str, str, str, int, str, str, bytes, int, int]
 
-EVENT_COLUMNS = "seq, id, source, vendor, kind, type, topic, time, entity, summary, raw"
+EVENT_COLUMNS = (
+    "seq, id, source, vendor, kind, type, topic, time, entity, summary, raw, received, raw_at"
+)
 INSERT_TOPIC = "INSERT OR IGNORE INTO topics (topic) VALUES (?)"
-# Rows go in as one multi-row INSERT per chunk, each row's 10 values bound as parameters.
+# Rows go in as one multi-row INSERT per chunk, each row's 12 values bound as parameters.
 # Why not executemany: it releases and re-takes the GIL around every row's step; while the
 # event loop is busy ingesting, each re-take waits, and the writer fell to a fraction of its
 # rate. One statement is one step: SQLite inserts the whole chunk without the GIL. (An
 # earlier design passed the chunk as one JSON text unpacked by json_each in SQL; bound
 # values cost a third less.) The writer inserts the topics first, in the same transaction,
 # so the topic_id lookup always hits.
-CHUNK_ROWS = 256  # 10 parameters a row: 2,560 per statement, far under SQLite's 32,766
-_PER_ROW = 10
+CHUNK_ROWS = 256  # 12 parameters a row: 3,072 per statement, far under SQLite's 32,766
+_PER_ROW = 12
+
+# Where an event's `raw` sits inside the stored bytes (Event.raw_at), kept in the row as an
+# index into this tuple: a small integer costs the row one byte, where the path as text
+# would cost every Genetec row ten more. Append only: rows keep the index they were
+# written with (one an older vmstui does not know reads as the whole bytes). An event with
+# a path not listed here is stored as its `raw` alone.
+RAW_AT: tuple[tuple[str, ...], ...] = (
+    (),
+    ("Rsp", "Result"),  # the Genetec stream: the whole part is kept, its Result is the event
+)
+_RAW_AT_INDEX = {path: index for index, path in enumerate(RAW_AT)}
 
 
 @functools.cache
@@ -41,10 +55,13 @@ def insert_events_sql(rows: int) -> str:
         p = [f"?{base + i}" for i in range(1, _PER_ROW + 1)]
         # p[5] is the topic: its id comes from the topics table.
         topic_id = f"(SELECT id FROM topics WHERE topic = {p[5]})"  # noqa: S608 - placeholders only
-        values.append(f"({','.join(p[:6])},{topic_id},{','.join(p[6:9])},CAST({p[9]} AS TEXT))")
+        values.append(
+            f"({','.join(p[:6])},{topic_id},{','.join(p[6:9])},CAST({p[9]} AS TEXT),"
+            f"{p[10]},{p[11]})"
+        )
     return (
         "INSERT OR IGNORE INTO events (id, source, vendor, kind, type, topic, topic_id, time,"  # noqa: S608 - placeholders only
-        " entity, summary, raw) VALUES " + ",".join(values)
+        " entity, summary, raw, received, raw_at) VALUES " + ",".join(values)
     )
 
 
@@ -69,9 +86,38 @@ def _default(value: object) -> str:
     return str(value)
 
 
-def event_row(event: Event) -> EventRow:
-    """The hot path: one tuple per event, no other objects kept."""
+_NONE_YET = object()  # event_rows' "no receive time converted yet"
+
+
+def event_rows(events: Iterable[Event]) -> list[EventRow]:
+    """The hot path: one tuple per event, no other objects kept.
+
+    The events of a batch share one receive time (the hub sets it for the batch), so it is
+    converted once per batch, not per event: datetime arithmetic costs more than the rest
+    of a row. An event with no receive time (not published through a hub) is received now.
+    """
+    rows = []
+    last: object = _NONE_YET
+    received_us = 0
+    for event in events:
+        received = event.received
+        if received is not last:
+            last = received
+            received_us = utc_us(utcnow() if received is None else received)
+        rows.append(event_row(event, received_us))
+    return rows
+
+
+def event_row(event: Event, received_us: int) -> EventRow:
+    """One event's row. The bytes the source received are kept as they are, with where
+    `raw` sits in them, so that the event reads back from the cache with the same `raw` as
+    it had live."""
     data = event.raw_json
+    raw_at = _RAW_AT_INDEX.get(event.raw_at) if data is not None else 0
+    if data is None or raw_at is None:
+        stored, raw_at = orjson.dumps(event.raw, default=_default), 0
+    else:
+        stored = _utf8(data)
     return (
         event.id,
         event.source,
@@ -82,7 +128,9 @@ def event_row(event: Event) -> EventRow:
         utc_us(event.time),  # models.Event validated it to UTC
         event.entity,
         event.summary,
-        _utf8(data) if data is not None else orjson.dumps(event.raw, default=_default),
+        stored,
+        received_us,
+        raw_at,
     )
 
 
@@ -101,8 +149,8 @@ class StoredEvent(Event):
     """An Event as read back from the cache: the Event plus its row position.
 
     `seq` is the rowid (insertion order), `time_us` the stored time; `(time_us, seq)` is the
-    keyset cursor for `Store.recent_events(before=...)`. `raw_json` holds the stored raw text,
-    so an export can write it without serializing again.
+    keyset cursor for `Store.recent_events(before=...)`. `raw_json` holds the stored raw text
+    and `raw_at` where `raw` sits in it, as they were live, so `raw` reads the same.
     """
 
     seq: int
@@ -150,8 +198,30 @@ def read_event(row: Any, *, as_bytes: bool = False) -> StoredEvent | UnreadableR
         return UnreadableRow(row[0], ident, f"{type(exc).__name__}: {exc}")
 
 
+_RESULT = RAW_AT[1]
+
+
+def _legacy_raw_at(vendor: str, raw: str) -> tuple[str, ...]:
+    """Where `raw` sits in a row from before the cache kept it (NULL there): a Genetec row
+    holds a whole stream part, whose Result is the event; any other, the event's JSON. Read
+    each time, rather than written into every row when the schema changed (that rewrote a
+    cache of a million events in a minute, its size again in WAL); they age out."""
+    if vendor != "genetec" or "Result" not in raw:
+        return ()
+    try:
+        part = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ()
+    rsp = part.get("Rsp") if isinstance(part, dict) else None
+    return _RESULT if isinstance(rsp, dict) and isinstance(rsp.get("Result"), dict) else ()
+
+
 def stored_event(row: Any) -> StoredEvent:
-    seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw = row
+    seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw, received, at = row
+    if at is None:  # and received too: from before the cache kept them
+        raw_at = _legacy_raw_at(vendor, raw)
+    else:
+        raw_at = RAW_AT[at] if 0 <= at < len(RAW_AT) else ()
     # model_construct skips validation: these rows were validated Events when written, and
     # exports read millions of them. `raw` is parsed from the text when read (not JSON, an
     # XML part say: `{}`, and the text stays in raw_json).
@@ -168,6 +238,8 @@ def stored_event(row: Any) -> StoredEvent:
         seq=seq,
         time_us=time_us,
         raw_json=raw.encode(),
+        raw_at=raw_at,
+        received=from_us(time_us if received is None else received),
     )
     return event
 

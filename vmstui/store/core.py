@@ -24,7 +24,7 @@ from vmstui.store.codec import (
     StoredEvent,
     UnreadableRow,
     alarm_row,
-    event_row,
+    event_rows,
 )
 from vmstui.store.outbox import OutboxRow
 from vmstui.store.writer import Op, StoreClosedError, Writer
@@ -162,7 +162,7 @@ class Store:
         them the outbox rows they caused (see `route_outbox`).
         """
         outbox = self._route(events) if self._route is not None else None
-        persisted = self._writer.add_rows([event_row(event) for event in events], outbox)
+        persisted = self._writer.add_rows(event_rows(events), outbox)
         if outbox and self._routed is not None:
             sinks, routed = {row.sink for row in outbox}, self._routed
             persisted.add_done_callback(

@@ -1,4 +1,14 @@
-"""Retention: delete what is older than the cutoff, a chunk per writer transaction."""
+"""Retention: delete what is older than the cutoff, a chunk per writer transaction.
+
+Events go by when vmstui received them (`received`), never by the device's clock in `time`:
+a camera whose clock is months behind keeps its events as long as any other. Without an
+index on `received` (it cost ~4 % of every insert), they are found off the time index: an
+event received before the cutoff has a device time before the cutoff plus
+schema.AHEAD_US, unless its device clock runs ahead by more than that, and those few are
+in their own partial index. The time index is walked once per pass, so the events of a
+clock that runs behind, which sit before the cutoff there but are kept, are read once a
+pass and not once a chunk.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
+import orjson
 
+from vmstui.store.schema import AHEAD, AHEAD_US
 from vmstui.store.writer import Op
 
 log = logging.getLogger("vmstui.store")
@@ -14,21 +26,36 @@ log = logging.getLogger("vmstui.store")
 PURGE_CHUNK = 5000  # rows per delete transaction: a few ms of write lock, events go in between
 # (table, condition on the cutoff in µs). Pending outbox rows and active alarms never go.
 TARGETS = (
-    ("events", "time < ?"),
     ("gaps", "end_us < ?"),
     ("rejects", "time < ?"),
     ("audit", "time < ?"),
     ("outbox", "status != 'pending' AND updated < ?"),
     ("alarms", "active = 0 AND updated < ?"),
 )
+# A chunk of the time index from a (time, seq) position on, with whether each was received
+# before the cutoff; the (time) index ends in seq, so the row value keyset runs on it.
+# A row from before `received` was kept counts as received at its own time.
+_WALK = (
+    "SELECT time, seq, coalesce(received, time) < ? FROM events"
+    " WHERE (time, seq) > (?, ?) AND time < ? ORDER BY time, seq LIMIT ?"
+)
+_DELETE_SEQS = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))"
+# SQLite uses a partial index only for a query that states its condition word for word.
+_AHEAD = (
+    "DELETE FROM events WHERE rowid IN"  # noqa: S608 - our own constant
+    f" (SELECT rowid FROM events WHERE {AHEAD} AND received < ? LIMIT ?)"
+)
+_START = (-(2**63), 0)  # before every (time, seq)
+
+Write = Callable[[Op[int]], Awaitable[int]]
 
 
-async def purge(write: Callable[[Op[int]], Awaitable[int]], cutoff_us: int) -> int:
+async def purge(write: Write, cutoff_us: int) -> int:
     """Delete rows older than cutoff_us from every table; returns the events deleted.
 
     Each chunk is its own op in the writer's queue, so event batches commit in between.
     """
-    deleted: dict[str, int] = {}
+    deleted = {"events": await _purge_events(write, cutoff_us)}
     for table, condition in TARGETS:
         sql = (
             f"DELETE FROM {table} WHERE rowid IN"  # noqa: S608 - our own table names
@@ -39,11 +66,46 @@ async def purge(write: Callable[[Op[int]], Awaitable[int]], cutoff_us: int) -> i
             cursor = await db.execute(sql, [cutoff_us])
             return cursor.rowcount
 
-        while True:
-            count = await write(op)
-            deleted[table] = deleted.get(table, 0) + count
-            if count < PURGE_CHUNK:
-                break
+        deleted[table] = await _chunks(write, op)
     if any(deleted.values()):
         log.info("cache retention removed %s", deleted)
     return deleted["events"]
+
+
+async def _chunks(write: Write, op: Op[int]) -> int:
+    total = 0
+    while True:
+        count = await write(op)
+        total += count
+        if count < PURGE_CHUNK:
+            return total
+
+
+async def _purge_events(write: Write, cutoff_us: int) -> int:
+    position = _START
+    done = False
+    total = 0
+
+    async def walk(db: aiosqlite.Connection) -> int:
+        nonlocal position, done
+        rows = list(
+            await db.execute_fetchall(
+                _WALK, [cutoff_us, *position, cutoff_us + AHEAD_US, PURGE_CHUNK]
+            )
+        )
+        doomed = [seq for _, seq, old in rows if old]
+        if doomed:
+            await db.execute(_DELETE_SEQS, [orjson.dumps(doomed).decode()])
+        done = len(rows) < PURGE_CHUNK
+        if rows:
+            position = (rows[-1][0], rows[-1][1])
+        return len(doomed)
+
+    while not done:
+        total += await write(walk)
+
+    async def ahead(db: aiosqlite.Connection) -> int:
+        cursor = await db.execute(_AHEAD, [cutoff_us, PURGE_CHUNK])
+        return cursor.rowcount
+
+    return total + await _chunks(write, ahead)

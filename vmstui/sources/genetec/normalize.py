@@ -106,7 +106,7 @@ def stream_event(
         return _event(source, result, body, names or {})
     alarm_keys = [key for key in result if isinstance(key, str) and key.startswith("Alarm")]
     if len(alarm_keys) == 1 and isinstance(result[alarm_keys[0]], dict):
-        return _alarm_event(source, alarm_keys[0], result[alarm_keys[0]], body)
+        return _alarm_event(source, alarm_keys[0], result, body)
     keys = ", ".join(sorted(str(key)[:40] for key in result)[:5]) or "nothing"
     raise Malformed(f"unknown part shape (Result has {keys})")
 
@@ -144,7 +144,8 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
     )
 
 
-def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) -> Event:
+def _alarm_event(source: str, kind: str, result: dict[str, Any], body: bytes) -> Event:
+    body_obj: dict[str, Any] = result[kind]
     _text_keys(body_obj, kind)
     alarm_guid = _guid(body_obj.get("AlarmGuid") or body_obj.get("Alarm") or body_obj.get("Guid"))
     instance = integer(body_obj.get("InstanceId", body_obj.get("InstanceID")))
@@ -179,8 +180,10 @@ def _alarm_event(source: str, kind: str, body_obj: dict[str, Any], body: bytes) 
         time=time,
         entity=_guid(body_obj.get("SourceGuid")) or alarm_guid,
         summary=summary,
-        raw={kind: body_obj},
+        # The Result, as for every stream event: what the cache reads back from body.
+        raw=result,
         raw_json=body,
+        raw_at=_RESULT,
     )
 
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from vmstui.models import Alarm, Event
+from vmstui.models import Alarm, Event, skew_text
 from vmstui.printable import printable
 from vmstui.ui.times import TIME_FORMAT, local_time
 
@@ -44,6 +44,10 @@ def describe_event(event: Event, *, time_format: str = TIME_FORMAT) -> Renderabl
         ("type", event.type),
         ("source", f"{event.source} ({event.vendor})"),
         ("time", when(event.time)),
+    ]
+    if event.skewed:  # the time above is the device's: say when it really came
+        rows.append(("received", f"{when(event.received)}  ~ {skew_text(event.skew)}"))
+    rows += [
         ("topic", event.topic),
         ("entity", event.entity or "-"),
         ("summary", event.summary),

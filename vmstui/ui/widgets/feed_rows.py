@@ -24,6 +24,9 @@ from vmstui.ui.times import local_time
 
 SOURCE_WIDTH = 10
 TYPE_WIDTH = 22
+# After the time of an event whose device clock is off its receive time (Event.skewed), in
+# the place of the first of the two spaces: the columns stay where they are.
+SKEW_MARK = "~"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -145,7 +148,7 @@ def _cell(text: str, width: int) -> str:
 
 
 def event_text(event: Event, time_format: str) -> tuple[str, str]:
-    """(local time, the rest of the line)."""
+    """(local time, the rest of the line); the rest starts with two spaces."""
     rest = (
         f"  {_cell(event.source, SOURCE_WIDTH)} {event.kind:<5} "
         f"{_cell(event.type, TYPE_WIDTH)} {printable(event.summary)}"

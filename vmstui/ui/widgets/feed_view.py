@@ -19,7 +19,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from vmstui.ui.times import TIME_FORMAT
-from vmstui.ui.widgets.feed_rows import GapRow, Row, event_text, gap_text, line_strip
+from vmstui.ui.widgets.feed_rows import (
+    SKEW_MARK,
+    GapRow,
+    Row,
+    event_text,
+    gap_text,
+    line_strip,
+)
 from vmstui.ui.widgets.feed_state import FeedState
 
 STRIPS_KEPT = 1024  # a few screens of rows at a few widths
@@ -33,6 +40,7 @@ class FeedView(ScrollView):
         "feed--gap",
         "feed--cursor",
         "feed--time",
+        "feed--skew",
         "feed--more",
     }
     DEFAULT_CSS = """
@@ -46,6 +54,7 @@ class FeedView(ScrollView):
         border: round $border-blurred;
         &:focus { border: round $border; }
         & > .feed--time { color: $text-muted; }
+        & > .feed--skew { color: $text-warning; text-style: bold; }
         & > .feed--alarm { color: $text-error; text-style: bold; }
         & > .feed--gap { color: $text-warning; text-style: bold reverse; }
         & > .feed--more { color: $text-muted; text-style: italic; }
@@ -115,7 +124,12 @@ class FeedView(ScrollView):
         time_style = style + component("feed--time") + cursor_style
         style += cursor_style
         when, rest = event_text(row, self.time_format)
-        return line_strip([(when, time_style), (rest, style)], style, width, console)
+        if row.skewed:  # the device's time, far off when it came: marked, in warning colour
+            skew_style = style + component("feed--skew", partial=True) + cursor_style
+            parts = [(when + SKEW_MARK, skew_style), (rest[1:], style)]
+        else:
+            parts = [(when, time_style), (rest, style)]
+        return line_strip(parts, style, width, console)
 
     def refresh_size(self) -> None:
         more = 1 if self.more_text() else 0

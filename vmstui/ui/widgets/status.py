@@ -64,6 +64,8 @@ class StatusBar(Widget):
             label = printable(status.describe())  # holds a server's error text
             if len(label) > 48:
                 label = label[:47] + "…"
+            if status.skewed:  # after the cut: the count stays in sight
+                label += f", {status.skewed} clock-skewed"
             text.append("  ")
             text.append(f"[{printable(name)}: {label}]", style=style)
         text.append("  alarms: ")
