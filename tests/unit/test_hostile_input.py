@@ -30,7 +30,7 @@ from vmstui.sources.camio.callbacks import to_events
 from vmstui.sources.een.messages import to_event
 from vmstui.sources.genetec import normalize
 from vmstui.sources.genetec.client import GenetecError, result_of
-from vmstui.store.codec import alarm_row
+from vmstui.store.codec import alarm_row, event_rows
 
 from ..camio_payloads import one_of_each
 from ..hostile import as_json, deep_json, examples, mutated_any
