@@ -168,9 +168,10 @@ class UnreadableRow:
 
 
 _EVENT_COLUMN_NAMES = EVENT_COLUMNS.split(", ")
-# The event columns that hold text (all but seq and time), by position in EVENT_COLUMNS.
+# The event columns that hold text (all but the integers), by position in EVENT_COLUMNS.
+_INTEGER_COLUMNS = ("seq", "time", "received", "raw_at")
 _TEXT_COLUMNS = tuple(
-    i for i, name in enumerate(_EVENT_COLUMN_NAMES) if name not in ("seq", "time")
+    i for i, name in enumerate(_EVENT_COLUMN_NAMES) if name not in _INTEGER_COLUMNS
 )
 # EVENT_COLUMNS with every text column as its bytes: a page whose text is not UTF-8 cannot
 # be fetched as text at all, so it is fetched again this way and decoded row by row.

@@ -145,8 +145,8 @@ def _event(source: str, result: dict[str, Any], body: bytes, names: Mapping[str,
 
 
 def _alarm_event(source: str, kind: str, result: dict[str, Any], body: bytes) -> Event:
-    body_obj: dict[str, Any] = result[kind]
-    _text_keys(body_obj, kind)
+    _text_keys(result, "Result")  # kept whole as the event's raw
+    body_obj: dict[str, Any] = _text_keys(result[kind], kind)
     alarm_guid = _guid(body_obj.get("AlarmGuid") or body_obj.get("Alarm") or body_obj.get("Guid"))
     instance = integer(body_obj.get("InstanceId", body_obj.get("InstanceID")))
     if not alarm_guid or instance is None:
