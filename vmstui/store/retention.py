@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
 from vmstui.store.writer import Op
-
-log = logging.getLogger("vmstui.store")
 
 PURGE_CHUNK = 5000  # rows per delete transaction: a few ms of write lock, events go in between
 # (table, condition on the cutoff in µs). Pending outbox rows and active alarms never go.
@@ -23,8 +20,8 @@ TARGETS = (
 )
 
 
-async def purge(write: Callable[[Op[int]], Awaitable[int]], cutoff_us: int) -> int:
-    """Delete rows older than cutoff_us from every table; returns the events deleted.
+async def purge(write: Callable[[Op[int]], Awaitable[int]], cutoff_us: int) -> dict[str, int]:
+    """Delete rows older than cutoff_us from every table; returns the rows deleted per table.
 
     Each chunk is its own op in the writer's queue, so event batches commit in between.
     """
@@ -44,6 +41,4 @@ async def purge(write: Callable[[Op[int]], Awaitable[int]], cutoff_us: int) -> i
             deleted[table] = deleted.get(table, 0) + count
             if count < PURGE_CHUNK:
                 break
-    if any(deleted.values()):
-        log.info("cache retention removed %s", deleted)
-    return deleted["events"]
+    return deleted

@@ -262,8 +262,9 @@ class AlarmActions(App[None]):
     async def _apply_filter(self, pattern: str | None) -> None:
         if pattern is not None:
             topics.validate_pattern(pattern)
-            if self.runtime.store is not None:
-                await self.runtime.store.remember_pattern(pattern)
+            store = self.runtime.store
+            if store is not None and not store.read_only:  # a cache it only reads: not kept
+                await store.remember_pattern(pattern)
         self.filter_pattern = pattern
         self.query_one(AlarmTable).set_filter(pattern)
         await self.query_one(EventFeed).set_filter(pattern)
