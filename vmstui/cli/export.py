@@ -88,7 +88,8 @@ async def export_to(
     since: datetime | None,
     include_inactive: bool,
 ) -> int:
-    store = await Store.open(cache)
+    # Read-only: exporting never changes the cache, and never runs its retention.
+    store = await Store.open(cache, read_only=True)
     written = 0
     writer: csv.DictWriter[str] | None = None
     text = (
