@@ -3,7 +3,11 @@
 - `UserError`: something the user can fix (the config, an unreachable server, a refused login,
   a cache written by a newer vmstui, text the VMS would misread). Its message is one line
   written for a person and never holds a secret. The command line prints it as one line and
-  exits non-zero; the console says it in a notification.
+  exits with its `exit_code` (1 unless said otherwise); the console says it in a notification.
+- `CacheError`: a `UserError` about the cache file. `CacheUnusable` (not SQLite, damaged,
+  written by a newer vmstui) exits 65, so that a service manager does not restart into it
+  forever (systemd: `RestartPreventExitStatus=65`); `CacheFull` (no space to create or write
+  it) exits 75: trying again later, once there is space, is the remedy.
 - `InvalidValue`: a `UserError` about a value the user gave (a topic pattern, an alarm
   reference, text for the VMS). Also a `ValueError`: a pydantic validator turns it into an
   error at its config key, and a dialog that checks a value catches it as one.
@@ -43,8 +47,17 @@ _SHALLOW_BYTES = 2 * MAX_DEPTH + 1  # a level takes two bytes at least: shorter 
 _CONTAINERS = (dict, list)
 
 
+# Exit statuses of the command line, from sysexits.h: a script or a service manager can tell
+# "the data cannot be used" (do not restart into it) from "try again later".
+EXIT_CACHE_UNUSABLE = 65  # EX_DATAERR
+EXIT_CACHE_FULL = 75  # EX_TEMPFAIL
+
+
 class UserError(Exception):
     """A problem the user can fix; the message is one line for a person, never a secret."""
+
+    exit_code: int = 1
+    """The command line's exit status when this ends a command."""
 
 
 class InvalidValue(UserError, ValueError):
@@ -53,6 +66,24 @@ class InvalidValue(UserError, ValueError):
 
 class ConfigError(UserError):
     """A config problem, worded for the operator; never carries a secret."""
+
+
+class CacheError(UserError):
+    """The cache file cannot be opened or written; the message names the file."""
+
+
+class CacheUnusable(CacheError):
+    """The cache file is not a vmstui cache this vmstui can use (not SQLite, damaged, written by
+    a newer vmstui): starting again will not help; the message says what to do."""
+
+    exit_code = EXIT_CACHE_UNUSABLE
+
+
+class CacheFull(CacheError):
+    """The disk of the cache is full: it cannot be created, or a write was still held when the
+    command had to end. Nothing was acknowledged that is not on disk."""
+
+    exit_code = EXIT_CACHE_FULL
 
 
 class Malformed(ValueError):

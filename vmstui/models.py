@@ -359,7 +359,8 @@ class Subscription(BaseModel):
     entities: list[str] = Field(default_factory=list)
 
 
-SourceState = Literal["connecting", "live", "reconnecting", "failed", "stopped"]
+# blocked: holding what it has until something outside changes (the cache on a full disk).
+SourceState = Literal["connecting", "live", "reconnecting", "blocked", "failed", "stopped"]
 
 
 class SourceStatus(BaseModel):
@@ -379,6 +380,8 @@ class SourceStatus(BaseModel):
     def describe(self) -> str:
         if self.state == "reconnecting" and self.next_retry_s is not None:
             text = f"reconnecting in {self.next_retry_s:.0f} s"
+        elif self.state == "blocked" and self.detail:
+            return self.detail  # "disk full" says it all: the chip reads [cache: disk full]
         else:
             text = self.state
         return f"{text}: {self.detail}" if self.detail else text

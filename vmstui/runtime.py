@@ -65,9 +65,17 @@ class Runtime:
             self.runners[cfg.name] = runner
             if isinstance(runner, GenetecSource):
                 self.genetec[cfg.name] = runner
+        # Only what ingests writes the cache, and runs its retention (with the config's
+        # days); a console on a cache it only reads opens it read-only and deletes nothing
+        # (with no cache yet, it makes an empty one, as ever).
+        ingests = bool(self.runners) or self._with_bridge
+        exists = await asyncio.to_thread(self._cache_path.expanduser().exists)
         self.store = await Store.open(
-            self._cache_path, retention_days=self.settings.cache.retention_days
+            self._cache_path,
+            read_only=not ingests and exists,
+            retention_days=self.settings.cache.retention_days if ingests else None,
         )
+        self.store.watch(self.hub.status)  # a full disk, a damaged file: the cache's chip
         self.hub.store = self.store
         if self._with_bridge:
             clients = {name: source.client for name, source in self.genetec.items()}
@@ -126,7 +134,9 @@ class Runtime:
 
     def failed_task(self) -> BaseException | None:
         """An exception a source or delivery task died of (a bug: sessions and workers
-        themselves never end a task)."""
+        themselves never end a task), or the cache's file found damaged while writing."""
+        if self.store is not None and self.store.failure is not None:
+            return self.store.failure
         bridge_tasks = self.bridge.tasks if self.bridge is not None else []
         for task in [*self._tasks, *bridge_tasks]:
             if task.done() and not task.cancelled() and task.exception() is not None:

@@ -60,7 +60,7 @@ def event(
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
+    opened = await Store.open(tmp_path / "cache.db", retention_days=30, purge_every=None)
     try:
         yield opened
     finally:
@@ -183,7 +183,7 @@ async def test_a_version_3_cache_reads_as_received_at_its_times_and_purges(
             ("e-new", "een", to_us(recent), "{}"),
         ],
     )
-    async with await Store.open(path, purge_every=None) as store:
+    async with await Store.open(path, retention_days=30, purge_every=None) as store:
         events = {e.id: e for e in await store.recent_events()}
         assert all(e.received == e.time and not e.skewed for e in events.values())
         assert events["g-old"].raw == {"EventType": "T"}  # the Result, as live

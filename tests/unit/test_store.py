@@ -526,7 +526,8 @@ async def test_retention_runs_at_open(tmp_path: Path) -> None:
     async with await Store.open(path, purge_every=None) as store:
         await store.add_events([event(id="ancient", time=NOW - timedelta(days=90))])
         await store.add_events([event(id="recent")])
-    async with await Store.open(path) as store:
+    # Retention is asked for (what ingests asks, with the config's days), never a default.
+    async with await Store.open(path, retention_days=30) as store:
         for _ in range(100):
             if await store.count_events() == 1:
                 break

@@ -2,11 +2,13 @@
 
 Errors a user can act on (`vmstui.errors.UserError`: bad config, unreachable server, refused
 password, invalid text, a cache from a newer vmstui; and OSError: a file or socket) end as one
-line on stderr and a non-zero exit. Anything else is a bug and shows as one, with its traceback.
+line on stderr and a non-zero exit (the error's `exit_code`: 65 for a cache that cannot be
+used, 75 for a full disk, else 1). Anything else is a bug and shows as one, with its traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -23,13 +25,22 @@ from vmstui.printable import printable
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError, OSError)
 
 
+@functools.cache
+def exiting(code: int) -> type[click.ClickException]:
+    """click's one-line error, ending the process with `code` (click reads a class's)."""
+    if code == 1:
+        return click.ClickException
+    return type(f"ExitWith{code}", (click.ClickException,), {"exit_code": code})
+
+
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             # One line, and the text may be a server's: nothing in it may act on the terminal.
-            raise click.ClickException(printable(str(exc)) or type(exc).__name__) from None
+            code = exc.exit_code if isinstance(exc, UserError) else 1
+            raise exiting(code)(printable(str(exc)) or type(exc).__name__) from None
 
 
 def setup_logging(level: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sys
 from collections.abc import Awaitable, Callable
@@ -55,17 +56,30 @@ class Context:
     def source(self) -> GenetecConfig:
         return genetec_source(self.settings, self._source_name)
 
-    def desk_call(self, action: Callable[[AlarmDesk, str], Awaitable[T]]) -> T:
+    def desk_call(
+        self, action: Callable[[AlarmDesk, str], Awaitable[T]], *, read_only: bool = False
+    ) -> T:
+        """`action` on a desk with the cache: written to for the audit trail, read-only for
+        a command that only looks (then only opened if it exists). Never its retention:
+        deleting old rows is for the commands that run long and ingest."""
+
         async def go() -> T:
             # The password first: a store left open (its threads) would keep the process
             # alive after the error was printed.
             client = GenetecClient(self.source, self.source.password())
             try:
-                async with await Store.open(
-                    self.settings.cache.path, retention_days=self.settings.cache.retention_days
-                ) as store:
+                path = self.settings.cache.path
+                store = (
+                    None
+                    if read_only and not await asyncio.to_thread(path.exists)
+                    else await Store.open(path, read_only=read_only)
+                )
+                try:
                     desk = AlarmDesk({self.source.name: client}, store)
                     return await action(desk, self.source.name)
+                finally:
+                    if store is not None:
+                        await store.close()
             finally:
                 await client.aclose()
 
@@ -97,12 +111,9 @@ def list_alarms(context: Context, fmt: str) -> None:
     """The active alarms, most urgent first."""
 
     async def fetch(desk: AlarmDesk, source: str) -> list[Alarm]:
-        found = await desk.client(source).active_alarms()
-        if desk.store is not None:
-            await desk.store.replace_active_alarms(source, found)
-        return found
+        return await desk.client(source).active_alarms()
 
-    found = context.desk_call(fetch)
+    found = context.desk_call(fetch, read_only=True)
     found.sort(key=lambda a: (a.priority, -(a.trigger_time.timestamp() if a.trigger_time else 0)))
     for alarm in found:
         if fmt == "jsonl":

@@ -44,6 +44,8 @@ async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
     on_signals(stop.set, signal.SIGTERM, signal.SIGINT)
     async with Runtime(settings, bridge=True) as runtime:
+        if runtime.store is not None:  # a damaged cache ends the service (exit 65) at once
+            runtime.store.watch(lambda status: stop.set() if status.state == "failed" else None)
         runtime.start()
         log.warning(
             "bridge %s running: %d sensor(s), %d rule(s), %d sink(s)",
@@ -65,6 +67,8 @@ async def serve(settings: Settings) -> None:
             if status.detail != last and not status.detail.startswith("0 queued"):
                 log.warning("outbox: %s", status.detail)
             last = status.detail
+        if (failure := runtime.failed_task()) is not None:
+            raise failure
         log.warning("bridge %s stopping", settings.bridge.name)
 
 

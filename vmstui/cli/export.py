@@ -127,7 +127,8 @@ async def export_to(
     include_inactive: bool,
     skipped: Skipped,
 ) -> int:
-    store = await Store.open(cache)
+    # Read-only: exporting never changes the cache, and never runs its retention.
+    store = await Store.open(cache, read_only=True)
     written = 0
     writer: csv.DictWriter[str] | None = None
     text = (

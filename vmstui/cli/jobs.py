@@ -17,11 +17,12 @@ from pydantic import SecretStr
 from vmstui import topics
 from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
-from vmstui.errors import UserError
+from vmstui.errors import CacheFull, UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
 from vmstui.models import Event, event_fields, skew_text
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
+from vmstui.store import CACHE
 
 
 def event_record(event: Event) -> dict[str, Any]:
@@ -48,6 +49,21 @@ class SourceFailed(UserError):
     """The source failed before it was ever live (and --retry was not given)."""
 
 
+def cache_unwritable(rt: Runtime, retry: bool) -> None:
+    """tail ends on a damaged cache; on a full disk only when it never wrote (it started on
+    one) and was not told to `--retry`: a script hears at once, and nothing was acked."""
+    store = rt.store
+    if store is None:
+        return
+    if store.failure is not None:
+        raise store.failure
+    if store.disk_full and store.events_committed == 0 and not retry:
+        raise CacheFull(
+            f"cache {store.path}: disk full, nothing could be written: make space on its "
+            "file system (or give another --cache), then start again (--retry waits for space)"
+        )
+
+
 async def tail_events(
     settings: Settings,
     source_cfg: SourceConfig,
@@ -68,7 +84,9 @@ async def tail_events(
         async for update in updates:
             if (failure := rt.failed_task()) is not None:
                 raise failure
-            if isinstance(update, StatusChanged):
+            if isinstance(update, StatusChanged) and update.status.source == CACHE:
+                cache_unwritable(rt, retry)
+            elif isinstance(update, StatusChanged):
                 status = update.status
                 if status.source != source_cfg.name:
                     continue  # the outbox's chip (a config with [[rules]]) is no source's

@@ -9,6 +9,7 @@ from vmstui.cli import (  # noqa: F401 - importing a command module registers it
     alarms,
     bench,
     bridge,
+    cache,
     cli,
     console,
     export,

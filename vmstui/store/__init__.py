@@ -12,9 +12,10 @@ writer (the one writer task), queries (reads), core (Store).
 from vmstui.store.codec import OutboxItem, OutboxStats, StoredEvent, UnreadableRow
 from vmstui.store.core import Store
 from vmstui.store.schema import SCHEMA_VERSION, SchemaTooNewError
-from vmstui.store.writer import StoreClosedError
+from vmstui.store.writer import CACHE, StoreClosedError
 
 __all__ = [
+    "CACHE",
     "SCHEMA_VERSION",
     "OutboxItem",
     "OutboxStats",

@@ -1,11 +1,16 @@
-"""The Store: lifecycle, the write API (all through the one writer task) and the reads."""
+"""The Store: lifecycle, the write API (all through the one writer task) and the reads.
+
+Over 400 lines, long because it is the cache's one facade: every write and every read is a
+short method here, and the work is in the modules beside it (connect, writer, queries)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,8 +20,9 @@ import aiosqlite
 import orjson
 
 from vmstui import filters
-from vmstui.models import Alarm, AuditEntry, Event, Gap, to_us, utcnow
-from vmstui.store import queries, retention, schema
+from vmstui.errors import CacheError, CacheUnusable
+from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
+from vmstui.store import connect, faults, queries, retention
 from vmstui.store.codec import (
     UPSERT_ALARM,
     OutboxItem,
@@ -48,22 +54,29 @@ class Store:
     Writes go through one writer task and resolve only once committed; reads use a second
     connection, so the console can page while the writer commits (WAL). Use it from the event
     loop's thread only (hand over from other threads with `call_soon_threadsafe`).
+
+    A store opened `read_only` has no writer: its file is opened read-only and never changed
+    (a write raises StoreClosedError). Retention runs only in a store opened with
+    `retention_days`: the commands that ingest (console with sources, `tail`, the bridge).
     """
 
     def __init__(  # use Store.open()
         self,
         path: Path,
-        writer_db: aiosqlite.Connection,
+        writer_db: aiosqlite.Connection | None,
         reader_db: aiosqlite.Connection,
         *,
-        retention_days: float,
+        retention_days: float | None,
         batch_max: int,
     ) -> None:
         self.path = path
         self.retention_days = retention_days
         self._writer_db = writer_db
         self._reader = reader_db
-        self._writer = Writer(writer_db, batch_max)
+        self._watchers: list[Callable[[SourceStatus], None]] = []
+        self._writer = (
+            Writer(writer_db, batch_max, path, self._report) if writer_db is not None else None
+        )
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
         self._route: Callable[[Sequence[Event]], list[OutboxRow]] | None = None
@@ -74,41 +87,70 @@ class Store:
         cls,
         path: str | os.PathLike[str],
         *,
-        retention_days: float = 30.0,
+        read_only: bool = False,
+        retention_days: float | None = None,
         batch_max: int = 5000,
         purge_every: float | None = 3600.0,
     ) -> Store:
-        """Open (creating if needed) the cache at `path` and start its writer.
+        """Open the cache at `path` (creating it if needed, unless `read_only`) and start its
+        writer.
 
-        Retention runs in the background now and then every `purge_every` seconds
-        (None: only when `purge()` is called).
+        With `retention_days`, retention runs in the background now and then every
+        `purge_every` seconds (None: only when `purge()` is called). A file that is not a
+        usable cache raises CacheUnusable (damaged, not SQLite, newer), a full disk CacheFull,
+        any other failure to open it CacheError: each one line naming the file.
         """
-        if retention_days <= 0:
+        if retention_days is not None and retention_days <= 0:
             raise ValueError("retention_days must be positive")
         if batch_max < 1:
             raise ValueError("batch_max must be at least 1")
-        file = await asyncio.to_thread(schema.prepare_files, path)
-        writer_db = await aiosqlite.connect(file, isolation_level=None)
-        reader_db: aiosqlite.Connection | None = None
+        if read_only and retention_days is not None:
+            raise ValueError("a read-only store never purges: no retention_days")
+        file = await asyncio.to_thread(Path(path).expanduser)
         try:
-            await schema.configure(writer_db, writer=True)
-            await schema.migrate(writer_db, file)
-            reader_db = await aiosqlite.connect(file, isolation_level=None)
-            await schema.configure(reader_db, writer=False)
-            await reader_db.create_function(
-                "topic_match", 2, queries.topic_match, deterministic=True
-            )
-        except BaseException:
-            await writer_db.close()
-            if reader_db is not None:
-                await reader_db.close()
-            raise
+            if read_only:
+                writer_db, reader_db = None, await connect.read_only(file)
+            else:
+                writer_db, reader_db = await connect.writable(file)
+        except (sqlite3.Error, OSError) as error:
+            translated = faults.at_open(file, error)
+            if translated is error:
+                raise
+            raise translated from None
         store = cls(file, writer_db, reader_db, retention_days=retention_days, batch_max=batch_max)
-        if purge_every is not None:
+        if retention_days is not None and purge_every is not None:
             store._maintenance = asyncio.create_task(
                 store._maintain(purge_every), name="vmstui-store-retention"
             )
         return store
+
+    @property
+    def read_only(self) -> bool:
+        return self._writer is None
+
+    def watch(self, report: Callable[[SourceStatus], None]) -> None:
+        """`report` hears the cache's status when it changes: blocked on a full disk, live
+        again, failed when the file turns out damaged (the hub makes it a chip)."""
+        self._watchers.append(report)
+
+    def _report(self, status: SourceStatus) -> None:
+        for report in self._watchers:
+            report(status)
+
+    @property
+    def failure(self) -> CacheUnusable | None:
+        """The file turned out damaged while writing: nothing more can be written."""
+        return self._writer.failure if self._writer is not None else None
+
+    @property
+    def disk_full(self) -> bool:
+        """Writes are held, waiting for space."""
+        return self._writer is not None and self._writer.disk_full
+
+    @property
+    def events_committed(self) -> int:
+        """Events committed since open (a command can tell "never wrote one" apart)."""
+        return self._writer.events_committed if self._writer is not None else 0
 
     async def close(self) -> None:
         """Commit everything queued, then close both connections. Idempotent."""
@@ -119,9 +161,11 @@ class Store:
             self._maintenance.cancel()
             await asyncio.wait([self._maintenance])  # unlike await, leaves our own cancel alone
         try:
-            await self._writer.stop()
+            if self._writer is not None:
+                await self._writer.stop()
         finally:
-            await self._writer_db.close()
+            if self._writer_db is not None:
+                await self._writer_db.close()
             await self._reader.close()
 
     async def __aenter__(self) -> Self:
@@ -138,7 +182,12 @@ class Store:
     @property
     def queued_rows(self) -> int:
         """Event rows enqueued but not committed yet: a producer's back-pressure signal."""
-        return self._writer.queued_rows
+        return self._writer.queued_rows if self._writer is not None else 0
+
+    def _writing(self) -> Writer:
+        if self._writer is None:
+            raise StoreClosedError(f"the cache {self.path} is open read-only")
+        return self._writer
 
     # --- writes --------------------------------------------------------------------------
 
@@ -162,7 +211,7 @@ class Store:
         them the outbox rows they caused (see `route_outbox`).
         """
         outbox = self._route(events) if self._route is not None else None
-        persisted = self._writer.add_rows(event_rows(events), outbox)
+        persisted = self._writing().add_rows(event_rows(events), outbox)
         if outbox and self._routed is not None:
             sinks, routed = {row.sink for row in outbox}, self._routed
             persisted.add_done_callback(
@@ -172,12 +221,12 @@ class Store:
 
     async def flush(self) -> None:
         """Wait until everything enqueued so far is committed (or has failed)."""
-        await asyncio.shield(self._writer.barrier())
+        await asyncio.shield(self._writing().barrier())
 
     async def _write(self, op: Op[T]) -> T:
         # Shielded: a caller cancelled mid-way must not cancel a write that is already queued
         # (an audit row, say); the writer runs it regardless.
-        return await asyncio.shield(self._writer.submit(op))
+        return await asyncio.shield(self._writing().submit(op))
 
     async def upsert_alarms(self, alarms: Sequence[Alarm]) -> None:
         rows = [alarm_row(alarm) for alarm in alarms]
@@ -298,12 +347,24 @@ class Store:
 
     async def purge(self, now: datetime | None = None) -> int:
         """Delete what is older than the retention; returns the number of events deleted.
+        Says what it removed in the log (one line), if anything.
 
         Each chunk is its own transaction in the writer's queue, so event batches keep
         committing in between.
         """
+        if self.retention_days is None:
+            raise ValueError("this store was opened without retention_days")
         cutoff = to_us(now or utcnow()) - round(self.retention_days * 86_400_000_000)
-        return await retention.purge(self._write, cutoff)
+        deleted = await retention.purge(self._write, cutoff)
+        if any(deleted.values()):
+            removed = ", ".join(f"{table} {count}" for table, count in deleted.items() if count)
+            log.info(
+                "cache retention (retention_days = %g) removed rows from %s: %s",
+                self.retention_days,
+                self.path,
+                removed,
+            )
+        return deleted.get("events", 0)
 
     async def _maintain(self, every: float) -> None:
         while True:
@@ -311,6 +372,10 @@ class Store:
                 await self.purge()
             except StoreClosedError:
                 return
+            except CacheUnusable:
+                return  # the writer said so, once
+            except CacheError as exc:  # a full disk at close: the writer said so too
+                log.warning("cache retention skipped: %s", exc)
             except Exception:
                 log.exception("cache retention failed; trying again later")
             await asyncio.sleep(every)
@@ -321,6 +386,16 @@ class Store:
         if self._closed:
             raise StoreClosedError("the store is closed")
         return self._reader
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A damaged page met while reading is the one CacheUnusable, not SQLite's error."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if not faults.is_damage(error):
+                raise
+            raise faults.unusable(self.path, error) from None
 
     async def recent_events(
         self,
@@ -333,9 +408,10 @@ class Store:
     ) -> list[StoredEvent]:
         """Newest first. Page on with before=(last.time_us, last.seq) of the last row seen.
         `words`: each must occur in the event's text (`filters.TextFilter` words)."""
-        return await queries.recent_events(
-            self._db(), limit, before=before, pattern=pattern, source=source, words=words
-        )
+        with self._reading():
+            return await queries.recent_events(
+                self._db(), limit, before=before, pattern=pattern, source=source, words=words
+            )
 
     async def iter_events(
         self,
@@ -350,53 +426,63 @@ class Store:
         iteration started are not included. A row that does not read back (damaged, or
         written by another program) is passed to `unreadable` (by default: logged) and
         skipped; the rest still come."""
-        async for event in queries.iter_events(
-            self._db(),
-            pattern=pattern,
-            since=since,
-            source=source,
-            page_size=page_size,
-            unreadable=unreadable or _log_unreadable,
-        ):
-            yield event
+        with self._reading():
+            async for event in queries.iter_events(
+                self._db(),
+                pattern=pattern,
+                since=since,
+                source=source,
+                page_size=page_size,
+                unreadable=unreadable or _log_unreadable,
+            ):
+                yield event
 
     async def count_events(
         self, pattern: str | None = None, *, source: str | None = None, words: Sequence[str] = ()
     ) -> int:
-        return await queries.count_events(self._db(), pattern, source, words)
+        with self._reading():
+            return await queries.count_events(self._db(), pattern, source, words)
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
-        return await queries.get_event(self._db(), event_id)
+        with self._reading():
+            return await queries.get_event(self._db(), event_id)
 
     async def alarms(self, source: str | None = None, active_only: bool = True) -> list[Alarm]:
         """Priority ascending (1 is the most urgent), then the newest trigger first."""
-        return await queries.alarms(self._db(), source, active_only)
+        with self._reading():
+            return await queries.alarms(self._db(), source, active_only)
 
     async def gaps(self, source: str | None = None, since: datetime | None = None) -> list[Gap]:
         """Oldest first; with `since`, the gaps that end at or after it."""
-        return await queries.gaps(self._db(), source, since)
+        with self._reading():
+            return await queries.gaps(self._db(), source, since)
 
     async def audit_entries(
         self, since: datetime | None = None, limit: int | None = None
     ) -> list[AuditEntry]:
         """Newest first."""
-        return await queries.audit_entries(self._db(), since, limit)
+        with self._reading():
+            return await queries.audit_entries(self._db(), since, limit)
 
     async def rejects(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first: dicts with id, time, source, reason, excerpt, size (original bytes)."""
-        return await queries.rejects(self._db(), limit)
+        with self._reading():
+            return await queries.rejects(self._db(), limit)
 
     async def recent_patterns(self, limit: int = 10) -> list[str]:
         """Most recently used first, each pattern once."""
-        return await queries.recent_patterns(self._db(), limit)
+        with self._reading():
+            return await queries.recent_patterns(self._db(), limit)
 
     async def next_pending(
         self, sink: str, limit: int = 100, *, now: datetime | None = None
     ) -> list[OutboxItem]:
         """Due items of `sink`, oldest first, at most one per order_key (its oldest)."""
-        return await queries.next_pending(self._db(), sink, limit, now)
+        with self._reading():
+            return await queries.next_pending(self._db(), sink, limit, now)
 
     async def outbox_stats(
         self, sink: str | None = None, *, now: datetime | None = None
     ) -> OutboxStats:
-        return await queries.outbox_stats(self._db(), sink, now)
+        with self._reading():
+            return await queries.outbox_stats(self._db(), sink, now)

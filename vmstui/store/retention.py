@@ -12,7 +12,6 @@ pass and not once a chunk.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
@@ -20,8 +19,6 @@ import orjson
 
 from vmstui.store.schema import AHEAD, AHEAD_US
 from vmstui.store.writer import Op
-
-log = logging.getLogger("vmstui.store")
 
 PURGE_CHUNK = 5000  # rows per delete transaction: a few ms of write lock, events go in between
 # (table, condition on the cutoff in µs). Pending outbox rows and active alarms never go.
@@ -50,8 +47,9 @@ _START = (-(2**63), 0)  # before every (time, seq)
 Write = Callable[[Op[int]], Awaitable[int]]
 
 
-async def purge(write: Write, cutoff_us: int) -> int:
-    """Delete rows older than cutoff_us from every table; returns the events deleted.
+async def purge(write: Write, cutoff_us: int) -> dict[str, int]:
+    """Delete rows older than cutoff_us from every table; returns the rows deleted per table
+    (the store says what it removed, in one log line).
 
     Each chunk is its own op in the writer's queue, so event batches commit in between.
     """
@@ -67,9 +65,7 @@ async def purge(write: Write, cutoff_us: int) -> int:
             return cursor.rowcount
 
         deleted[table] = await _chunks(write, op)
-    if any(deleted.values()):
-        log.info("cache retention removed %s", deleted)
-    return deleted["events"]
+    return deleted
 
 
 async def _chunks(write: Write, op: Op[int]) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from vmstui.errors import UserError
+from vmstui.errors import CacheUnusable
 
 log = logging.getLogger("vmstui.store")
 
@@ -142,7 +142,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(UserError):
+class SchemaTooNewError(CacheUnusable):
     """The cache file was written by a newer vmstui; migrations only go forward."""
 
 
@@ -201,10 +201,28 @@ async def configure(db: aiosqlite.Connection, *, writer: bool) -> None:
         await db.execute("PRAGMA query_only = ON")  # the reader must never take the write lock
 
 
+async def probe(db: aiosqlite.Connection) -> None:
+    """Read what every command reads first, so that a damaged file says so at open rather
+    than halfway through: the schema, and the newest end of the events and their time index
+    (a few pages whatever the size; `vmstui cache check` reads them all)."""
+    await db.execute_fetchall("SELECT count(*) FROM sqlite_master")
+    await db.execute_fetchall("SELECT max(seq) FROM events")
+    await db.execute_fetchall("SELECT time FROM events ORDER BY time DESC LIMIT 1")
+
+
 async def user_version(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def refuse_newer(version: int, path: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"cache {path} was written by a newer vmstui (schema version {version}, this one "
+            f"knows up to {SCHEMA_VERSION}): upgrade vmstui, or give it another cache file "
+            "([cache] path)"
+        )
 
 
 async def migrate(db: aiosqlite.Connection, path: Path) -> int:
@@ -215,12 +233,7 @@ async def migrate(db: aiosqlite.Connection, path: Path) -> int:
     once do not both create the tables.
     """
     version = await user_version(db)
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNewError(
-            f"cache {path} was written by a newer vmstui (schema version {version}, this one "
-            f"knows up to {SCHEMA_VERSION}): upgrade vmstui, or give it another cache file "
-            "([cache] path)"
-        )
+    refuse_newer(version, path)
     while version < SCHEMA_VERSION:
         await db.execute("BEGIN IMMEDIATE")
         try:

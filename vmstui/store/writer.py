@@ -4,26 +4,45 @@ Callers enqueue; the task drains the queue in order. Consecutive event batches a
 (up to batch_max rows) into one transaction with one INSERT statement; any other write is an
 "op", a coroutine function run in its own transaction. Every item carries a future that is
 resolved only after its transaction committed, so "resolved" means "on disk".
+
+A full disk holds the queue: the transaction is retried with the supervisors' backoff until
+it goes through, nothing is resolved (so nothing is acknowledged) and nothing is dropped; the
+hub's back-pressure stops the sources reading meanwhile. It is said once, in the log and as
+the cache's status, and again when space is back. A damaged file ends the writer: every write
+then fails with the one `CacheUnusable`, and the status says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from vmstui.errors import CacheError, CacheFull, CacheUnusable
+from vmstui.models import SourceState, SourceStatus
+from vmstui.store import faults
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
+from vmstui.supervisor import Backoff
 
 log = logging.getLogger("vmstui.store")
 
 T = TypeVar("T")
 Op = Callable[[aiosqlite.Connection], Awaitable[T]]
+
+CACHE = "cache"  # the cache's chip in the status line
+# Retries of a write on a full disk: soon at first, then at most this far apart, so that
+# writing resumes within DISK_FULL_MAX_S of space coming back.
+DISK_FULL_FIRST_S = 0.5
+DISK_FULL_MAX_S = 10.0
 
 
 class StoreClosedError(RuntimeError):
@@ -65,6 +84,10 @@ def _resolve(future: asyncio.Future[Any], result: Any = None) -> None:
 def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+        # Marked as seen: whoever awaits it still gets the error, and one nobody awaits (an
+        # event batch whose source does not ack) is said by the writer's log or the cache's
+        # status, not by asyncio's "exception was never retrieved" traceback at exit.
+        future.exception()
 
 
 async def rollback(db: aiosqlite.Connection) -> None:
@@ -74,16 +97,40 @@ async def rollback(db: aiosqlite.Connection) -> None:
         log.debug("rollback failed", exc_info=True)
 
 
+def cache_status(state: SourceState, detail: str = "") -> SourceStatus:
+    """The cache's chip: blocked (disk full), live again, or failed (damaged)."""
+    return SourceStatus(source=CACHE, vendor="sqlite", state=state, detail=detail)
+
+
 class Writer:
-    def __init__(self, db: aiosqlite.Connection, batch_max: int) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        batch_max: int,
+        path: Path,
+        report: Callable[[SourceStatus], None] = lambda status: None,
+    ) -> None:
         self._db = db
         self._batch_max = batch_max
+        self._path = path
+        self._report = report
         self._queue: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()  # ends a wait for space early
         self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._backoff = Backoff(initial=DISK_FULL_FIRST_S, maximum=DISK_FULL_MAX_S)
+        self._full_since: float | None = None
+        self._announced = False  # the full disk is in the log
+        self._unwritten = 0  # rows given up at close on a full disk
+        self.failure: CacheUnusable | None = None  # the file is damaged: nothing more goes in
+        self.events_committed = 0
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
+
+    @property
+    def disk_full(self) -> bool:
+        return self._full_since is not None
 
     def add_rows(
         self, rows: list[EventRow], outbox: list[OutboxRow] | None = None
@@ -110,11 +157,14 @@ class Writer:
         """Commit everything queued so far, then end the task. Idempotent."""
         if not self._closing:
             self._closing = True
+            self._stopping.set()
             self._queue.append(_Stop(self._loop.create_future()))
             self._wakeup.set()
         await asyncio.shield(self._task)
 
     def _put(self, item: _Item) -> None:
+        if self.failure is not None:
+            raise self.failure
         if self._closing or self._task.done():
             raise StoreClosedError("the store is closed")
         self._queue.append(item)
@@ -137,11 +187,19 @@ class Writer:
                 else:
                     _resolve(item.future)
                     return
+                if self.failure is not None:
+                    return
         finally:
-            # Only reached early if the task itself was cancelled: nobody may wait forever.
-            error = StoreClosedError("the store writer stopped before this write")
+            # Reached early if the task was cancelled or the file is damaged: nobody may
+            # wait forever.
+            error = self.failure or StoreClosedError("the store writer stopped before this write")
             while self._queue:
                 _fail(self._queue.popleft().future, error)
+            if self._unwritten and self._announced:
+                log.error(
+                    "cache: disk full at exit: %d events were not written (nor acknowledged)",
+                    self._unwritten,
+                )
 
     def _gather(self, first: _Rows) -> list[_Rows]:
         """Merge the event batches queued right behind `first`, up to batch_max rows.
@@ -161,24 +219,105 @@ class Writer:
             total += len(head.rows)
         return batches
 
+    async def _transaction(self, body: Callable[[], Awaitable[T]]) -> T:
+        """`body` in one transaction, again and again while the disk is full (until the store
+        closes: CacheFull). A damaged file becomes the store's `failure`."""
+        db = self._db
+        while True:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                result = await body()
+                await db.execute("COMMIT")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await rollback(db)
+                if faults.is_disk_full(error) and await self._wait_for_space():
+                    continue
+                translated = self._translated(error)
+                if translated is error:
+                    raise
+                raise translated from None
+            self._space_back()
+            return result
+
+    def _translated(self, error: Exception) -> BaseException:
+        translated = faults.translate(self._path, error, "writing to it")
+        if isinstance(translated, CacheUnusable) and self.failure is None:
+            # Not logged here: the commands that write end on it with this one line (tail,
+            # the bridge), the console shows the status.
+            self.failure = translated
+            self._report(cache_status("failed", "damaged: see `vmstui cache check`"))
+        return translated
+
+    async def _wait_for_space(self) -> bool:
+        """Hold on a full disk: False when the store is closing (give up), else True after a
+        backoff delay (try again).
+
+        The status says it at the first failure; the log once the first retry failed too,
+        so a blip of less than a retry is not an incident, and a `tail` that ends at the
+        status (it never wrote) says it in its own one line."""
+        if self._full_since is None:
+            self._full_since = time.monotonic()
+            self._report(cache_status("blocked", "disk full"))
+        elif self._closing:
+            return False
+        elif not self._announced:
+            self._announced = True
+            space = faults.free_space(self._path)
+            log.error(
+                "cache: disk full (%s%s): writes are held and retried, the sources wait; "
+                "nothing is dropped or acknowledged until it is written",
+                self._path,
+                f", {space}" if space else "",
+            )
+        if self._closing:
+            return False
+        delay = self._backoff.next()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        return True
+
+    def _space_back(self) -> None:
+        if self._full_since is None:
+            return
+        if self._announced:
+            log.warning(
+                "cache: disk space back after %.0f s: writing again",
+                time.monotonic() - self._full_since,
+            )
+        self._full_since = None
+        self._announced = False
+        self._backoff.reset()
+        self._report(cache_status("live"))
+
     async def _commit_rows(self, batches: list[_Rows]) -> None:
         db = self._db
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
-        try:
-            await db.execute("BEGIN IMMEDIATE")
+
+        async def insert() -> None:
             await db.executemany(INSERT_TOPIC, topic_params(rows))
             for sql, params in insert_chunks(rows):
                 await db.execute(sql, params)
             outbox = [row for batch in batches for row in batch.outbox]
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
-            await db.execute("COMMIT")
+
+        try:
+            await self._transaction(insert)
         except asyncio.CancelledError:
             for batch in batches:
                 _fail(batch.future, StoreClosedError("the store writer was cancelled"))
             raise
+        except CacheError as error:
+            # The file, not a batch, is at fault: splitting the batches would not help.
+            for batch in batches:
+                self.queued_rows -= len(batch.rows)
+                if isinstance(error, CacheFull):
+                    self._unwritten += len(batch.rows)
+                _fail(batch.future, error)
+            return
         except Exception as error:
-            await rollback(db)
             if len(batches) > 1:
                 # Commit each caller's batch alone, so one poisoned batch fails only its owner.
                 for batch in batches:
@@ -190,19 +329,16 @@ class Writer:
             return
         for batch in batches:
             self.queued_rows -= len(batch.rows)
+            self.events_committed += len(batch.rows)
             _resolve(batch.future)
 
     async def _run_op(self, item: _Op) -> None:
-        db = self._db
         try:
-            await db.execute("BEGIN IMMEDIATE")
-            result = await item.run(db)
-            await db.execute("COMMIT")
+            result = await self._transaction(lambda: item.run(self._db))
         except asyncio.CancelledError:
             _fail(item.future, StoreClosedError("the store writer was cancelled"))
             raise
         except Exception as error:
-            await rollback(db)
             _fail(item.future, error)
             return
         _resolve(item.future, result)

@@ -69,8 +69,9 @@ class ViewActions(AlarmActions):
     async def _apply_filter(self, text: str | None) -> None:
         if text is not None:
             parse_text(text)
-            if self.runtime.store is not None:
-                await self.runtime.store.remember_pattern(text)
+            store = self.runtime.store
+            if store is not None and not store.read_only:  # a cache it only reads: not kept
+                await store.remember_pattern(text)
         await self.query_one(EventFeed).set_filter(text)
 
     @work(group="filter", exclusive=True, exit_on_error=False)

@@ -18,6 +18,7 @@ _CHIP_VARIABLE = {
     "live": "status-live",
     "connecting": "status-reconnecting",
     "reconnecting": "status-reconnecting",
+    "blocked": "status-failed",
     "failed": "status-failed",
     "stopped": "status-failed",
 }
