@@ -56,8 +56,10 @@ class CacheConfig(Strict):
     """The database file, created when missing (mode 0600, its folders 0700)."""
     retention_days: Annotated[float, Field(gt=0)] = 30
     """Days to keep events, gaps, rejects, audit entries and finished deliveries; older rows
-    are deleted in the background. An event's age counts from when vmstui received it, not
-    from the device's time. Active alarms and pending deliveries stay whatever their age."""
+    are deleted in the background, hourly, by the commands that ingest (the console with
+    sources, `tail`, the bridge), never by those that only read. An event's age counts from
+    when vmstui received it, not from the device's time. Active alarms and pending deliveries
+    stay whatever their age."""
 
 
 class LogConfig(Strict):
