@@ -92,46 +92,45 @@ _NONE_YET = object()  # event_rows' "no receive time converted yet"
 def event_rows(events: Iterable[Event]) -> list[EventRow]:
     """The hot path: one tuple per event, no other objects kept.
 
-    The events of a batch share one receive time (the hub sets it for the batch), so it is
-    converted once per batch, not per event: datetime arithmetic costs more than the rest
-    of a row. An event with no receive time (not published through a hub) is received now.
+    The bytes the source received are kept as they are, with where `raw` sits in them, so
+    that the event reads back from the cache with the same `raw` as it had live. The events
+    of a batch share one receive time (the hub sets it for the batch): it is converted once
+    per batch, since datetime arithmetic costs more than the rest of a row. An event with no
+    receive time (not published through a hub) is received now.
     """
-    rows = []
+    rows: list[EventRow] = []
+    append = rows.append
     last: object = _NONE_YET
     received_us = 0
     for event in events:
-        received = event.received
+        values = event.__dict__
+        received = values["received"]
         if received is not last:
             last = received
             received_us = utc_us(utcnow() if received is None else received)
-        rows.append(event_row(event, received_us))
+        data = values["raw_json"]
+        raw_at = _RAW_AT_INDEX.get(values["raw_at"]) if data is not None else 0
+        if data is None or raw_at is None:
+            stored, raw_at = orjson.dumps(event.raw, default=_default), 0
+        else:
+            stored = _utf8(data)
+        append(
+            (
+                values["id"],
+                values["source"],
+                values["vendor"],
+                values["kind"],
+                values["type"],
+                values["topic"],
+                utc_us(values["time"]),  # models.Event validated it to UTC
+                values["entity"],
+                values["summary"],
+                stored,
+                received_us,
+                raw_at,
+            )
+        )
     return rows
-
-
-def event_row(event: Event, received_us: int) -> EventRow:
-    """One event's row. The bytes the source received are kept as they are, with where
-    `raw` sits in them, so that the event reads back from the cache with the same `raw` as
-    it had live."""
-    data = event.raw_json
-    raw_at = _RAW_AT_INDEX.get(event.raw_at) if data is not None else 0
-    if data is None or raw_at is None:
-        stored, raw_at = orjson.dumps(event.raw, default=_default), 0
-    else:
-        stored = _utf8(data)
-    return (
-        event.id,
-        event.source,
-        event.vendor,
-        event.kind,
-        event.type,
-        event.topic,
-        utc_us(event.time),  # models.Event validated it to UTC
-        event.entity,
-        event.summary,
-        stored,
-        received_us,
-        raw_at,
-    )
 
 
 def _utf8(data: bytes) -> bytes:
