@@ -96,21 +96,24 @@ class Feeder:
         self.door = entity_guids(sim, "Door")[0]
         self.sent: list[str] = []
         self.task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def _run(self, per_second: float) -> None:
-        while True:
+        # Stopped between events, never inside emit_event: an event the simulator had sent
+        # but not yet returned would be in the cache and not in `sent`.
+        while not self._stopping.is_set():
             payload = await self.sim.emit_event("AccessGranted", self.door)
             self.sent.append(payload["Rsp"]["Result"]["Timestamp"])
-            await asyncio.sleep(1 / per_second)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 1 / per_second)
 
     def start(self, per_second: float = 100) -> None:
         self.task = asyncio.create_task(self._run(per_second))
 
     async def stop(self) -> None:
         assert self.task is not None
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        self._stopping.set()
+        await self.task
 
 
 class Lines:

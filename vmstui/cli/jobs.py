@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from vmstui import topics
 from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
-from vmstui.errors import CacheFull, UserError
+from vmstui.errors import CacheError, CacheFull, UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
 from vmstui.models import Event, event_fields, skew_text
 from vmstui.printable import printable
@@ -121,6 +121,8 @@ async def committed_lines(
     a batch the cache did not take is not printed at all."""
     try:
         await asyncio.shield(update.committed)
+    except CacheError:
+        raise  # a cache that cannot be written ends tail, in its own one line
     except Exception as exc:  # the writer logged it; this batch is not in the cache
         click.echo(
             printable(f"not printed: {len(update.events)} events the cache did not take: {exc}"),
