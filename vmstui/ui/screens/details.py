@@ -18,10 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-class DetailsScreen(ModalScreen[None]):
+class TextScreen(ModalScreen[None]):
+    """A whole-screen box of text that scrolls and closes: the details, the help."""
+
     DEFAULT_CSS = """
-    DetailsScreen { align: center middle; }
-    DetailsScreen #details-box {
+    TextScreen { align: center middle; }
+    TextScreen .text-box {
         width: 100%;
         height: 100%;
         border: round $accent;
@@ -30,23 +32,31 @@ class DetailsScreen(ModalScreen[None]):
         padding: 0 1;
     }
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
-    ]
+    TITLE_TEXT = ""
+    BOX_ID = ""
+    TEXT_ID = ""
 
     def __init__(self, renderable: RenderableType) -> None:
         super().__init__()
         self._renderable = renderable
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="details-box") as box:
-            box.border_title = Content("Details")
+        with VerticalScroll(id=self.BOX_ID, classes="text-box") as box:
+            box.border_title = Content(self.TITLE_TEXT)
             box.border_subtitle = Content("↑↓ scroll · Esc close")
-            yield Static(self._renderable, id="details-full")
+            yield Static(self._renderable, id=self.TEXT_ID)
 
     def on_mount(self) -> None:
-        self.query_one("#details-box").focus()
+        self.query_one(f"#{self.BOX_ID}").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class DetailsScreen(TextScreen):
+    TITLE_TEXT = "Details"
+    BOX_ID = "details-box"
+    TEXT_ID = "details-full"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
+    ]

@@ -10,13 +10,10 @@ from typing import ClassVar
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.keys import format_key
-from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from vmstui.ui.screens.details import TextScreen
 
 STATES = (
     ("ACTIVE", "alarm-active", "triggered, nobody has acknowledged it"),
@@ -95,35 +92,10 @@ def help_text(
     )
 
 
-class HelpScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen #help-box {
-        width: 100%;
-        height: 100%;
-        border: round $accent;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
-    }
-    """
-
+class HelpScreen(TextScreen):
+    TITLE_TEXT = "Help"
+    BOX_ID = "help-box"
+    TEXT_ID = "help-text"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,f1,q", "close", "Close", show=False, id="help.close"),
     ]
-
-    def __init__(self, text: RenderableType) -> None:
-        super().__init__()
-        self._text = text
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-box") as box:
-            box.border_title = Content("Help")
-            box.border_subtitle = Content("↑↓ scroll · Esc close")
-            yield Static(self._text, id="help-text")
-
-    def on_mount(self) -> None:
-        self.query_one("#help-box").focus()
-
-    def action_close(self) -> None:
-        self.dismiss(None)
