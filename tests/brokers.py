@@ -37,7 +37,7 @@ def require(what: str, *ports: int) -> None:
     missing = [port for port in ports if not accepts(port)]
     if not missing:
         return
-    _missing(f"{what} is not answering on {HOST} port(s) {', '.join(map(str, missing))}")
+    unavailable(f"{what} is not answering on {HOST} port(s) {', '.join(map(str, missing))}")
 
 
 def require_commands(*names: str) -> None:
@@ -45,10 +45,11 @@ def require_commands(*names: str) -> None:
     `.ci/run` installs them, so under CI a missing one is a failure, not a skip."""
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
-        _missing(f"needs the {', '.join(missing)} command(s) (.ci/run installs them)")
+        unavailable(f"needs the {', '.join(missing)} command(s) (.ci/run installs them)")
 
 
-def _missing(reason: str) -> None:
+def unavailable(reason: str) -> None:
+    """Skip for a reason outside CI; fail with it where VMSTUI_REQUIRE_BROKER=1 (CI)."""
     if os.environ.get("VMSTUI_REQUIRE_BROKER") == "1":
         pytest.fail(reason + " (VMSTUI_REQUIRE_BROKER=1)")
     pytest.skip(reason)

@@ -11,6 +11,7 @@ import pytest
 
 from vmstui.config import GenetecConfig, Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator
+from vmstui.store import Store
 
 USER, APP, PASSWORD = "operator", "vmstui-test", "pw-for-tests-only"
 
@@ -86,3 +87,13 @@ async def wait_for(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A cache of the test's own, closed after it (no retention pass)."""
+    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -30,6 +30,7 @@ from vmstui.errors import EXIT_CACHE_FULL
 from vmstui.simulator import Simulator
 from vmstui.store import Store
 
+from ..brokers import unavailable
 from ..unit.test_store import event
 from .test_cli import one_clean_line, vmstui, write_config
 from .test_genetec_client import entity_guids
@@ -43,14 +44,14 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "fs"
     mount.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+        unavailable("mounting a tmpfs needs root")
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE},mode=0700", "tmpfs", str(mount)],
         capture_output=True,
         check=False,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
         yield mount
     finally:

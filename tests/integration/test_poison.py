@@ -187,15 +187,6 @@ async def test_een_poison_is_nacked_and_the_session_goes_on(
 # --- sensors over MQTT and HTTP -------------------------------------------------------------
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 def reading(event: str, **extra: Any) -> bytes:
     return orjson.dumps({"event": event, **extra})
 

@@ -32,15 +32,6 @@ TOKENS = {"basement": SecretStr(TOKEN)}
 AUTH = {"Authorization": TOKEN}
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 @asynccontextmanager
 async def running(runner: SensorHttpIn) -> AsyncIterator[SensorHttpIn]:
     task = asyncio.create_task(runner.run())

@@ -33,15 +33,6 @@ def mosquitto() -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
 def prefix() -> str:
     return f"vmstui-test/{uuid.uuid4().hex[:10]}"
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -46,15 +45,6 @@ def make_event(
         raw={"n": n},
         received=when,  # on time: no clock-skew mark
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "cache.db", purge_every=None)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def counter_for(store: Store) -> Counter:
