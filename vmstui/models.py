@@ -302,6 +302,18 @@ class AlarmState(StrEnum):
         }.get(value or 0, cls.UNKNOWN)
 
 
+class Named(BaseModel):
+    """A VMS entity by its name, as the server lists it: what a picker offers and a name
+    lookup returns. `guid` is bare and lower-case; `kind` is the VMS's entity type
+    ("User", "UserGroup", "Alarm", "Door", ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guid: str
+    name: str
+    kind: str = ""
+
+
 class Forward(BaseModel):
     model_config = ConfigDict(frozen=True)
 
