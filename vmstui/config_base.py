@@ -76,6 +76,10 @@ class HttpListening(Strict):
     """Seconds a client has, from connecting, to send its whole request head (request line
     and headers). One that has not is answered 408 and disconnected, so clients that send
     their headers slowly on purpose cannot hold connections."""
+    body_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30
+    """Seconds a client has, once its request head is in, to send its whole body. One that
+    has not is answered 408 and disconnected, so a client that trickles its body a byte at
+    a time holds a connection no longer than this."""
     keepalive_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 15
     """Seconds a kept-alive connection may sit idle after an answer before it is closed (a
     next request begun but not complete by then too). A sender opens a new one."""

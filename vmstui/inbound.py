@@ -13,12 +13,13 @@ are short JSON objects that never echo what was sent.
 
 `Gate` watches the connections themselves (see `HttpListening`): a client that has not sent
 its whole request head within `header_timeout_s` of connecting is answered 408 and dropped,
-a connection idle between requests longer than `keepalive_timeout_s` is closed (aiohttp's
-own keep-alive timer), and a connection beyond `max_connections` is closed as soon as it is
-accepted. aiohttp has no header timeout of its own (its keep-alive timer runs from the
-connect too, but only at the keep-alive length, an hour by default), so the gate wraps each
-connection's protocol: a timer from the connect, stopped at the blank line that ends the
-first request head.
+one that has not sent its whole body within `body_timeout_s` of its head is answered 408
+and dropped (in `read_body`), a connection idle between requests longer than
+`keepalive_timeout_s` is closed (aiohttp's own keep-alive timer), and a connection beyond
+`max_connections` is closed as soon as it is accepted. aiohttp has no header timeout of its
+own (its keep-alive timer runs from the connect too, but only at the keep-alive length, an
+hour by default), so the gate wraps each connection's protocol: a timer from the connect,
+stopped at the blank line that ends the first request head.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Refused(Exception):
         response = web.json_response(
             {"error": self.answer}, status=self.status, headers=JSON_HEADERS
         )
-        if self.status == 413:
+        if self.status in (408, 413):
             response.force_close()  # the rest of the body is dropped, not read as a request
         return response
 
@@ -79,7 +80,9 @@ def check_token(request: web.Request, expected: SecretStr | None) -> None:
         raise Refused(401, UNAUTHORIZED)
 
 
-async def read_body(request: web.Request, max_bytes: int) -> bytes:
+async def read_body(request: web.Request, max_bytes: int, gate: Gate) -> bytes:
+    """The whole body, read within the gate's `body_timeout_s` (else 408, counted) and up
+    to `max_bytes` (else 413)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise Refused(413, f"body over {max_bytes} bytes")
     expect = request.headers.get(hdrs.EXPECT, "")
@@ -89,14 +92,21 @@ async def read_body(request: web.Request, max_bytes: int) -> bytes:
         request.writer.output_size = 0  # what the answer's own size counts from
     chunks: list[bytes] = []
     size = 0
-    while True:
-        chunk = await request.content.read(64 * 1024)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise Refused(413, f"body over {max_bytes} bytes")
-        chunks.append(chunk)
+    timeout_s = gate.limits.body_timeout_s
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                chunk = await request.content.read(64 * 1024)
+                if not chunk:
+                    return b"".join(chunks)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Refused(413, f"body over {max_bytes} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        if request.transport is not None:
+            gate.slow_bodies.add(request.transport)
+        raise Refused(408, f"body not received within {timeout_s:g} s") from None
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -211,6 +221,11 @@ class Gate:
             listener,
             "dropped clients that sent no whole request head within"
             f" {limits.header_timeout_s:g} s (header_timeout_s)",
+        )
+        self.slow_bodies = Tally(
+            listener,
+            "dropped clients that sent no whole body within"
+            f" {limits.body_timeout_s:g} s (body_timeout_s)",
         )
         self.busy_answer = _answer("503 Service Unavailable", "too many connections; retry")
         self.slow_answer = _answer("408 Request Timeout", "request head not received in time")

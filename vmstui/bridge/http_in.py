@@ -106,7 +106,7 @@ class SensorHttpIn(Runner):
         if sensor is None:
             raise inbound.Refused(401, "no such sensor", answer=inbound.UNAUTHORIZED)
         inbound.check_token(request, self._tokens.get(sensor.name))
-        body = await inbound.read_body(request, self.bridge.max_body_bytes)
+        body = await inbound.read_body(request, self.bridge.max_body_bytes, self.gate)
         try:
             event = _event(sensor, body)
         except Malformed as exc:

@@ -102,7 +102,7 @@ class CamioSource(Runner):
     async def _accept(self, request: web.Request) -> web.Response:
         check_token(request, self._token)
         try:
-            body = await read_body(request, self.cfg.max_body_bytes)
+            body = await read_body(request, self.cfg.max_body_bytes, self.gate)
         except Refused as exc:
             if exc.status == 413:
                 self.supervisor.count(malformed=1)
