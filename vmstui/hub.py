@@ -134,14 +134,15 @@ class Hub:
         for subscriber in tuple(self._subscribers):
             subscriber.offer(update)
 
-    async def publish(self, events: Sequence[Event]) -> asyncio.Future[None]:
+    async def publish(self, events: Sequence[Event], *, hold: bool = False) -> asyncio.Future[None]:
         """Store and fan out a batch, received now. Returns a future that resolves once it is
-        committed (sources that must ack their broker await it; others need not)."""
+        committed (sources that must ack their broker await it; others need not, and say
+        `hold`: their batch may wait a moment in the cache's writer to share a transaction)."""
         skewed = mark_received(events, utcnow())
         if skewed:
             self._count_skewed(skewed)
         if self.store is not None:
-            persisted = self.store.add_events(events)
+            persisted = self.store.add_events(events, hold=hold)
         else:
             persisted = asyncio.get_running_loop().create_future()
             persisted.set_result(None)

@@ -18,12 +18,30 @@ def bench() -> None:
 @click.option(
     "--events", "count", default=100_000, show_default=True, type=click.IntRange(min=1000)
 )
+@click.option(
+    "--paced-rate",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Events per second of the paced part (a steady control-room rate).",
+)
+@click.option(
+    "--paced-seconds",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="How long each paced run streams (0: flat out only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def ingest(count: int, as_json: bool) -> None:
-    """Simulator stream → vmstui → committed cache, against the raw stream reading rate."""
+def ingest(count: int, paced_rate: float, paced_seconds: float, as_json: bool) -> None:
+    """Simulator stream → vmstui → committed cache, against the raw stream reading rate;
+    then CPU at a paced rate, with group commits and with one transaction per read."""
     from vmstui.bench.ingest import run_ingest
+    from vmstui.bench.paced import run_paced
 
     result = run(run_ingest(count))
+    if paced_seconds:
+        result["paced"] = run(run_paced(paced_rate, paced_seconds))
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
@@ -32,6 +50,17 @@ def ingest(count: int, as_json: bool) -> None:
         f"(committed {result['committed']}), raw reading {result['raw_events_per_s']:,} events/s, "
         f"ratio {result['ratio']:.2f}, peak RSS {result['peak_rss_mb']} MB"
     )
+    if paced_seconds:
+        paced = result["paced"]
+        for label, key in (("group commits", "grouped"), ("one per read", "per_read")):
+            figures = paced[key]
+            click.echo(
+                f"paced at {paced['rate']:g} events/s ({figures['events_per_s']}/s subscribed), "
+                f"{label}: CPU {figures['cpu_percent']}% "
+                f"({figures['cpu_us_per_event']} µs an event), "
+                f"{figures['transactions_per_s']} transactions/s"
+            )
+        click.echo(f"CPU with group commits / one per read: {paced['cpu_ratio']:.2f}")
 
 
 @bench.command()

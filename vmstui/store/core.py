@@ -33,7 +33,7 @@ from vmstui.store.codec import (
     event_rows,
 )
 from vmstui.store.outbox import OutboxRow
-from vmstui.store.writer import Op, StoreClosedError, Writer
+from vmstui.store.writer import LINGER_S, Op, StoreClosedError, Writer
 
 log = logging.getLogger("vmstui.store")
 
@@ -68,6 +68,7 @@ class Store:
         *,
         retention_days: float | None,
         batch_max: int,
+        linger_s: float,
     ) -> None:
         self.path = path
         self.retention_days = retention_days
@@ -75,7 +76,9 @@ class Store:
         self._reader = reader_db
         self._watchers: list[Callable[[SourceStatus], None]] = []
         self._writer = (
-            Writer(writer_db, batch_max, path, self._report) if writer_db is not None else None
+            Writer(writer_db, batch_max, path, self._report, linger_s=linger_s)
+            if writer_db is not None
+            else None
         )
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
@@ -91,6 +94,7 @@ class Store:
         retention_days: float | None = None,
         batch_max: int = 5000,
         purge_every: float | None = 3600.0,
+        linger_s: float = LINGER_S,
     ) -> Store:
         """Open the cache at `path` (creating it if needed, unless `read_only`) and start its
         writer.
@@ -117,7 +121,14 @@ class Store:
             if translated is error:
                 raise
             raise translated from None
-        store = cls(file, writer_db, reader_db, retention_days=retention_days, batch_max=batch_max)
+        store = cls(
+            file,
+            writer_db,
+            reader_db,
+            retention_days=retention_days,
+            batch_max=batch_max,
+            linger_s=linger_s,
+        )
         if retention_days is not None and purge_every is not None:
             store._maintenance = asyncio.create_task(
                 store._maintain(purge_every), name="vmstui-store-retention"
@@ -151,6 +162,11 @@ class Store:
     def events_committed(self) -> int:
         """Events committed since open (a command can tell "never wrote one" apart)."""
         return self._writer.events_committed if self._writer is not None else 0
+
+    @property
+    def transactions(self) -> int:
+        """Transactions committed since open (events, alarms, audit, outbox: all of them)."""
+        return self._writer.transactions if self._writer is not None else 0
 
     async def close(self) -> None:
         """Commit everything queued, then close both connections. Idempotent."""
@@ -202,8 +218,9 @@ class Store:
         self._route = route
         self._routed = committed
 
-    def add_events(self, events: Sequence[Event]) -> asyncio.Future[None]:
+    def add_events(self, events: Sequence[Event], *, hold: bool = False) -> asyncio.Future[None]:
         """Enqueue events; the future resolves once they are committed (ack only then).
+        `hold`: nobody waits on the commit, so it may wait `linger_s` to share a transaction.
 
         Not a coroutine, so a source can enqueue and carry on. An event whose id is already
         stored is ignored. If the commit fails the future holds the error. A call's events
@@ -211,7 +228,7 @@ class Store:
         them the outbox rows they caused (see `route_outbox`).
         """
         outbox = self._route(events) if self._route is not None else None
-        persisted = self._writing().add_rows(event_rows(events), outbox)
+        persisted = self._writing().add_rows(event_rows(events), outbox, hold=hold)
         if outbox and self._routed is not None:
             sinks, routed = {row.sink for row in outbox}, self._routed
             persisted.add_done_callback(

@@ -138,7 +138,7 @@ class GenetecSource(Runner):
                 if alarm is not None:
                     changed.append(alarm)
             if events:
-                await self.hub.publish(events)
+                await self.hub.publish(events, hold=True)  # the stream acks nothing
             if changed:
                 await self.hub.alarms(self.name, changed)
             control.count(events=len(events), malformed=malformed)
