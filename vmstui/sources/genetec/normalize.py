@@ -54,9 +54,13 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _guid(value: Any) -> str:
+def guid_text(value: Any) -> str:
+    """A GUID as the Web SDK gave it, bare and lower-case; "" for none (or the empty GUID)."""
     text = str(value or "").strip().strip("{}").lower()
     return "" if text == _EMPTY_GUID else text
+
+
+_guid = guid_text
 
 
 _ID_HASH = hashlib.blake2b(digest_size=12, person=b"vmstui-genetec")
