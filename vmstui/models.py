@@ -423,3 +423,4 @@ class AuditEntry(BaseModel):
     local_user: str = ""
     ok: bool
     result: str = ""
+    target_name: str = ""  # the names of what `target` names by GUID, where known
