@@ -17,31 +17,15 @@ from vmstui.bridge.status import outbox_status
 from vmstui.config import Settings
 from vmstui.config_base import Secrets
 from vmstui.desk import AlarmDesk
-from vmstui.errors import CacheError
 from vmstui.hub import Hub
 from vmstui.sources.base import Runner
-from vmstui.sources.genetec.names import EVENT_TYPE
+from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.registry import KINDS, build_runner
 from vmstui.store import Store
 from vmstui.supervisor import cancel_all
 
 log = logging.getLogger(__name__)
-
-
-async def cached_names(store: Store, *, exclude: set[str]) -> dict[str, dict[str, str]]:
-    """The names the cache keeps, by source and GUID (leaving out the sources in `exclude`)."""
-    try:
-        rows = await store.names()
-    except CacheError as exc:
-        log.warning("names not read from the cache: %s", exc)
-        return {}
-    names: dict[str, dict[str, str]] = {}
-    for row in rows:
-        if row.source not in exclude and row.kind != EVENT_TYPE:
-            names.setdefault(row.source, {})[row.guid] = row.name
-    return names
-
 
 OUTBOX_STATUS_S = 2.0
 
@@ -72,7 +56,7 @@ class Runtime:
         # The Genetec sources: the subscriptions pane and the bridge's Genetec sinks use these.
         self.genetec: dict[str, GenetecSource] = {}
         self.desk = AlarmDesk({}, None)
-        self.cached_names: dict[str, dict[str, str]] = {}  # source → GUID → name, read only
+        self.cached_names: dict[str, CachedNames] = {}  # of sources not running here
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
@@ -99,7 +83,7 @@ class Runtime:
         # directory keeps its own (and new ones); those of sources not running here are read.
         for source in self.genetec.values():
             await source.directory.attach(self.store)
-        self.cached_names = await cached_names(self.store, exclude=set(self.genetec))
+        self.cached_names = await load_cached(self.store, exclude=self.genetec)
         if self._with_bridge:
             clients = {name: source.client for name, source in self.genetec.items()}
             self.bridge = Bridge(self.settings, self.hub, self.store, clients, self.secrets)
@@ -120,8 +104,8 @@ class Runtime:
         runner = self.genetec.get(source)
         if runner is not None:
             return runner.directory.name
-        names = self.cached_names.get(source, {})
-        return lambda guid: names.get(guid.lower(), "")
+        cached = self.cached_names.get(source)
+        return cached.name if cached is not None else lambda guid: ""
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor."""

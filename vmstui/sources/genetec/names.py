@@ -306,6 +306,38 @@ class EntityDirectory:
             log.debug("source %s: names not kept in the cache: %s", self.source, exc)
 
 
+@dataclass(slots=True)
+class CachedNames:
+    """One source's names as the cache keeps them, for a process that does not run the
+    source (a console on a cache only, `export`): read as they are, never looked up."""
+
+    names: dict[str, str]
+    event_types: EventTypes
+
+    def name(self, guid: str) -> str:
+        return self.names.get(_key(guid), "")
+
+
+async def load_cached(store: Store, *, exclude: Iterable[str] = ()) -> dict[str, CachedNames]:
+    """Every source's names kept in the cache (but those in `exclude`), by source."""
+    left_out = set(exclude)
+    try:
+        rows = await store.names()
+    except CacheError as exc:
+        log.warning("names not read from the cache: %s", exc)
+        return {}
+    found: dict[str, CachedNames] = {}
+    for row in rows:
+        if row.source in left_out:
+            continue
+        cached = found.setdefault(row.source, CachedNames({}, EventTypes()))
+        if row.kind == EVENT_TYPE:
+            cached.event_types.learn(row.guid, row.name)
+        else:
+            cached.names[row.guid] = row.name
+    return found
+
+
 class _NameView(Mapping[str, str]):
     """The known names as a mapping (what event summaries are written with): a read that
     never queues a lookup."""
