@@ -274,17 +274,16 @@ class EntityDirectory:
             changed = changed or before is None or (before.name, before.kind) != (name, kind)
             self._remember(guid, name, kind, now)
             fresh.append(CachedName(self.source, guid, name, kind, now))
-        alarms = [guid for guid in rows if self._known[guid].kind == "Alarm"]
-        if alarms:
-            for guid, row in (
-                await entities.read_entities(self.client, alarms, ["Priority"])
-            ).items():
-                priority = row.get("Priority")
-                if type(priority) is int and 1 <= priority <= 255:
-                    self._priorities[guid] = priority
         await self._save(fresh)
         if changed:
             self._changed()
+        alarms = [guid for guid, row in rows.items() if row.get("EntityType") == "Alarm"]
+        if alarms:
+            read = await entities.read_entities(self.client, alarms, ["Priority"])
+            for guid, row in read.items():
+                priority = row.get("Priority")
+                if type(priority) is int and 1 <= priority <= 255:
+                    self._priorities[guid] = priority
 
     def _remember(self, guid: str, name: str, kind: str, fetched: datetime) -> None:
         self._known[guid] = _Entry(name, kind, fetched)
