@@ -229,6 +229,8 @@ class EntityDirectory:
             await self.alarm_entities()  # their names and priorities before alarms come
         except GenetecError as exc:
             log.info("source %s: alarms not listed (%s); named as they come", self.source, exc)
+        except Exception:  # a bug: said, and the names still come as asked for
+            log.exception("source %s: listing the alarms failed", self.source)
         sweep_at = time.monotonic() + SWEEP_S
         while True:
             if not self._queue and not self._unsaved:
