@@ -238,8 +238,13 @@ async def test_event_round_trip_keeps_raw_bytes_and_time(store: Store) -> None:
 # --- reads ---------------------------------------------------------------------------------
 
 
-async def test_keyset_paging_returns_every_row_once_in_order(store: Store) -> None:
-    # Many rows share a time, so the seq tie-break matters.
+@pytest.mark.parametrize("merge_topics", [0, queries.MERGE_MAX_TOPICS], ids=["walk", "merge"])
+async def test_keyset_paging_returns_every_row_once_in_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch, merge_topics: int
+) -> None:
+    # Both plans for a wildcard over a few topics: read each topic's rows and merge them,
+    # or the plans of many topics. Many rows share a time, so the seq tie-break matters.
+    monkeypatch.setattr(queries, "MERGE_MAX_TOPICS", merge_topics)
     events = [
         event(
             f"genetec.Door.d{i % 7}.DoorOpened",
@@ -272,6 +277,11 @@ async def test_keyset_paging_returns_every_row_once_in_order(store: Store) -> No
         if e.source == "gen1" and e.topic.startswith("genetec.Door.d3.")
     ]
     assert door3 == expected and len(door3) > 100
+    doors = await pages(pattern="genetec.Door.*.DoorOpened", source="gen0")
+    expected = [
+        (e.time_us, e.seq) for e in await store.recent_events(5000) if e.source == "gen0"
+    ]
+    assert doors == expected and len(doors) == 1500  # 7 topics, ties across them
 
     oldest_first = [(e.time_us, e.seq) async for e in store.iter_events(page_size=128)]
     assert oldest_first == everything[::-1]
@@ -293,12 +303,18 @@ def all_topics() -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("probe_rows", [0, 10**9], ids=["time-index", "topic-index"])
+@pytest.mark.parametrize(
+    ("probe_rows", "merge_topics"),
+    [(0, 0), (10**9, 0), (0, queries.MERGE_MAX_TOPICS)],
+    ids=["time-index", "topic-index", "merge"],
+)
 def test_pattern_filter_equals_topics_matches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe_rows: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe_rows: int, merge_topics: int
 ) -> None:
-    # Both plans: walk the time index and test rows, or read the topics' rows and sort.
+    # Every plan: walk the time index and test rows, read the topics' rows and sort, or
+    # read each topic's newest rows and merge them (a wildcard over a few topics).
     monkeypatch.setattr(queries, "RANGE_PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(queries, "MERGE_MAX_TOPICS", merge_topics)
     known = all_topics()
     with asyncio.Runner() as runner:
         store = runner.run(Store.open(tmp_path / "cache.db", purge_every=None))

@@ -22,7 +22,7 @@ import orjson
 from vmstui import filters
 from vmstui.errors import CacheError, CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
-from vmstui.store import connect, faults, queries, retention
+from vmstui.store import connect, faults, outbox, queries, retention
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -230,10 +230,10 @@ class Store:
         are committed together, even when there are more than batch_max of them, and with
         them the outbox rows they caused (see `route_outbox`).
         """
-        outbox = self._route(events) if self._route is not None else None
-        persisted = self._writing().add_rows(event_rows(events), outbox, hold=hold)
-        if outbox and self._routed is not None:
-            sinks, routed = {row.sink for row in outbox}, self._routed
+        deliveries = self._route(events) if self._route is not None else None
+        persisted = self._writing().add_rows(event_rows(events), deliveries, hold=hold)
+        if deliveries and self._routed is not None:
+            sinks, routed = {row.sink for row in deliveries}, self._routed
             persisted.add_done_callback(
                 lambda done: None if done.cancelled() or done.exception() else routed(sinks)
             )
@@ -516,10 +516,10 @@ class Store:
     ) -> list[OutboxItem]:
         """Due items of `sink`, oldest first, at most one per order_key (its oldest)."""
         with self._reading():
-            return await queries.next_pending(self._db(), sink, limit, now)
+            return await outbox.next_pending(self._db(), sink, limit, now)
 
     async def outbox_stats(
         self, sink: str | None = None, *, now: datetime | None = None
     ) -> OutboxStats:
         with self._reading():
-            return await queries.outbox_stats(self._db(), sink, now)
+            return await outbox.outbox_stats(self._db(), sink, now)

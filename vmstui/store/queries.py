@@ -6,22 +6,21 @@ parameter (hence the S608 waivers).
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from vmstui import topics
-from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us, utcnow
+from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us
 from vmstui.store.codec import (
     EVENT_COLUMNS,
     EVENT_COLUMNS_AS_BYTES,
     CachedName,
-    OutboxItem,
-    OutboxStats,
     StoredEvent,
     UnreadableRow,
     read_event,
@@ -39,6 +38,11 @@ def topic_match(pattern: str, topic: str) -> bool:
 # Past this many events of the matching topics, reading them all off the topic index and
 # sorting costs more than walking the time index newest first until the page is full.
 RANGE_PROBE_ROWS = 20_000
+# A wildcard that matches at most this many stored topics (one door's few event types, say)
+# is read newest first topic by topic off the (topic_id, time) index and merged (see
+# _merged_newest), where walking the time index would read every row to test its topic.
+MERGE_MAX_TOPICS = 16
+ROWS_BY_SEQ = 500  # seqs bound in one `seq IN (...)` (well under SQLite's variable limit)
 
 
 def is_literal(pattern: str) -> bool:
@@ -81,6 +85,13 @@ def like_any_column(word: str) -> tuple[str, list[Any]]:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     condition = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in EVENT_TEXT)
     return f"({condition})", [f"%{escaped}%"] * len(EVENT_TEXT)
+
+
+async def matching_topic_ids(db: aiosqlite.Connection, pattern: str, limit: int) -> list[int]:
+    """The ids of up to `limit` stored topics that a wildcard `pattern` matches."""
+    subquery, params = matching_topics(pattern)
+    rows = await db.execute_fetchall(f"{subquery} LIMIT ?", [*params, limit])
+    return [int(row[0]) for row in rows]
 
 
 async def use_topic_index(db: aiosqlite.Connection, pattern: str | None) -> bool:
@@ -154,6 +165,10 @@ async def recent_events(
     source: str | None,
     words: Sequence[str] = (),
 ) -> list[StoredEvent]:
+    if pattern is not None and not is_literal(pattern) and source is None and not words:
+        ids = await matching_topic_ids(db, pattern, MERGE_MAX_TOPICS + 1)
+        if len(ids) <= MERGE_MAX_TOPICS:
+            return [stored_event(row) for row in await _merged_newest(db, ids, limit, before)]
     topic_index = await use_topic_index(db, pattern)
     where, params = event_where(
         pattern=pattern, words=words, topic_index=topic_index, source=source, before=before
@@ -161,6 +176,35 @@ async def recent_events(
     sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time DESC, seq DESC LIMIT ?"  # noqa: S608
     rows = await db.execute_fetchall(sql, [*params, limit])
     return [stored_event(row) for row in rows]
+
+
+async def _merged_newest(
+    db: aiosqlite.Connection, topic_ids: Sequence[int], limit: int, before: Cursor | None
+) -> list[Any]:
+    """The newest `limit` rows of these topics, as one query over all of them would order
+    them: each topic's newest `limit` keys read off the (topic_id, time) index alone (it
+    holds time and seq: no row is read), merged by (time, seq) descending, and only then
+    the rows that made the cut, by seq."""
+    keyset, key_params = ("", []) if before is None else (" AND (time, seq) < (?, ?)", [*before])
+    pages = []
+    for topic_id in topic_ids:
+        keys = await db.execute_fetchall(
+            f"SELECT time, seq FROM events WHERE topic_id = ?{keyset}"  # noqa: S608
+            " ORDER BY time DESC, seq DESC LIMIT ?",
+            [topic_id, *key_params, limit],
+        )
+        pages.append(list(keys))
+    chosen = [seq for _time, seq in islice(heapq.merge(*pages, reverse=True), limit)]
+    rows: list[Any] = []
+    for first in range(0, len(chosen), ROWS_BY_SEQ):
+        seqs = chosen[first : first + ROWS_BY_SEQ]
+        marks = ", ".join("?" * len(seqs))
+        rows += await db.execute_fetchall(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq IN ({marks})",  # noqa: S608
+            seqs,
+        )
+    rows.sort(key=lambda row: (row[7], row[0]), reverse=True)
+    return rows
 
 
 async def iter_events(
@@ -333,49 +377,3 @@ async def recent_patterns(db: aiosqlite.Connection, limit: int) -> list[str]:
         "SELECT pattern FROM patterns ORDER BY used DESC LIMIT ?", [limit]
     )
     return [row[0] for row in rows]
-
-
-async def next_pending(
-    db: aiosqlite.Connection, sink: str, limit: int, now: datetime | None
-) -> list[OutboxItem]:
-    # Only the head of each order_key may go: a later item never overtakes an earlier one
-    # that is waiting for its retry.
-    rows = await db.execute_fetchall(
-        "SELECT id, sink, order_key, payload, attempts, created, not_before, last_error"
-        " FROM outbox AS o WHERE sink = ? AND status = 'pending' AND not_before <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.sink = o.sink"
-        " AND p.order_key = o.order_key AND p.status = 'pending' AND p.id < o.id)"
-        " ORDER BY id LIMIT ?",
-        [sink, to_us(now or utcnow()), limit],
-    )
-    return [
-        OutboxItem(
-            id=row[0],
-            sink=row[1],
-            order_key=row[2],
-            payload=orjson.loads(row[3]),
-            attempts=row[4],
-            created=from_us(row[5]),
-            not_before=from_us(row[6]),
-            last_error=row[7],
-        )
-        for row in rows
-    ]
-
-
-async def outbox_stats(
-    db: aiosqlite.Connection, sink: str | None, now: datetime | None
-) -> OutboxStats:
-    clause, params = ("", []) if sink is None else (" AND sink = ?", [sink])
-    rows = await db.execute_fetchall(
-        "SELECT"  # noqa: S608
-        f" (SELECT count(*) FROM outbox WHERE status = 'pending'{clause}),"
-        f" (SELECT min(created) FROM outbox WHERE status = 'pending'{clause}),"
-        f" (SELECT count(*) FROM outbox WHERE status = 'failed'{clause}),"
-        f" (SELECT last_error FROM outbox WHERE last_error != ''{clause}"
-        "   ORDER BY updated DESC, id DESC LIMIT 1)",
-        params * 4,
-    )
-    depth, oldest, failed, last_error = next(iter(rows))
-    age = None if oldest is None else (to_us(now or utcnow()) - oldest) / 1e6
-    return OutboxStats(depth=depth, oldest_pending_age_s=age, last_error=last_error, failed=failed)
