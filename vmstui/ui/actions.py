@@ -15,7 +15,7 @@ from textual import work
 from textual.app import App
 
 from vmstui.config import GenetecConfig
-from vmstui.models import Alarm
+from vmstui.models import Alarm, Named
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
@@ -213,15 +213,21 @@ class AlarmActions(App[None]):
             return
         source, alarms = chosen
         cfg = self._source_cfg(source)
-        recipients = await self.push_screen_wait(ForwardDialog(cfg.recipients if cfg else {}))
-        if not recipients:
+        picked: list[Named] | None = await self.push_screen_wait(
+            ForwardDialog(cfg.recipients if cfg else {})
+        )
+        if not picked:
             return
+        recipients = [named.guid for named in picked]
+        to = ", ".join(
+            named.name or self.name_of(source, named.guid) or named.guid for named in picked
+        )
 
         async def call() -> None:
             for alarm in alarms:  # ForwardAlarm takes one instance per call
                 await self.runtime.desk.forward(source, alarm.instance_id, recipients)
 
-        await self._act(("Forward", "Forwarded"), self._named(alarms), source, call)
+        await self._act(("Forward", "Forwarded"), f"{self._named(alarms)} to {to}", source, call)
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
@@ -261,7 +267,7 @@ class AlarmActions(App[None]):
         )
         if request is None:
             return
-        named = next((name for name, guid in alarms if guid == request.alarm), request.alarm)
+        named = request.name or self.name_of(source, request.alarm) or request.alarm
         await self._act(
             ("Trigger", "Triggered"),
             f"alarm {named}",
