@@ -10,8 +10,9 @@ The pilot tests against the simulator are in test_console_pickers.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from textual.pilot import Pilot
+from textual.app import App
 from textual.widgets import Input, Static
 
 from vmstui.models import Named
@@ -19,6 +20,7 @@ from vmstui.sources.genetec.client import GenetecError
 from vmstui.ui.screens.dialogs import ForwardDialog, TriggerDialog, TriggerRequest
 from vmstui.ui.screens.picker import Checklist, PickList
 
+from .test_console import until
 from .test_dialogs import G1, G2, G3, Host, error_text, typed
 
 SUPERVISORS = Named(guid=G1, name="Supervisors")
@@ -36,26 +38,18 @@ async def server_users() -> list[Named]:
     return SERVER
 
 
-def rows(app: Host, list_id: str = "recipients") -> list[str]:
+def rows(app: App[Any], list_id: str = "recipients") -> list[str]:
     picks = app.screen.query_one(f"#{list_id}", PickList)
     return [str(option.prompt) for option in picks.options]
 
 
-def note(app: Host, list_id: str = "recipients") -> str:
+def note(app: App[Any], list_id: str = "recipients") -> str:
     line = app.screen.query_one(f"#{list_id}-note", Static)
     return str(line.render()) if line.display else ""
 
 
-def focused_id(app: Host) -> str | None:
+def focused_id(app: App[Any]) -> str | None:
     return app.focused.id if app.focused is not None else None
-
-
-async def until(pilot: Pilot[None], check: object, what: str) -> None:
-    for _ in range(200):
-        if callable(check) and check():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_forward_offers_the_configs_names_first_then_the_servers_with_their_kind() -> None:
@@ -219,7 +213,10 @@ async def test_trigger_offers_the_servers_alarms_by_name_filtered_as_you_type() 
         await until(pilot, lambda: len(rows(app, "alarms")) == 3, "the server's alarms")
         assert rows(app, "alarms") == ["Fire", "Door forced", "Leak in server room"]
         assert focused_id(app) == "alarms"
-        await typed(pilot, "room")
+        await typed(pilot, "r")
+        assert rows(app, "alarms") == ["Fire", "Door forced", "Leak in server room"]
+        await typed(pilot, "oom r")  # Space is text on a list without ticks
+        assert app.screen.query_one("#alarms-filter", Input).value == "room r"
         assert rows(app, "alarms") == ["Leak in server room"]
         assert note(app, "alarms") == "1 of 3"
         await pilot.press("enter")  # picks it and moves on to the typed-GUID field

@@ -165,13 +165,11 @@ class PickList(EdgeList):
         return parent if isinstance(parent, Picker) else None
 
     def _types(self, key: str, character: str | None) -> bool:
-        """A key that is text for the filter: printable, not Space, not one of the list's own
-        (possibly rebound) keys; never for a list without a filter."""
+        """A key that is text for the filter: printable (Space too, unless it ticks), not one
+        of the list's own (possibly rebound) keys; never for a list without a filter."""
         if self._picker() is None or key in self._own_keys():
             return False
-        return key == "backspace" or (
-            character is not None and character.isprintable() and not character.isspace()
-        )
+        return key == "backspace" or (character is not None and character.isprintable())
 
     def _own_keys(self) -> set[str]:
         """This list's keys as the config's keymap binds them (Textual rebinds a copy)."""
