@@ -82,6 +82,10 @@ class GenetecConfig(PasswordSource, Tls, Reconnecting):
     max_part_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     """The largest part of the event stream read, in bytes; a larger one is skipped and
     kept in the cache's rejects, and the parts around it still flow."""
+    names_max_age_h: Annotated[float, Field(gt=0, le=24 * 365)] = 24
+    """Hours a name read from the VMS (of an entity, a user, a group, an alarm) is used
+    before it is read again, in the background; names are kept in the cache, so a restart
+    shows them at once. The maps below override the VMS's names."""
     recipients: dict[str, str] = Field(default_factory=dict)
     """Named recipients offered when forwarding an alarm: `{ Supervisors = "<guid>" }`."""
     alarms: dict[str, str] = Field(default_factory=dict)

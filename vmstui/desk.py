@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from vmstui.errors import InvalidValue
 from vmstui.models import AuditEntry
+from vmstui.naming import Namer
 from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
 from vmstui.store import Store
@@ -34,11 +35,29 @@ def describe_refs(refs: Sequence[AlarmRef]) -> str:
     )
 
 
+def _no_names(source: str) -> Namer:
+    return lambda guid: ""
+
+
 class AlarmDesk:
-    def __init__(self, clients: dict[str, GenetecClient], store: Store | None) -> None:
+    def __init__(
+        self,
+        clients: dict[str, GenetecClient],
+        store: Store | None,
+        *,
+        names: Callable[[str], Namer] = _no_names,
+    ) -> None:
+        """`names(source)`: GUID → name, for the audit's target_name."""
         self.clients = clients
         self.store = store
+        self.names = names
         self.local_user = local_user()
+
+    def _names(self, source: str, guids: Sequence[str | None]) -> str:
+        """The names of `guids` in order ("?" for one not known), or "" when none is known."""
+        name = self.names(source)
+        found = [name(guid) if guid else "" for guid in guids]
+        return ", ".join(n or "?" for n in found) if any(found) else ""
 
     @property
     def sources(self) -> list[str]:
@@ -55,18 +74,26 @@ class AlarmDesk:
             raise InvalidValue(f"no alarm desk for source {source!r}") from None
 
     async def _audited(
-        self, source: str, action: str, target: str, call: Callable[[], Awaitable[T]]
+        self,
+        source: str,
+        action: str,
+        target: str,
+        call: Callable[[], Awaitable[T]],
+        guids: Sequence[str | None] = (),
     ) -> T:
         self.client(source)  # an unknown source fails before anything is sent
+        named = self._names(source, guids)
         try:
             result = await call()
         except Exception as exc:
-            await self.record(source, action, target, ok=False, result=str(exc))
+            await self.record(source, action, target, ok=False, result=str(exc), named=named)
             raise
-        await self.record(source, action, target, ok=True, result=_brief(result))
+        await self.record(source, action, target, ok=True, result=_brief(result), named=named)
         return result
 
-    async def record(self, source: str, action: str, target: str, *, ok: bool, result: str) -> None:
+    async def record(
+        self, source: str, action: str, target: str, *, ok: bool, result: str, named: str = ""
+    ) -> None:
         """One audit row for an operator action on `source` (alarm or not)."""
         client = self.clients.get(source)
         vms_user = client.cfg.username if client is not None else ""
@@ -78,12 +105,14 @@ class AlarmDesk:
             local_user=self.local_user,
             ok=ok,
             result=result[:500],
+            target_name=named,
         )
         log.info(
-            "audit: %s %s %s by %s: %s",
+            "audit: %s %s %s%s by %s: %s",
             source,
             action,
             target,
+            f" ({named})" if named else "",
             vms_user,
             "ok" if ok else f"failed: {result}",
         )
@@ -96,13 +125,21 @@ class AlarmDesk:
         client = self.client(source)
         action = "ack" if ack_type == "Ack" else "nack"
         await self._audited(
-            source, action, describe_refs(refs), lambda: client.acknowledge(refs, ack_type)
+            source,
+            action,
+            describe_refs(refs),
+            lambda: client.acknowledge(refs, ack_type),
+            [r.alarm_guid for r in refs],
         )
 
     async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:
         client = self.client(source)
         await self._audited(
-            source, "force-ack", describe_refs([ref]), lambda: client.force_acknowledge(ref)
+            source,
+            "force-ack",
+            describe_refs([ref]),
+            lambda: client.force_acknowledge(ref),
+            [ref.alarm_guid],
         )
 
     async def force_acknowledge_all(self, source: str) -> None:
@@ -112,20 +149,28 @@ class AlarmDesk:
     async def investigate(self, source: str, refs: Sequence[AlarmRef]) -> None:
         client = self.client(source)
         await self._audited(
-            source, "investigate", describe_refs(refs), lambda: client.investigate(refs)
+            source,
+            "investigate",
+            describe_refs(refs),
+            lambda: client.investigate(refs),
+            [r.alarm_guid for r in refs],
         )
 
     async def forward(self, source: str, instance_id: int, recipients: Sequence[str]) -> None:
         client = self.client(source)
         target = f"{instance_id}->{','.join(recipients)}"
         await self._audited(
-            source, "forward", target, lambda: client.forward(instance_id, recipients)
+            source, "forward", target, lambda: client.forward(instance_id, recipients), recipients
         )
 
     async def edit_context(self, source: str, ref: AlarmRef, context: str) -> None:
         client = self.client(source)
         await self._audited(
-            source, "context", describe_refs([ref]), lambda: client.edit_context(ref, context)
+            source,
+            "context",
+            describe_refs([ref]),
+            lambda: client.edit_context(ref, context),
+            [ref.alarm_guid],
         )
 
     async def trigger(
@@ -133,7 +178,7 @@ class AlarmDesk:
     ) -> int:
         client = self.client(source)
         return await self._audited(
-            source, "trigger", alarm, lambda: client.trigger(alarm, entity, **content)
+            source, "trigger", alarm, lambda: client.trigger(alarm, entity, **content), [alarm]
         )
 
 

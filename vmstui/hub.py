@@ -49,7 +49,15 @@ class GapRecorded:
     gap: Gap
 
 
-Update = EventsArrived | AlarmsChanged | StatusChanged | GapRecorded
+@dataclass(frozen=True, slots=True)
+class NamesChanged:
+    """The VMS gave new names for ids of `source` (entities, users, alarms): what shows them
+    is drawn again."""
+
+    source: str
+
+
+Update = EventsArrived | AlarmsChanged | StatusChanged | GapRecorded | NamesChanged
 
 
 class Subscriber:
@@ -198,6 +206,9 @@ class Hub:
             status = status.model_copy(update={"skewed": skewed})
         self.statuses[status.source] = status
         self._fan_out(StatusChanged(status))
+
+    def names_changed(self, source: str) -> None:
+        self._fan_out(NamesChanged(source))
 
     async def gap(self, gap: Gap) -> None:
         log.warning(

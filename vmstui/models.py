@@ -341,11 +341,15 @@ class Alarm(BaseModel):
     trigger_entity_name: str = ""
     trigger_event: str = ""
     context: str = ""
-    acked_by: str = ""
+    acked_by: str = ""  # GUIDs of who acted, each with its name beside it where known
+    acked_by_name: str = ""
     acked_time: UtcDatetime | None = None
     investigated_by: str = ""
+    investigated_by_name: str = ""
     investigated_time: UtcDatetime | None = None
     forwards: list[Forward] = Field(default_factory=list)
+    attached: list[str] = Field(default_factory=list)  # entity GUIDs in its dynamic content
+    attached_names: list[str] = Field(default_factory=list)  # beside them, "" where unknown
     has_source_condition: bool = False
     active: bool = True
     stale: bool = False
@@ -423,3 +427,4 @@ class AuditEntry(BaseModel):
     local_user: str = ""
     ok: bool
     result: str = ""
+    target_name: str = ""  # the names of what `target` names by GUID, where known

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -19,6 +19,7 @@ from vmstui.config_base import Secrets
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
 from vmstui.sources.base import Runner
+from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.registry import KINDS, build_runner
 from vmstui.store import Store
@@ -55,6 +56,7 @@ class Runtime:
         # The Genetec sources: the subscriptions pane and the bridge's Genetec sinks use these.
         self.genetec: dict[str, GenetecSource] = {}
         self.desk = AlarmDesk({}, None)
+        self.cached_names: dict[str, CachedNames] = {}  # of sources not running here
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
@@ -77,6 +79,11 @@ class Runtime:
         )
         self.store.watch(self.hub.status)  # a full disk, a damaged file: the cache's chip
         self.hub.store = self.store
+        # Names kept from earlier runs, shown before any server answers: each source's
+        # directory keeps its own (and new ones); those of sources not running here are read.
+        for source in self.genetec.values():
+            await source.directory.attach(self.store)
+        self.cached_names = await load_cached(self.store, exclude=self.genetec)
         if self._with_bridge:
             clients = {name: source.client for name, source in self.genetec.items()}
             self.bridge = Bridge(self.settings, self.hub, self.store, clients, self.secrets)
@@ -88,7 +95,17 @@ class Runtime:
             for name, source in self.genetec.items()
             if KINDS[source.cfg.kind].alarm_actions
         }
-        self.desk = AlarmDesk(acting, self.store)
+        self.desk = AlarmDesk(acting, self.store, names=self.namer)
+
+    def namer(self, source: str) -> Callable[[str], str]:
+        """GUID → name for `source`'s ids ("" when none is known): the config's maps, then the
+        VMS's names (looked up in the background); for a source not running here, the
+        names its earlier runs kept in the cache."""
+        runner = self.genetec.get(source)
+        if runner is not None:
+            return runner.directory.name
+        cached = self.cached_names.get(source)
+        return cached.name if cached is not None else lambda guid: ""
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor."""

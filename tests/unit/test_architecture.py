@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = [
     "vmstui.errors",
     "vmstui.models",
+    "vmstui.naming",
     "vmstui.topics",
     "vmstui.filters",
     "vmstui.config",
@@ -20,6 +21,7 @@ CORE = [
     "vmstui.desk",
     "vmstui.sources.genetec.source",
     "vmstui.sources.genetec.client",
+    "vmstui.sources.genetec.names",
     "vmstui.sources.een.source",
     "vmstui.sources.camio.source",
     "vmstui.sources.registry",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -198,3 +199,29 @@ def test_message_is_one_path_segment(message: str) -> None:
     pieces = path.split("/")
     assert len(pieces) == 5
     assert unquote(pieces[4]) == message
+
+
+def test_entity_fields_of_several_entities_in_one_query() -> None:
+    assert qexpr.read_entities([G1, "{" + G2.upper() + "}"], ["Guid", "Name"]) == (
+        f"entity={G1},Guid,Name,entity={G2},Guid,Name"
+    )
+    for guids, fields in [([], ["Name"]), ([G1], []), ([G1], ["Na me"]), (["x"], ["Name"])]:
+        with pytest.raises(ValueError):
+            qexpr.read_entities(guids, fields)
+
+
+def test_entity_configuration_report_query() -> None:
+    assert qexpr.entity_configuration(["User", "UserGroup"]) == "EntityTypes@User@UserGroup"
+    assert qexpr.entity_configuration(["Alarm"], name_filter="Door", page=2, page_size=500) == (
+        "EntityTypes@Alarm,Name=Door,Page=2,PageSize=500"
+    )
+    bad: list[tuple[list[str], dict[str, Any]]] = [
+        ([], {}),
+        (["Us er"], {}),
+        (["User"], {"name_filter": "a,Page=9"}),
+        (["User"], {"page": 1}),
+        (["User"], {"page": 0, "page_size": 10}),
+    ]
+    for types, options in bad:
+        with pytest.raises(ValueError):
+            qexpr.entity_configuration(types, **options)

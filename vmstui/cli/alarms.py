@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,13 +14,22 @@ import click
 import orjson
 
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, genetec_source, run, settings_from, source_option
+from vmstui.cli.common import (
+    alarm_record,
+    config_option,
+    genetec_source,
+    run,
+    settings_from,
+    source_option,
+)
 from vmstui.config import GenetecConfig, Settings
 from vmstui.desk import AlarmDesk
 from vmstui.models import Alarm
+from vmstui.naming import named_alarm
 from vmstui.printable import printable
 from vmstui.sources.genetec import qexpr
-from vmstui.sources.genetec.client import GenetecClient
+from vmstui.sources.genetec.client import GenetecClient, GenetecError
+from vmstui.sources.genetec.names import EntityDirectory
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.store import Store
 
@@ -47,6 +57,7 @@ class Context:
     def __init__(self, config_path: Path | None, source_name: str | None) -> None:
         self._config_path = config_path
         self._source_name = source_name
+        self.names: EntityDirectory | None = None  # while a desk call runs
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -57,11 +68,17 @@ class Context:
         return genetec_source(self.settings, self._source_name)
 
     def desk_call(
-        self, action: Callable[[AlarmDesk, str], Awaitable[T]], *, read_only: bool = False
+        self,
+        action: Callable[[AlarmDesk, str], Awaitable[T]],
+        *,
+        read_only: bool = False,
+        named: Sequence[str | None] = (),
     ) -> T:
         """`action` on a desk with the cache: written to for the audit trail, read-only for
         a command that only looks (then only opened if it exists). Never its retention:
-        deleting old rows is for the commands that run long and ingest."""
+        deleting old rows is for the commands that run long and ingest. The names of the
+        GUIDs in `named` are read first, for the audit's target_name (and `self.names`
+        holds the source's names: the config's, the cache's, the VMS's)."""
 
         async def go() -> T:
             # The password first: a store left open (its threads) would keep the process
@@ -75,7 +92,11 @@ class Context:
                     else await Store.open(path, read_only=read_only)
                 )
                 try:
-                    desk = AlarmDesk({self.source.name: client}, store)
+                    names = self.names = EntityDirectory(self.source, client)
+                    if store is not None:
+                        await names.attach(store)
+                    await resolve_names(names, named)
+                    desk = AlarmDesk({self.source.name: client}, store, names=lambda _: names.name)
                     return await action(desk, self.source.name)
                 finally:
                     if store is not None:
@@ -98,8 +119,26 @@ def alarms(ctx: click.Context, config_path: Path | None, source_name: str | None
     ctx.obj = Context(config_path, source_name)
 
 
-def alarm_record(alarm: Alarm) -> dict[str, Any]:
-    return alarm.model_dump(mode="json", exclude={"raw"})
+async def resolve_names(names: EntityDirectory, guids: Iterable[str | None]) -> None:
+    """Read the names of `guids` now; a server that cannot say leaves them unnamed (the
+    command's own call says what is wrong with the server, in its one line)."""
+    try:
+        await names.resolve(g for g in guids if g)
+    except GenetecError as exc:
+        logging.getLogger(__name__).debug("names not read: %s", exc)
+
+
+def alarm_guids(alarm: Alarm) -> list[str]:
+    """The GUIDs an alarm names (for one batched lookup of their names)."""
+    forwards = [g for f in alarm.forwards for g in (f.by, *f.to)]
+    return [
+        alarm.alarm_guid,
+        alarm.trigger_entity,
+        alarm.acked_by,
+        alarm.investigated_by,
+        *forwards,
+        *alarm.attached,
+    ]
 
 
 @alarms.command("list")
@@ -111,7 +150,11 @@ def list_alarms(context: Context, fmt: str) -> None:
     """The active alarms, most urgent first."""
 
     async def fetch(desk: AlarmDesk, source: str) -> list[Alarm]:
-        return await desk.client(source).active_alarms()
+        alarms = await desk.client(source).active_alarms()
+        names = context.names
+        assert names is not None  # set by desk_call
+        await resolve_names(names, (g for a in alarms for g in alarm_guids(a)))
+        return [named_alarm(a, names.name, names.event_types.shown) for a in alarms]
 
     found = context.desk_call(fetch, read_only=True)
     found.sort(key=lambda a: (a.priority, -(a.trigger_time.timestamp() if a.trigger_time else 0)))
@@ -126,9 +169,11 @@ def list_alarms(context: Context, fmt: str) -> None:
             )
             line = (
                 f"{alarm.instance_id:>6} p{alarm.priority:<3} {alarm.state.value:<13} {when} "
-                f"{alarm.alarm_guid} {alarm.context}"
+                f"{alarm.alarm_guid} {alarm.alarm_name or '-'} | "
+                f"{alarm.trigger_entity_name or alarm.trigger_entity or '-'} | "
+                f"{alarm.trigger_event or '-'} | {alarm.context}"
             )
-            click.echo(printable(line))  # the context is the VMS's text, bound for a terminal
+            click.echo(printable(line))  # names and context are the VMS's text
 
 
 @alarms.command()
@@ -137,7 +182,10 @@ def list_alarms(context: Context, fmt: str) -> None:
 def ack(context: Context, refs: tuple[str, ...]) -> None:
     """Acknowledge: INSTANCE[:ALARM-GUID] ... (several go in one request)."""
     parsed = [parse_ref(r) for r in refs]
-    context.desk_call(lambda desk, source: desk.acknowledge(source, parsed, "Ack"))
+    context.desk_call(
+        lambda desk, source: desk.acknowledge(source, parsed, "Ack"),
+        named=[r.alarm_guid for r in parsed],
+    )
     click.echo(f"acknowledged {len(parsed)}")
 
 
@@ -147,7 +195,10 @@ def ack(context: Context, refs: tuple[str, ...]) -> None:
 def nack(context: Context, refs: tuple[str, ...]) -> None:
     """Acknowledge with Nack: INSTANCE[:ALARM-GUID] ..."""
     parsed = [parse_ref(r) for r in refs]
-    context.desk_call(lambda desk, source: desk.acknowledge(source, parsed, "Nack"))
+    context.desk_call(
+        lambda desk, source: desk.acknowledge(source, parsed, "Nack"),
+        named=[r.alarm_guid for r in parsed],
+    )
     click.echo(f"nacked {len(parsed)}")
 
 
@@ -157,7 +208,9 @@ def nack(context: Context, refs: tuple[str, ...]) -> None:
 def force_ack(context: Context, ref: str) -> None:
     """Force-acknowledge INSTANCE:ALARM-GUID, bypassing acknowledgement conditions."""
     parsed = parse_ref(ref)
-    context.desk_call(lambda desk, source: desk.force_acknowledge(source, parsed))
+    context.desk_call(
+        lambda desk, source: desk.force_acknowledge(source, parsed), named=[parsed.alarm_guid]
+    )
     click.echo("force-acknowledged")
 
 
@@ -178,7 +231,10 @@ def force_ack_all(context: Context, yes: bool) -> None:
 def investigate(context: Context, refs: tuple[str, ...]) -> None:
     """Mark INSTANCE:ALARM-GUID ... as under investigation."""
     parsed = [parse_ref(r) for r in refs]
-    context.desk_call(lambda desk, source: desk.investigate(source, parsed))
+    context.desk_call(
+        lambda desk, source: desk.investigate(source, parsed),
+        named=[r.alarm_guid for r in parsed],
+    )
     click.echo(f"investigating {len(parsed)}")
 
 
@@ -189,7 +245,7 @@ def investigate(context: Context, refs: tuple[str, ...]) -> None:
 def forward(context: Context, instance: int, recipients: tuple[str, ...]) -> None:
     """Forward INSTANCE to RECIPIENT ... (a GUID, or a name from the config's recipients)."""
     guids = [resolve_recipient(context.source, r) for r in recipients]
-    context.desk_call(lambda desk, source: desk.forward(source, instance, guids))
+    context.desk_call(lambda desk, source: desk.forward(source, instance, guids), named=guids)
     click.echo(f"forwarded to {len(guids)}")
 
 
@@ -202,7 +258,9 @@ def edit_context(context: Context, ref: str, text: str, sanitize: bool) -> None:
     """Set the context text of INSTANCE:ALARM-GUID."""
     parsed = parse_ref(ref)
     value = qexpr.sanitize_text(text) if sanitize else text
-    context.desk_call(lambda desk, source: desk.edit_context(source, parsed, value))
+    context.desk_call(
+        lambda desk, source: desk.edit_context(source, parsed, value), named=[parsed.alarm_guid]
+    )
     click.echo("context updated")
 
 
@@ -249,6 +307,6 @@ def trigger(
         "geo": _geo(geo),
     }
     instance = context.desk_call(
-        lambda desk, source: desk.trigger(source, alarm, entity, **content)
+        lambda desk, source: desk.trigger(source, alarm, entity, **content), named=[alarm]
     )
     click.echo(str(instance))

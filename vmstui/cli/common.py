@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from vmstui.config import GenetecConfig, LogConfig, Settings, load_settings
+from vmstui.models import Alarm
 from vmstui.printable import printable
 
 T = TypeVar("T")
@@ -127,3 +128,9 @@ def log_to_file(log: LogConfig) -> Path:
     root.setLevel(getattr(logging, log.level))
     quiet_libraries(log.level)
     return path
+
+
+def alarm_record(alarm: Alarm) -> dict[str, Any]:
+    """An alarm as `alarms list` and `export` write it: every field but the vendor's raw
+    JSON, names beside GUIDs (`naming.named_alarm` fills them)."""
+    return alarm.model_dump(mode="json", exclude={"raw"})

@@ -21,10 +21,13 @@ import orjson
 
 from vmstui import topics
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, run
-from vmstui.config import ConfigError, load_settings
-from vmstui.models import event_fields, raw_document
+from vmstui.cli.common import alarm_record, config_option, run
+from vmstui.config import ConfigError, GenetecConfig, load_settings
+from vmstui.models import Alarm, event_fields, raw_document
+from vmstui.naming import named_alarm
 from vmstui.printable import printable
+from vmstui.sources.genetec.eventtypes import EventTypes
+from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.store import Store, StoredEvent, UnreadableRow
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -77,6 +80,16 @@ def exported_event(event: StoredEvent) -> dict[str, Any]:
     return {**event_fields(event), "raw": raw}
 
 
+def named(alarm: Alarm, cached: CachedNames | None, overrides: dict[str, str]) -> dict[str, Any]:
+    """An alarm with names beside its GUIDs: the config's, else those the cache keeps."""
+
+    def name(guid: str) -> str:
+        return overrides.get(guid.lower()) or (cached.name(guid) if cached else "")
+
+    shown = cached.event_types.shown if cached else EventTypes().shown
+    return alarm_record(named_alarm(alarm, name, shown))
+
+
 async def records(
     store: Store,
     what: str,
@@ -84,7 +97,10 @@ async def records(
     since: datetime | None,
     include_inactive: bool,
     skipped: Skipped,
+    overrides: dict[str, dict[str, str]] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
+    """`overrides`: by source, the config's names for GUIDs."""
+    overrides = overrides or {}
     if what == "events":
         async for event in store.iter_events(pattern=pattern, since=since, unreadable=skipped.row):
             try:
@@ -92,11 +108,12 @@ async def records(
             except (TypeError, ValueError) as exc:
                 skipped(f"{event.id} (row {event.seq})", f"{type(exc).__name__}: {exc}")
     elif what == "alarms":
+        cached = await load_cached(store)
         for alarm in await store.alarms(active_only=not include_inactive):
             if pattern is None or topics.matches(
                 pattern, topics.genetec_alarm_topic(alarm.alarm_guid, alarm.trigger_event)
             ):
-                yield alarm.model_dump(mode="json", exclude={"raw"})
+                yield named(alarm, cached.get(alarm.source), overrides.get(alarm.source, {}))
     elif what == "audit":
         for entry in reversed(await store.audit_entries(since=since)):
             yield entry.model_dump(mode="json")
@@ -126,6 +143,7 @@ async def export_to(
     since: datetime | None,
     include_inactive: bool,
     skipped: Skipped,
+    overrides: dict[str, dict[str, str]] | None = None,
 ) -> int:
     # Read-only: exporting never changes the cache, and never runs its retention.
     store = await Store.open(cache, read_only=True)
@@ -137,7 +155,9 @@ async def export_to(
         else None
     )
     try:
-        async for record in records(store, what, pattern, since, include_inactive, skipped):
+        async for record in records(
+            store, what, pattern, since, include_inactive, skipped, overrides
+        ):
             try:
                 line = orjson.dumps(record) + b"\n" if fmt == "jsonl" else None
                 row = _flat(record) if line is None else {}
@@ -161,10 +181,16 @@ async def export_to(
     return written
 
 
-def _cache_path(config_path: Path | None, cache: Path | None) -> Path:
-    if cache is not None:
-        return cache
-    return load_settings(config_path).cache.path
+def _cache_and_names(
+    config_path: Path | None, cache: Path | None
+) -> tuple[Path, dict[str, dict[str, str]]]:
+    """The cache to read, and the config's names for GUIDs by source (when a config is read:
+    without --cache, or with --config)."""
+    if cache is not None and config_path is None:
+        return cache, {}
+    settings = load_settings(config_path)
+    overrides = {s.name: s.guid_names() for s in settings.sources if isinstance(s, GenetecConfig)}
+    return cache or settings.cache.path, overrides
 
 
 @cli.command()
@@ -199,7 +225,7 @@ def export(
     """Write cached records to stdout, oldest first."""
     if pattern:
         topics.validate_pattern(pattern)
-    path = _cache_path(config_path, cache)
+    path, overrides = _cache_and_names(config_path, cache)
     if not path.exists():
         raise ConfigError(f"no cache at {path}")
     skipped = Skipped(what.rstrip("s"))
@@ -213,6 +239,7 @@ def export(
             parse_since(since),
             include_inactive,
             skipped,
+            overrides,
         )
     )
     unreadable = f", {skipped.count} unreadable skipped" if skipped.count else ""

@@ -1,7 +1,8 @@
 """A Genetec Security Center Web SDK simulator (events, alarms, custom events) on loopback.
 
 Used by `vmstui demo`, the tests and the benchmarks. It speaks the vendor document
-(specs/genetec-websdk-events-alarms.txt) and never imports the vmstui client it tests.
+(specs/genetec-websdk-events-alarms.txt) and never imports the vmstui client it tests: only
+the table of EventType numbers (`sources/genetec/eventtypes.py`), one place for both.
 
     sim = Simulator(SimConfig(seed=1, password="demo"))
     await sim.start()                 # host="127.0.0.1", rest_port=0, stream_port=0 (0 = free)

@@ -29,6 +29,7 @@ class SimConfig:
     max_body: int = 1024 * 1024  # client_max_size of both apps
     max_generated_active: int = 200  # the alarm generator pauses beyond this many active alarms
     active_alarms_endpoint: bool = True  # False: a server older than /activealarms (404)
+    report_max_results: int = 1000  # /report/... rows past this answer TooManyResults
 
     def __post_init__(self) -> None:
         if self.rate < 0 or self.alarm_interval_s < 0 or self.keepalive_s < 0:
@@ -37,6 +38,8 @@ class SimConfig:
             raise ValueError("cameras and doors must be within 0..10000")
         if not 0 <= self.cardholders <= 10_000:
             raise ValueError("cardholders must be within 0..10000")
+        if self.report_max_results < 1:
+            raise ValueError("report_max_results must be >= 1")
         if ";" in self.username or not self.username:
             raise ValueError("username must be non-empty and contain no ';'")
 

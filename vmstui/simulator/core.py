@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -280,14 +280,25 @@ class Simulator:
         source_guid: str | None = None,
         context: str = "",
         priority: int | None = None,
+        *,
+        event: str = "ManualAction",
+        attached: Sequence[str] = (),
     ) -> int:
-        """Trigger an alarm as ManualAction; without a source the trigger entity is Admin."""
+        """Trigger an alarm as `event` (as a rule on that event would); without a source the
+        trigger entity is Admin. `attached`: entity GUIDs in its content."""
         alarm = self.directory.alarm(parse_guid(alarm_guid))
         source = self.resolve(source_guid).guid if source_guid else None
         if priority is not None and not 1 <= priority <= 255:
             raise ValueError("priority must be within 1..255")
-        content = DynamicContent(context=context, priority=priority or 0)
-        inst, notes = self.alarms.trigger(alarm, source, content, actor=ADMINISTRATOR)
+        trigger_event = canonical_event(event)
+        if trigger_event is None:
+            raise ValueError(f"unknown event type {event!r}")
+        content = DynamicContent(
+            context=context, priority=priority or 0, attached=[parse_guid(g) for g in attached]
+        )
+        inst, notes = self.alarms.trigger(
+            alarm, source, content, trigger_event=trigger_event, actor=ADMINISTRATOR
+        )
         self.deliver_notes(notes)
         await asyncio.sleep(0)
         return inst.instance_id

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 
 from vmstui.simulator.qparse import EntityRef, QError
+from vmstui.sources.genetec import eventtypes
 
 SYSTEM_CONFIGURATION = "00000000-0000-0000-0000-000000000007"
 ADMINISTRATOR = "00000000-0000-0000-0000-000000000003"
@@ -23,32 +24,8 @@ ENTITY_TYPES = (
     "LprUnit", "Visitor", "CustomEvent",
 )  # fmt: skip
 
-# Event name → EventType number. Only CameraMotion's 2535 and ManualAction's 1 appear in the
-# vendor document; the other numbers are the simulator's own, stable but not Genetec's.
-EVENT_CODES: dict[str, int] = {
-    "ManualAction": 1,
-    "AccessGranted": 2101,
-    "AccessRefused": 2102,
-    "DoorOpen": 2110,
-    "DoorClose": 2111,
-    "DoorOpenedForTooLong": 2112,
-    "DoorForcedOpen": 2113,
-    "CardholderAccessGranted": 2201,
-    "CardholderAccessRefused": 2202,
-    "CardholderInactive": 2203,
-    "CardholderCredentialExpired": 2204,
-    "CardholderDuressPinEntered": 2205,
-    "CardholderDoubleBadgeOn": 2206,
-    "CardholderDoubleBadgeOff": 2207,
-    "CameraMotion": 2535,
-    "CameraMotionOff": 2536,
-    "SignalLost": 2540,
-    "SignalRecovered": 2541,
-    "CameraTampering": 2542,
-    "UserLoggedOn": 3001,
-    "UserLoggedOff": 3002,
-    "CustomEvent": 4000,
-}
+# Event name → EventType number: the one table, shared with the client (see eventtypes).
+EVENT_CODES = eventtypes.EVENT_CODES
 SUPPORTED_EVENTS: dict[str, tuple[str, ...]] = {
     "Camera": ("CameraMotion", "CameraMotionOff", "SignalLost", "SignalRecovered",
                "CameraTampering"),
@@ -91,7 +68,11 @@ class Entity:
     name: str
     type: str
     logical_id: int
+    description: str = ""
     priority: int = 0  # alarms: the entity's priority
+    first_name: str = ""  # users
+    last_name: str = ""
+    email: str = ""
     recipients: list[str] = field(default_factory=list)  # alarms: user and group GUIDs
     members: list[str] = field(default_factory=list)  # user groups: user and group GUIDs
 

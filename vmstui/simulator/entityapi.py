@@ -1,5 +1,7 @@
-"""`GET|POST /entity?q=entity={guid},Command,...`: custom events, supported events,
-alarm recipients, and a few plain properties (Name, EntityType, Guid, LogicalId)."""
+"""`GET|POST /entity?q=entity={guid},Field,Command,...[,entity={guid},...]`: fields (Guid,
+Name, EntityType, LogicalId, Description; Priority of alarms; FirstName, LastName,
+EmailAddress of users; Members of user groups), custom events, supported events, alarm
+recipients; one entity or several in one request."""
 
 from __future__ import annotations
 
@@ -19,37 +21,80 @@ from vmstui.simulator.qparse import QError, parse_entity_ref, parse_guid, parse_
 
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\((.*)\)$", re.DOTALL)
 _TIMESPAN = re.compile(r"^(\d{1,5}\.)?\d{1,2}:\d{2}:\d{2}(\.\d{1,7})?$")
+# Field names, lower-case (the document: case-insensitive).
+FIELDS = frozenset(
+    ("guid", "name", "entitytype", "logicalid", "description", "priority", "firstname",
+     "lastname", "emailaddress", "members")
+)  # fmt: skip
+MAX_ENTITIES = 1000  # entities in one request: a bound on what one query can make the server do
 
 
-def run_entity_query(q: str, directory: Directory) -> dict[str, Any]:
-    head, sep, rest = q.strip().partition("=")
-    if not sep or head.strip().lower() != "entity":
-        raise QError("The query must start with entity={guid}")
-    parts = [p.strip() for p in split_args(rest)]
-    entity = directory.resolve_one(parse_entity_ref(parts[0]))
-    result: dict[str, Any] = {}
-    for command in parts[1:]:
-        if not command:
-            raise QError("Empty command")
-        result.update(_command(command, entity, directory))
-    if len(parts) == 1:  # `entity={guid}` alone describes the entity
-        result.update(_describe(entity))
-    return result
+def run_entity_query(q: str, directory: Directory) -> dict[str, Any] | list[dict[str, Any]]:
+    """`entity={g},Field,Command(...)` → the entity's result object. Several entities in one
+    request (`entity={g1},Name,entity={g2},Name`) → a list of result objects, one per
+    `entity=` in order. Every entity is looked up before anything runs: one unknown GUID
+    fails the whole request (UnknownEntity). `entity={g}` alone returns no data: the document
+    asks for at least one field."""
+    segments = _segments(q)
+    entities = [directory.resolve_one(parse_entity_ref(ref)) for ref, _ in segments]
+    results = []
+    for entity, (_, commands) in zip(entities, segments, strict=True):
+        result: dict[str, Any] = {}
+        for command in commands:
+            if not command:
+                raise QError("Empty command")
+            result.update(_command(command, entity, directory))
+        results.append(result)
+    return results[0] if len(results) == 1 else results
 
 
-def _describe(entity: Entity) -> dict[str, Any]:
-    return {
+def _segments(q: str) -> list[tuple[str, list[str]]]:
+    """(entity reference, its fields and commands) for each top-level `entity=`."""
+    parts = [p.strip() for p in split_args(q.strip())]
+    segments: list[tuple[str, list[str]]] = []
+    for part in parts:
+        head, sep, rest = part.partition("=")
+        if sep and head.strip().lower() == "entity":
+            segments.append((rest, []))
+        elif not segments:
+            raise QError("The query must start with entity={guid}")
+        else:
+            segments[-1][1].append(part)
+    if len(segments) > MAX_ENTITIES:
+        raise QError(f"More than {MAX_ENTITIES} entities in one request", "InvalidRequest")
+    return segments
+
+
+def _fields(entity: Entity) -> dict[str, Any]:
+    """The readable fields of `entity`, by their documented names; Priority only on alarms,
+    FirstName, LastName and EmailAddress only on users, Members only on user groups."""
+    fields: dict[str, Any] = {
         "Guid": entity.guid,
         "Name": entity.name,
         "EntityType": entity.type,
         "LogicalId": entity.logical_id,
+        "Description": entity.description,
     }
+    if entity.type == "Alarm":
+        fields["Priority"] = entity.priority
+    elif entity.type == "User":
+        fields |= {
+            "FirstName": entity.first_name,
+            "LastName": entity.last_name,
+            "EmailAddress": entity.email,
+        }
+    elif entity.type == "UserGroup":
+        fields["Members"] = list(entity.members)
+    return fields
 
 
 def _command(command: str, entity: Entity, directory: Directory) -> dict[str, Any]:
     low = command.lower()
-    if low in ("guid", "name", "entitytype", "logicalid"):
-        return {k: v for k, v in _describe(entity).items() if k.lower() == low}
+    if low in FIELDS:
+        field = {k: v for k, v in _fields(entity).items() if k.lower() == low}
+        if not field:
+            raise QError(f"{entity.type} entities have no {command}", "InvalidProperty")
+        return field
     if low == "supportedevents":
         return {"SupportedEvents": list(SUPPORTED_EVENTS.get(entity.type, ()))}
     if low == "supportedcustomevents":

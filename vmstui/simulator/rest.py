@@ -13,6 +13,7 @@ from vmstui.simulator.admin import admin
 from vmstui.simulator.directory import canonical_event
 from vmstui.simulator.entityapi import run_entity_query
 from vmstui.simulator.qparse import QError, parse_int
+from vmstui.simulator.reports import entity_configuration
 from vmstui.simulator.streams import Session, parse_event_query
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ class RestApi:
         elif head == "entity" and len(low) == 1:
             need("GET", "POST")
             result = render.ok(run_entity_query(_q(request), self.sim.directory))
+        elif head == "report" and low[1:] == ["entityconfiguration"]:
+            need("GET")
+            result = entity_configuration(
+                _q(request), self.sim.directory, self.sim.cfg.report_max_results
+            )
         elif head == "_sim" and len(low) == 2:
             result = await admin(self.sim, request, low[1], need)
         else:

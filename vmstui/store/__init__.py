@@ -1,4 +1,4 @@
-"""The local SQLite cache: events, alarms, gaps, audit, rejects, filter patterns, outbox.
+"""The local SQLite cache: events, alarms, gaps, audit, rejects, filter patterns, outbox, names.
 
     store = await Store.open(path)            # or: async with await Store.open(path) as store:
     await store.add_events(events)            # add_events returns a future: committed ⇒ ack
@@ -9,7 +9,7 @@ Modules: schema (files, pragmas, migrations), codec (row conversions, StoredEven
 writer (the one writer task), queries (reads), core (Store).
 """
 
-from vmstui.store.codec import OutboxItem, OutboxStats, StoredEvent, UnreadableRow
+from vmstui.store.codec import CachedName, OutboxItem, OutboxStats, StoredEvent, UnreadableRow
 from vmstui.store.core import Store
 from vmstui.store.schema import SCHEMA_VERSION, SchemaTooNewError
 from vmstui.store.writer import CACHE, StoreClosedError
@@ -17,6 +17,7 @@ from vmstui.store.writer import CACHE, StoreClosedError
 __all__ = [
     "CACHE",
     "SCHEMA_VERSION",
+    "CachedName",
     "OutboxItem",
     "OutboxStats",
     "SchemaTooNewError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -254,6 +255,29 @@ UPSERT_ALARM = (
     " trigger_time = excluded.trigger_time, active = excluded.active,"
     " updated = excluded.updated, data = excluded.data"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CachedName:
+    """A name a VMS gave one of its ids (`guid`: a GUID, or an EventType number for kind
+    "EventType"), and when it was read."""
+
+    source: str
+    guid: str
+    name: str
+    kind: str
+    fetched_at: datetime
+
+
+UPSERT_NAME = (
+    "INSERT INTO names (source, guid, name, kind, fetched_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, guid) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+    " fetched_at = excluded.fetched_at"
+)
+
+
+def name_row(cached: CachedName) -> tuple[Any, ...]:
+    return (cached.source, cached.guid, cached.name, cached.kind, to_us(cached.fetched_at))
 
 
 def alarm_row(alarm: Alarm) -> tuple[Any, ...]:

@@ -25,12 +25,15 @@ from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, ut
 from vmstui.store import connect, faults, queries, retention
 from vmstui.store.codec import (
     UPSERT_ALARM,
+    UPSERT_NAME,
+    CachedName,
     OutboxItem,
     OutboxStats,
     StoredEvent,
     UnreadableRow,
     alarm_row,
     event_rows,
+    name_row,
 )
 from vmstui.store.outbox import OutboxRow
 from vmstui.store.writer import Op, StoreClosedError, Writer
@@ -279,12 +282,24 @@ class Store:
             entry.local_user,
             int(entry.ok),
             entry.result,
+            entry.target_name,
         )
         await self._execute(
-            "INSERT INTO audit (time, source, action, target, vms_user, local_user, ok, result)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (time, source, action, target, vms_user, local_user, ok, result,"
+            " target_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row,
         )
+
+    async def save_names(self, names: Sequence[CachedName]) -> None:
+        """Keep names a VMS gave (a newer read of the same id replaces the older)."""
+        rows = [name_row(cached) for cached in names]
+        if not rows:
+            return
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.executemany(UPSERT_NAME, rows)
+
+        await self._write(op)
 
     async def add_reject(self, source: str, reason: str, excerpt: bytes | str) -> None:
         """Keep malformed vendor input for the integrator: the first 4 KiB, made readable
@@ -463,6 +478,11 @@ class Store:
         """Newest first."""
         with self._reading():
             return await queries.audit_entries(self._db(), since, limit)
+
+    async def names(self, source: str | None = None) -> list[CachedName]:
+        """The names kept for `source` (None: every source's)."""
+        with self._reading():
+            return await queries.names(self._db(), source)
 
     async def rejects(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first: dicts with id, time, source, reason, excerpt, size (original bytes)."""

@@ -19,6 +19,7 @@ from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us, utcnow
 from vmstui.store.codec import (
     EVENT_COLUMNS,
     EVENT_COLUMNS_AS_BYTES,
+    CachedName,
     OutboxItem,
     OutboxStats,
     StoredEvent,
@@ -268,7 +269,8 @@ async def audit_entries(
 ) -> list[AuditEntry]:
     clause, params = ("", []) if since is None else (" WHERE time >= ?", [to_us(since)])
     rows = await db.execute_fetchall(
-        "SELECT time, source, action, target, vms_user, local_user, ok, result"  # noqa: S608
+        "SELECT time, source, action, target, vms_user, local_user, ok, result,"  # noqa: S608
+        " target_name"
         f" FROM audit{clause} ORDER BY time DESC, id DESC LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
@@ -282,8 +284,28 @@ async def audit_entries(
             local_user=row[5],
             ok=bool(row[6]),
             result=row[7],
+            target_name=row[8],
         )
         for row in rows
+    ]
+
+
+async def names(db: aiosqlite.Connection, source: str | None) -> list[CachedName]:
+    clause, params = ("", []) if source is None else (" WHERE source = ?", [source])
+    rows = await db.execute_fetchall(
+        f"SELECT source, guid, name, kind, fetched_at FROM names{clause}",  # noqa: S608
+        params,
+    )
+    return [
+        CachedName(
+            source=str(row[0]),
+            guid=str(row[1]),
+            name=str(row[2]),
+            kind=str(row[3]),
+            fetched_at=from_us(int(row[4])),
+        )
+        for row in rows
+        if isinstance(row[4], int)  # a row another program wrote wrong is passed over
     ]
 
 

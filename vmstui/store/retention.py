@@ -28,6 +28,7 @@ TARGETS = (
     ("audit", "time < ?"),
     ("outbox", "status != 'pending' AND updated < ?"),
     ("alarms", "active = 0 AND updated < ?"),
+    ("names", "fetched_at < ?"),
 )
 # A chunk of the time index from a (time, seq) position on, with whether each was received
 # before the cutoff; the (time) index ends in seq, so the row value keyset runs on it.

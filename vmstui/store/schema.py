@@ -138,6 +138,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # index on received cost 4.3 % of each insert's instructions, this one under 1 %).
         f"CREATE INDEX events_ahead ON events (received) WHERE {AHEAD}",
     ),
+    (
+        # Names the VMS gave for its ids, per source, so that a restart shows names at once:
+        # entities, users, groups and alarms by GUID, and kind 'EventType' for an EventType
+        # number (in guid) a server named. fetched_at (µs) says how old each is; retention
+        # drops the ones nothing refreshed for that long.
+        """CREATE TABLE names (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            UNIQUE (source, guid))""",
+        "CREATE INDEX names_fetched ON names (fetched_at)",
+        # The names of what an action acted on, beside its GUIDs in target.
+        "ALTER TABLE audit ADD COLUMN target_name TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -22,8 +22,16 @@ from textual.worker import Worker
 
 from vmstui.config import Settings
 from vmstui.filters import TextFilter
-from vmstui.hub import AlarmsChanged, EventsArrived, GapRecorded, StatusChanged, Subscriber
+from vmstui.hub import (
+    AlarmsChanged,
+    EventsArrived,
+    GapRecorded,
+    NamesChanged,
+    StatusChanged,
+    Subscriber,
+)
 from vmstui.models import Alarm, Event, Gap
+from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.failures import Failures
@@ -179,8 +187,7 @@ class VmstuiApp(ViewActions, App[None]):
         return await store.count_events(text_filter.pattern, words=text_filter.words)
 
     def name_of(self, source: str, guid: str) -> str:
-        runner = self.runtime.genetec.get(source)
-        return runner.names.get(guid.lower(), "") if runner is not None else ""
+        return self.runtime.namer(source)(guid)
 
     # --- the flush: hub updates → screen, in one batch ------------------------------------
 
@@ -194,6 +201,7 @@ class VmstuiApp(ViewActions, App[None]):
             return
         events: list[Event] = []
         gaps: list[Gap] = []
+        renamed: set[str] = set()
         with self.batch_update():
             for update in updates:
                 if isinstance(update, EventsArrived):
@@ -212,6 +220,10 @@ class VmstuiApp(ViewActions, App[None]):
                         )
                 elif isinstance(update, GapRecorded):
                     gaps.append(update.gap)
+                elif isinstance(update, NamesChanged):
+                    renamed.add(update.source)
+            if renamed:
+                self._renamed(renamed)
             feed = self.query_one(EventFeed)
             if events:
                 feed.add_events(events)
@@ -240,6 +252,12 @@ class VmstuiApp(ViewActions, App[None]):
         table.apply(source, alarms, full=full)
         if self._fresh_sources >= {s.name for s in self.settings.sources}:
             table.stale = False
+
+    def _renamed(self, sources: set[str]) -> None:
+        self.query_one(AlarmTable).renamed(sources)
+        shown = self.query_one(AlarmTable).alarms.get(self._details_alarm or "")
+        if shown is not None and shown.source in sources:
+            self._show_alarm(shown)
 
     def _count_alarms(self) -> None:
         table = self.query_one(AlarmTable)
@@ -304,12 +322,8 @@ class VmstuiApp(ViewActions, App[None]):
                 self.push_screen(DetailsScreen(self._describe(alarm)))
 
     def _describe(self, alarm: Alarm) -> RenderableType:
-        return describe_alarm(
-            alarm,
-            self.name_of(alarm.source, alarm.alarm_guid),
-            self.name_of(alarm.source, alarm.trigger_entity),
-            time_format=self.settings.ui.time_format,
-        )
+        named = named_alarm(alarm, self.runtime.namer(alarm.source))
+        return describe_alarm(named, time_format=self.settings.ui.time_format)
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:

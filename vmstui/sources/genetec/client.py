@@ -44,7 +44,11 @@ class UnreachableError(GenetecError):
 
 
 class CommandFailed(GenetecError):
-    """The server answered Status Fail."""
+    """The server answered Status Fail; `code` is its SdkErrorCode ("" when it gave none)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class HttpStatusError(GenetecError):
@@ -86,7 +90,8 @@ def check_response(response: httpx.Response) -> None:
         raise HttpStatusError(status, f"HTTP {status} from {response.request.url.path}")
 
 
-def result_of(response: httpx.Response) -> Any:
+def envelope(response: httpx.Response) -> tuple[str, Any]:
+    """The answer's Status and Result, whatever the Status; a Fail is CommandFailed."""
     check_response(response)
     try:
         data = json_value(response.content, "answer")
@@ -95,15 +100,24 @@ def result_of(response: httpx.Response) -> Any:
     rsp = data.get("Rsp") if isinstance(data, dict) else None
     if not isinstance(rsp, dict):
         raise GenetecError(f"the answer to {response.request.url.path} has no Rsp envelope")
-    if str(rsp.get("Status", "")).lower() != "ok":
-        result = rsp.get("Result")
-        message = ""
+    status = str(rsp.get("Status", ""))
+    result = rsp.get("Result")
+    if status.lower() in ("fail", ""):
+        message = code = ""
         if isinstance(result, dict):
-            message = str(result.get("Message") or result.get("SdkErrorCode") or "")
+            code = str(result.get("SdkErrorCode") or "")[:100]
+            message = str(result.get("Message") or code)
         elif result:
             message = str(result)
-        raise CommandFailed(f"the server refused: {message[:300] or 'no reason given'}")
-    return rsp.get("Result")
+        raise CommandFailed(f"the server refused: {message[:300] or 'no reason given'}", code)
+    return status, result
+
+
+def result_of(response: httpx.Response) -> Any:
+    status, result = envelope(response)
+    if status.lower() != "ok":
+        raise CommandFailed(f"the server answered {status[:40]!r}")
+    return result
 
 
 @reads("active alarm row")
@@ -147,6 +161,19 @@ class GenetecClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        q: str | None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Response:
+        params = {"q": q} if q is not None else None
+        try:
+            return await self.http.request(method, path, params=params, files=files)
+        except httpx.TransportError as exc:
+            raise describe_transport_error(exc, self.cfg.url) from None
+
     async def call(
         self,
         method: str,
@@ -155,12 +182,12 @@ class GenetecClient:
         q: str | None = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
-        params = {"q": q} if q is not None else None
-        try:
-            response = await self.http.request(method, path, params=params, files=files)
-        except httpx.TransportError as exc:
-            raise describe_transport_error(exc, self.cfg.url) from None
-        return result_of(response)
+        return result_of(await self._request(method, path, q, files))
+
+    async def call_status(self, method: str, path: str, *, q: str | None = None) -> tuple[str, Any]:
+        """(Status, Result) for an answer whose Status may be other than Ok and still carry
+        results (a report's TooManyResults, Partial); a Fail is CommandFailed."""
+        return envelope(await self._request(method, path, q))
 
     # --- subscriptions --------------------------------------------------------------------
 

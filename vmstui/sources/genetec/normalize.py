@@ -54,9 +54,13 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _guid(value: Any) -> str:
+def guid_text(value: Any) -> str:
+    """A GUID as the Web SDK gave it, bare and lower-case; "" for none (or the empty GUID)."""
     text = str(value or "").strip().strip("{}").lower()
     return "" if text == _EMPTY_GUID else text
+
+
+_guid = guid_text
 
 
 _ID_HASH = hashlib.blake2b(digest_size=12, person=b"vmstui-genetec")
@@ -200,6 +204,7 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
             else {}
         )
         priority = content.get("Priority") or body.get("Priority") or 0
+        attached = [_guid(g) for g in as_list(content.get("AttachedEntities"))]
         return Alarm(
             source=event.source,
             instance_id=body["InstanceId"],
@@ -211,6 +216,7 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
             trigger_event=str(body.get("TriggerEvent") or ""),
             context=str(content.get("Context") or ""),
             has_source_condition=bool(body.get("HasSourceCondition")),
+            attached=[g for g in attached if g],
             updated=now,
             raw=body,
         )
@@ -221,15 +227,15 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
         changes.update(
             state=AlarmState.ACKNOWLEDGED,
             active=False,
-            acked_by=str(body.get("AckedByName") or _guid(body.get("AckedBy"))),
+            acked_by=_guid(body.get("AckedBy")),
+            acked_by_name=_name(body.get("AckedByName")),
             acked_time=parse_time(body.get("AckTime")) or now,
         )
     elif kind == "AlarmInvestigating":
         changes.update(
             state=AlarmState.INVESTIGATING,
-            investigated_by=str(
-                body.get("InvestigatedByName") or _guid(body.get("InvestigatedBy"))
-            ),
+            investigated_by=_guid(body.get("InvestigatedBy")),
+            investigated_by_name=_name(body.get("InvestigatedByName")),
             investigated_time=parse_time(body.get("InvestigatedTime")) or now,
         )
     elif kind == "AlarmForwarded":
@@ -249,20 +255,30 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
 # --- /activealarms -----------------------------------------------------------------------
 
 
-def dynamic_context(xml: Any) -> str:
-    """The plain <Context> text of a DynamicContent XML string ("" when absent or unreadable)."""
+def _name(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def dynamic_content(xml: Any) -> tuple[str, list[str]]:
+    """The plain <Context> text and the <AttachedEntities> GUIDs of a DynamicContent XML
+    string (empty when absent or unreadable)."""
     if not isinstance(xml, str) or not xml.strip():
-        return ""
+        return "", []
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
-        return ""  # never let a payload declare entities
+        return "", []  # never let a payload declare entities
     try:
         root = ET.fromstring(xml)  # noqa: S314 - DTDs refused above
     except (ET.ParseError, ValueError):  # ValueError: text that is not Unicode (surrogates)
-        return ""
+        return "", []
+    context: str | None = None
+    attached: list[str] = []
     for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] == "Context":
-            return element.text or ""
-    return ""
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "Context" and context is None:
+            context = element.text or ""
+        elif tag == "AttachedEntities" and not attached:
+            attached = [g for item in element if (g := _guid(item.text))]
+    return context or "", attached
 
 
 def forward_information(value: Any) -> list[Forward]:
@@ -301,8 +317,9 @@ def active_alarm(source: str, row: Any) -> Alarm:
     if instance is None or not alarm_guid:
         raise Malformed("active alarm row without a 64-bit integer InstanceID and a Guid")
     context = row.get("DynamicContext")
+    from_xml, attached = dynamic_content(row.get("DynamicContent"))
     if not isinstance(context, str):
-        context = dynamic_context(row.get("DynamicContent"))
+        context = from_xml
     priority = row.get("Priority")
     state = row.get("State")
     return Alarm(
@@ -315,11 +332,13 @@ def active_alarm(source: str, row: Any) -> Alarm:
         trigger_entity=_guid(row.get("TriggerEntity")),
         trigger_event=str(row.get("TriggerEvent") or ""),
         context=context,
-        acked_by=str(row.get("AckByString") or _guid(row.get("AckBy") or row.get("AckedBy"))),
+        acked_by=_guid(row.get("AckBy") or row.get("AckedBy")),
+        acked_by_name=_name(row.get("AckByString")),
         acked_time=parse_time(row.get("AckTime") or row.get("AckedTime")),
         investigated_by=_guid(row.get("InvestigatedBy")),
         investigated_time=parse_time(row.get("InvestigatedTime")),
         forwards=forward_information(row.get("ForwardInformation")),
+        attached=attached,
         has_source_condition=bool(row.get("HasSourceCondition")),
         raw=row,
     )

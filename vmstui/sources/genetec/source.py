@@ -16,7 +16,9 @@ from vmstui.models import Alarm, Event, Subscription
 from vmstui.sources.base import Runner
 from vmstui.sources.genetec import normalize, qexpr
 from vmstui.sources.genetec.client import AuthError, ForbiddenError, GenetecClient, GenetecError
+from vmstui.sources.genetec.eventtypes import code_of
 from vmstui.sources.genetec.multipart import Part
+from vmstui.sources.genetec.names import EntityDirectory
 from vmstui.sources.genetec.stream import EventStream, open_stream
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, cancel_all
 
@@ -41,8 +43,12 @@ class GenetecSource(Runner):
         # (re-subscribed after every reconnect, so a reconnect does not undo them).
         self.subscriptions: list[str] = list(cfg.subscriptions)
         self._refresh_soon = asyncio.Event()
-        # Configured names for GUIDs, so summaries say "Roof access door" rather than a GUID.
-        self.names = cfg.guid_names()
+        # The VMS's names for its GUIDs (the config's maps override them): the console, the
+        # event summaries ("Roof access door" rather than a GUID) and the pickers read them.
+        self.directory = EntityDirectory(
+            cfg, self.client, changed=lambda: hub.names_changed(self.name)
+        )
+        self.names = self.directory.view
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -59,10 +65,11 @@ class GenetecSource(Runner):
                 await self.refresh_alarms()
                 await control.live()
                 refresher = asyncio.create_task(self._refresh_loop())
+                names = asyncio.create_task(self.directory.run(), name=f"names:{self.name}")
                 try:
                     await self._read(stream, control)
                 finally:
-                    await cancel_all([refresher])
+                    await cancel_all([refresher, names])
         except (AuthError, ForbiddenError) as exc:
             raise FatalSourceError(str(exc)) from None
 
@@ -89,11 +96,25 @@ class GenetecSource(Runner):
         ]
 
     async def refresh_alarms(self) -> list[Alarm]:
-        alarms = await self.client.active_alarms()
+        alarms = [self._event_named(alarm) for alarm in await self.client.active_alarms()]
+        for alarm in alarms:
+            self.directory.want_alarm(alarm)
         self.alarms = {alarm.instance_id: alarm for alarm in alarms}
         self.priorities.update((a.alarm_guid, a.priority) for a in alarms if a.priority)
         await self.hub.alarms(self.name, alarms, full=True)
         return alarms
+
+    def _event_named(self, alarm: Alarm) -> Alarm:
+        """The trigger event by its name: /activealarms gives a number, and the stream gave
+        the name of the same instance (a pair learned) or the server named it before."""
+        code = code_of(alarm.trigger_event)
+        if code is None:
+            return alarm
+        before = self.alarms.get(alarm.instance_id)
+        if before is not None and before.alarm_guid == alarm.alarm_guid:
+            self.directory.learn_event_type(code, before.trigger_event)
+        name = self.directory.event_types.name(code)
+        return alarm.model_copy(update={"trigger_event": name}) if name else alarm
 
     async def _refresh_loop(self) -> None:
         # The stream can miss a notification (or the server never sends one, e.g. for a
@@ -138,8 +159,11 @@ class GenetecSource(Runner):
                 if alarm is not None:
                     changed.append(alarm)
             if events:
+                self.directory.want_many(event.entity for event in events)
                 await self.hub.publish(events)
             if changed:
+                for alarm in changed:
+                    self.directory.want_alarm(alarm)
                 await self.hub.alarms(self.name, changed)
             control.count(events=len(events), malformed=malformed)
 
@@ -149,7 +173,13 @@ class GenetecSource(Runner):
         that escapes it is Malformed, so the part is kept in rejects and the reader goes on."""
         data = part.data if part.parsed else json_value(part.body, "part")
         event = normalize.stream_event(self.name, data, part.body, self.names)
-        return event, self._apply(event) if event.kind == "alarm" else None
+        if event.kind == "alarm":
+            return event, self._apply(event)
+        # An event carries its type's number beside its name: this server's pair.
+        inner = data["Rsp"]["Result"].get("Event")
+        if isinstance(inner, dict) and "EventName" in inner:
+            self.directory.learn_event_type(inner["EventName"], event.type)
+        return event, None
 
     def _apply(self, event: Event) -> Alarm | None:
         instance = event.raw.get(event.type, {}).get("InstanceId")
@@ -161,7 +191,10 @@ class GenetecSource(Runner):
         if alarm.priority:
             self.priorities[alarm.alarm_guid] = alarm.priority
         elif event.type == "AlarmTriggered":
-            known = self.priorities.get(alarm.alarm_guid)
+            # The alarm entity's own priority is a new instance's, unless its trigger said
+            # another; else the last instance's.
+            guid = alarm.alarm_guid
+            known = self.directory.priority(guid) or self.priorities.get(guid)
             if known:
                 alarm = alarm.model_copy(update={"priority": known})
             self._refresh_soon.set()  # the VMS's own word, also for a priority we guessed

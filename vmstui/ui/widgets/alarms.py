@@ -16,7 +16,7 @@ M" and the filter; when nothing matches, the pane says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -159,6 +159,18 @@ class AlarmTable(DataTable[Text]):
             self._sort()
             self._update_title()
 
+    def renamed(self, sources: Collection[str]) -> None:
+        """The VMS named ids of these sources anew: their rows are written again (and a
+        filter's words may match them now)."""
+        before = self._following()
+        with self.app.batch_update():
+            for alarm in [a for a in self.alarms.values() if a.source in sources]:
+                self._upsert(alarm)
+            self._refit()
+            self._sort()
+            self._follow(before)
+            self._update_title()
+
     def set_filter(self, alarm_filter: AlarmFilter | None) -> None:
         """Show only the alarms that match (and the urgent ones); None or empty: all."""
         self.filter = alarm_filter if alarm_filter is not None and not alarm_filter.empty else None
@@ -200,6 +212,14 @@ class AlarmTable(DataTable[Text]):
         )
         return name, entity
 
+    def _by(self, alarm: Alarm) -> str:
+        """Who acted last (investigated, else acknowledged), by name where one is known."""
+        if alarm.investigated_by or alarm.investigated_by_name:
+            guid, given = alarm.investigated_by, alarm.investigated_by_name
+        else:
+            guid, given = alarm.acked_by, alarm.acked_by_name
+        return (self._namer(alarm.source, guid) if guid else "") or given or guid
+
     def _words(self, alarm: Alarm) -> tuple[str, ...]:
         """Where a filter's words are looked for: names, the trigger event, the context,
         who acted, the source and the GUIDs."""
@@ -207,6 +227,7 @@ class AlarmTable(DataTable[Text]):
             *self._names(alarm),
             alarm.trigger_event,
             alarm.context,
+            self._by(alarm),
             alarm.acked_by,
             alarm.investigated_by,
             alarm.source,
@@ -280,7 +301,7 @@ class AlarmTable(DataTable[Text]):
             "source entity": printable(entity),
             "triggered": local_time(alarm.trigger_time, self._time_format),
             "context": printable(alarm.context),
-            "by": printable(alarm.investigated_by or alarm.acked_by or ""),
+            "by": printable(self._by(alarm)),
         }
         self._texts[alarm.key] = texts
         # Text, never str: DataTable reads a str cell as markup, and these are the VMS's

@@ -56,39 +56,56 @@ def describe_event(event: Event, *, time_format: str = TIME_FORMAT) -> Renderabl
     return Group(_table(rows), _json(event.raw))
 
 
+def _named(name: str, guid: str) -> str:
+    """`name guid`: the name where one is known, the GUID always (what the VMS's own tools
+    and a colleague on the phone go by)."""
+    return f"{name} {guid}".strip() or "-"
+
+
 def describe_alarm(
     alarm: Alarm, name: str = "", entity_name: str = "", *, time_format: str = TIME_FORMAT
 ) -> RenderableType:
+    """Every field of `alarm`, names beside GUIDs: its own (`naming.named_alarm` fills them
+    from the config and the VMS), or `name` and `entity_name` when given."""
+
     def when(value: datetime | None) -> str:
         return local_time(value, time_format, dated=True)
 
+    def acted(who: str, at: datetime | None) -> str:
+        return f"{who} {when(at)}" if at else who
+
     forwards = "; ".join(
-        f"{f.by_name or f.by or '?'} → {', '.join(f.to_names or f.to)}" for f in alarm.forwards
+        f"{_named(f.by_name, f.by) if f.by or f.by_name else '?'} → "
+        + ", ".join(_named(n, g) for g, n in zip(f.to, f.to_names + [""] * len(f.to), strict=False))
+        for f in alarm.forwards
+    )
+    attached = ", ".join(
+        _named(n, g)
+        for g, n in zip(
+            alarm.attached, alarm.attached_names + [""] * len(alarm.attached), strict=False
+        )
     )
     rows = [
-        ("alarm", f"{name} {alarm.alarm_guid}".strip()),
+        ("alarm", _named(name or alarm.alarm_name, alarm.alarm_guid)),
         ("instance", str(alarm.instance_id)),
         ("source", alarm.source),
         ("state", alarm.state.value + (" (stale)" if alarm.stale else "")),
         ("priority", str(alarm.priority) if alarm.priority else "? (not known yet)"),
         ("triggered", when(alarm.trigger_time)),
-        (
-            "entity",
-            f"{alarm.trigger_entity_name or entity_name} {alarm.trigger_entity}".strip() or "-",
-        ),
+        ("entity", _named(entity_name or alarm.trigger_entity_name, alarm.trigger_entity)),
         ("trigger event", alarm.trigger_event or "-"),
         ("context", alarm.context or "-"),
-        (
-            "acknowledged",
-            f"{alarm.acked_by or '-'} {when(alarm.acked_time) if alarm.acked_time else ''}",
-        ),
+        ("acknowledged", acted(_named(alarm.acked_by_name, alarm.acked_by), alarm.acked_time)),
         (
             "investigated",
-            f"{alarm.investigated_by or '-'} "
-            f"{when(alarm.investigated_time) if alarm.investigated_time else ''}",
+            acted(
+                _named(alarm.investigated_by_name, alarm.investigated_by), alarm.investigated_time
+            ),
         ),
         ("forwards", forwards or "-"),
     ]
+    if alarm.attached:
+        rows.append(("attached", attached))
     return Group(_table(rows), _json(alarm.raw))
 
 
