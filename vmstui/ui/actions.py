@@ -14,7 +14,6 @@ from typing import Any
 from textual import work
 from textual.app import App
 
-from vmstui.config import GenetecConfig
 from vmstui.models import Alarm, Named
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
@@ -62,10 +61,6 @@ class AlarmActions(App[None]):
         """A notification of text that may hold the VMS's own words (an error it answered, a
         name): shown as written, never read as markup or escape sequences."""
         self.notify(printable(message), markup=False, **kwargs)
-
-    def _source_cfg(self, name: str) -> GenetecConfig | None:
-        runner = self.runtime.genetec.get(name)
-        return runner.cfg if runner is not None else None
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
         targets = self.query_one(AlarmTable).targets()
@@ -212,10 +207,14 @@ class AlarmActions(App[None]):
         if chosen is None:
             return
         source, alarms = chosen
-        cfg = self._source_cfg(source)
-        picked: list[Named] | None = await self.push_screen_wait(
-            ForwardDialog(cfg.recipients if cfg else {})
+        runner = self.runtime.genetec.get(source)
+        # The config's recipients at once, the server's users and groups when they arrive.
+        dialog = (
+            ForwardDialog(runner.cfg.recipients, server=runner.directory.principals)
+            if runner is not None
+            else ForwardDialog({})
         )
+        picked: list[Named] | None = await self.push_screen_wait(dialog)
         if not picked:
             return
         recipients = [named.guid for named in picked]
@@ -259,11 +258,13 @@ class AlarmActions(App[None]):
         if not self.runtime.desk.sources:
             return
         source = self.runtime.desk.sources[0]
-        cfg = self._source_cfg(source)
+        runner = self.runtime.genetec.get(source)
+        cfg = runner.cfg if runner is not None else None
         alarms = sorted(cfg.alarms.items()) if cfg else []
         entities = sorted(cfg.entities.items()) if cfg else []
+        server = runner.directory.alarm_entities if runner is not None else None
         request: TriggerRequest | None = await self.push_screen_wait(
-            TriggerDialog(alarms, entities)
+            TriggerDialog(alarms, entities, server=server)
         )
         if request is None:
             return
