@@ -251,3 +251,17 @@ async def test_trigger_while_loading_and_when_the_server_fails() -> None:
         app.screen.query_one("#alarm", Input).value = "LogicalID(Alarm,2)"
         await pilot.press("enter")
     assert app.results == [TriggerRequest(alarm="LogicalID(Alarm,2)")]
+
+
+async def test_a_name_the_server_does_not_know_shows_its_guid() -> None:
+    nameless = Named(guid=G3, name="", kind="User")
+
+    async def users() -> list[Named]:
+        return [nameless, ANNA]
+
+    app = Host(ForwardDialog({}, server=users))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 2, "the server's users")
+        assert rows(app) == [f"[ ] {G3} (user)", "[ ] Anna Berg (user)"]
+        await pilot.press("enter")
+    assert app.results == [[nameless]]

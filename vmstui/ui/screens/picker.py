@@ -49,12 +49,19 @@ class Choice:
     @classmethod
     def of(cls, named: Named, *, kind: bool = False) -> Choice:
         word = KIND_WORDS.get(named.kind, named.kind.lower()) if kind else ""
-        label = f"{named.name} ({word})" if word else named.name
+        name = named.name or named.guid  # no name known: the GUID, rather than a blank row
+        label = f"{name} ({word})" if word else name
         return cls(label, named.guid, named.name, named.kind)
 
     @property
     def named(self) -> Named:
-        return Named(guid=self.value, name=self.name or self.label, kind=self.kind)
+        return Named(guid=self.value, name=self.name, kind=self.kind)
+
+    @property
+    def searched(self) -> str:
+        """What the filter's words are looked for in: the name (a nameless VMS entity's
+        GUID, a filter dialog's label), never the kind written after it."""
+        return self.name or (self.value if self.kind else self.label)
 
 
 def configured(names: Iterable[tuple[str, str]]) -> list[Choice]:
@@ -69,7 +76,7 @@ def words(text: str) -> list[str]:
 def matches(choice: Choice, wanted: list[str]) -> bool:
     """Every word somewhere in the name, case-insensitively ("sec TEAM" finds "Security
     team (group)"; the kind written after it is not searched, or "s" would find every user)."""
-    folded = (choice.name or choice.label).casefold()
+    folded = choice.searched.casefold()
     return all(word in folded for word in wanted)
 
 
