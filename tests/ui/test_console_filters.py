@@ -15,9 +15,9 @@ from vmstui.models import AlarmState, Event
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
-from vmstui.ui.screens.dialog_alarm import Checklist
 from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import FilterDialog
+from vmstui.ui.screens.picker import Checklist
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane
 from vmstui.ui.widgets.feed import EventFeed

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
 
 from vmstui.filters import AlarmFilter, parse_text
-from vmstui.models import AlarmState
+from vmstui.models import AlarmState, Named
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import (
@@ -198,14 +198,18 @@ async def test_text_escape_and_none_initial() -> None:
 RECIPIENTS = {"Supervisors": G1, "Night shift": G2.upper()}
 
 
+def guids(result: list[Named] | None) -> list[str] | None:
+    return None if result is None else [named.guid for named in result]
+
+
 async def test_forward_ticks_several() -> None:
     app = await drive(ForwardDialog(RECIPIENTS), "space", "down", "space", "enter")
-    assert app.results == [[G1, G2]]
+    assert app.results == [[Named(guid=G1, name="Supervisors"), Named(guid=G2, name="Night shift")]]
 
 
 async def test_forward_enter_on_highlighted_recipient() -> None:
     app = await drive(ForwardDialog(RECIPIENTS), "down", "enter")
-    assert app.results == [[G2]]
+    assert app.results == [[Named(guid=G2, name="Night shift")]]
 
 
 async def test_forward_typed_guids_validated_while_typing() -> None:
@@ -223,8 +227,8 @@ async def test_forward_typed_guids_validated_while_typing() -> None:
         assert error_text(app, "guids") == ""
         await pilot.press("enter")
         await pilot.pause()
-    # Ticked first, then typed; the duplicate G1 once.
-    assert app.results == [[G1, G3]]
+    # Ticked first, then typed; the duplicate G1 once, by its name; G3 is offered nowhere.
+    assert app.results == [[Named(guid=G1, name="Supervisors"), Named(guid=G3, name="")]]
 
 
 async def test_forward_without_configured_recipients() -> None:
@@ -237,7 +241,7 @@ async def test_forward_without_configured_recipients() -> None:
         assert "GUID" in error_text(app, "guids")
         await paste(pilot, G3)
         await pilot.press("enter")
-    assert app.results == [[G3]]
+    assert list(map(guids, app.results)) == [[G3]]
 
 
 # --- TriggerDialog -----------------------------------------------------------------------
@@ -248,7 +252,7 @@ ENTITIES = [("Lobby camera", G3)]
 
 async def test_trigger_defaults_to_the_highlighted_alarm() -> None:
     app = await drive(TriggerDialog(ALARMS, ENTITIES), "tab", "enter")
-    assert app.results == [TriggerRequest(alarm=G1)]
+    assert app.results == [TriggerRequest(alarm=G1, name="Fire")]
 
 
 async def test_trigger_full_request() -> None:
@@ -267,7 +271,9 @@ async def test_trigger_full_request() -> None:
         await pilot.press("tab")
         await typed(pilot, "7")
         await pilot.press("enter")
-    assert app.results == [TriggerRequest(alarm=G2, entity=G3, context='Fire "A"', priority=7)]
+    assert app.results == [
+        TriggerRequest(alarm=G2, entity=G3, context='Fire "A"', priority=7, name="Intrusion")
+    ]
 
 
 async def test_trigger_refuses_invalid_fields_while_typing() -> None:

@@ -14,8 +14,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 
-from vmstui.config import GenetecConfig
-from vmstui.models import Alarm
+from vmstui.models import Alarm, Named
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
@@ -62,10 +61,6 @@ class AlarmActions(App[None]):
         """A notification of text that may hold the VMS's own words (an error it answered, a
         name): shown as written, never read as markup or escape sequences."""
         self.notify(printable(message), markup=False, **kwargs)
-
-    def _source_cfg(self, name: str) -> GenetecConfig | None:
-        runner = self.runtime.genetec.get(name)
-        return runner.cfg if runner is not None else None
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
         targets = self.query_one(AlarmTable).targets()
@@ -212,16 +207,26 @@ class AlarmActions(App[None]):
         if chosen is None:
             return
         source, alarms = chosen
-        cfg = self._source_cfg(source)
-        recipients = await self.push_screen_wait(ForwardDialog(cfg.recipients if cfg else {}))
-        if not recipients:
+        runner = self.runtime.genetec.get(source)
+        # The config's recipients at once, the server's users and groups when they arrive.
+        dialog = (
+            ForwardDialog(runner.cfg.recipients, server=runner.directory.principals)
+            if runner is not None
+            else ForwardDialog({})
+        )
+        picked: list[Named] | None = await self.push_screen_wait(dialog)
+        if not picked:
             return
+        recipients = [named.guid for named in picked]
+        to = ", ".join(
+            named.name or self.name_of(source, named.guid) or named.guid for named in picked
+        )
 
         async def call() -> None:
             for alarm in alarms:  # ForwardAlarm takes one instance per call
                 await self.runtime.desk.forward(source, alarm.instance_id, recipients)
 
-        await self._act(("Forward", "Forwarded"), self._named(alarms), source, call)
+        await self._act(("Forward", "Forwarded"), f"{self._named(alarms)} to {to}", source, call)
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
@@ -253,15 +258,17 @@ class AlarmActions(App[None]):
         if not self.runtime.desk.sources:
             return
         source = self.runtime.desk.sources[0]
-        cfg = self._source_cfg(source)
+        runner = self.runtime.genetec.get(source)
+        cfg = runner.cfg if runner is not None else None
         alarms = sorted(cfg.alarms.items()) if cfg else []
         entities = sorted(cfg.entities.items()) if cfg else []
+        server = runner.directory.alarm_entities if runner is not None else None
         request: TriggerRequest | None = await self.push_screen_wait(
-            TriggerDialog(alarms, entities)
+            TriggerDialog(alarms, entities, server=server)
         )
         if request is None:
             return
-        named = next((name for name, guid in alarms if guid == request.alarm), request.alarm)
+        named = request.name or self.name_of(source, request.alarm) or request.alarm
         await self._act(
             ("Trigger", "Triggered"),
             f"alarm {named}",

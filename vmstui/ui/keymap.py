@@ -17,10 +17,11 @@ from textual.dom import DOMNode
 
 from vmstui.errors import ConfigError
 from vmstui.ui.screens.details import DetailsScreen
-from vmstui.ui.screens.dialog_alarm import Checklist, TriggerDialog
+from vmstui.ui.screens.dialog_alarm import TriggerDialog
 from vmstui.ui.screens.dialog_base import DialogScreen
 from vmstui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from vmstui.ui.screens.help import HelpScreen
+from vmstui.ui.screens.picker import Checklist
 
 
 def _key(key: str, action: str, label: str, id: str, does: str, show: bool = True) -> Binding:

@@ -1,7 +1,9 @@
 """Alarm dialogs: forward an alarm to recipients, trigger an alarm.
 
 Both only collect and validate; the alarm desk builds the `q=` expression from what they
-return (bare lower-case GUIDs, or `LogicalID(Type,n)` where the operator typed one).
+return (bare lower-case GUIDs, or `LogicalID(Type,n)` where the operator typed one). Both
+offer names (the config's at once, the server's when they arrive: see `picker`), so no
+GUID has to be typed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
+from vmstui.models import Named
 from vmstui.sources.genetec import qexpr
 from vmstui.ui.plain import plain
 from vmstui.ui.screens.dialog_base import (
@@ -29,6 +32,7 @@ from vmstui.ui.screens.dialog_base import (
     reason,
     reference,
 )
+from vmstui.ui.screens.picker import Checklist, Loader, Picker, PickList, configured
 
 _SEPARATORS = re.compile(r"[,;\s]+")
 
@@ -49,130 +53,146 @@ def _optional_reference(text: str) -> str | None:
     return reason(reference)(text) if text.strip() else None
 
 
-class Checklist(EdgeList):
-    """A list of named values to tick with Space; Enter confirms the dialog.
+class ForwardDialog(DialogScreen[list[Named]]):
+    """Forward to recipients ticked in a list (the config's, then the server's users and user
+    groups, filtered as you type) and/or GUIDs typed comma-separated, a fallback.
 
-    The ticked state is written as `[x]` / `[ ]` rather than shown by colour alone (Textual's
-    SelectionList draws the same glyph either way), for colour-blind operators and NO_COLOR.
+    Returns the recipients (bare lower-case GUIDs with their names; "" for a typed GUID
+    offered nowhere), without duplicates, in the order shown then typed; or None. Enter with
+    nothing ticked and nothing typed forwards to the highlighted recipient when the list has
+    the focus, or when the filter field has it and leaves exactly one.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "tick", "Tick", show=False, id="dialog.tick"),
-        Binding("enter", "screen.confirm", "Confirm", show=False, id="dialog.list_confirm"),
-    ]
-
-    def __init__(
-        self, items: list[tuple[str, str]], *, ticked: Iterable[str] = (), id: str | None = None
-    ) -> None:
-        self._items = items
-        chosen = set(ticked)
-        self._ticked: set[int] = {i for i, (_, value) in enumerate(items) if value in chosen}
-        super().__init__(*(self._prompt(i) for i in range(len(items))), id=id, markup=False)
-
-    def _prompt(self, index: int) -> Content:
-        mark = "[x]" if index in self._ticked else "[ ]"
-        return plain(f"{mark} {self._items[index][0]}")
-
-    def action_tick(self) -> None:
-        index = self.highlighted
-        if index is None:
-            return
-        self._ticked ^= {index}
-        self.replace_option_prompt_at_index(index, self._prompt(index))
-
-    @property
-    def selected(self) -> list[str]:
-        """The ticked values, in list order."""
-        return [value for i, (_, value) in enumerate(self._items) if i in self._ticked]
-
-
-class ForwardDialog(DialogScreen[list[str]]):
-    """Forward to named recipients (ticked in a list) and/or GUIDs typed comma-separated.
-
-    Returns the recipients' GUIDs, bare and lower-case, without duplicates, in the order
-    shown then typed; or None. Enter with nothing ticked and nothing typed forwards to the
-    highlighted recipient.
-    """
-
-    # The first that exists gets the focus: the list, or the GUIDs when none is configured.
+    # The first that exists gets the focus: the list, or the GUIDs when nothing is offered.
     AUTO_FOCUS = "#recipients, #guids"
-    HINT = "{dialog.tick} tick · Tab GUIDs · Enter forward · {dialog.cancel} cancel"
+    HINT = "type to find · {dialog.tick} tick · Enter forward · {dialog.cancel} cancel"
 
-    def __init__(self, recipients: dict[str, str]) -> None:
+    def __init__(self, recipients: dict[str, str], *, server: Loader | None = None) -> None:
         super().__init__("Forward alarm")
-        self._recipients = [(name, qexpr.guid(value)) for name, value in recipients.items()]
+        self._recipients = configured((name, qexpr.guid(guid)) for name, guid in recipients.items())
+        self._server = server
+        self._picking = bool(self._recipients) or server is not None
 
     def body(self) -> ComposeResult:
-        if self._recipients:
-            picks = Checklist(self._recipients, id="recipients")
-            yield from self.row("Recipients", picks)
+        if self._picking:
+            picker = Picker(
+                self._recipients,
+                "recipients",
+                load=self._server,
+                what="users",
+                multi=True,
+                kinds=True,
+                placeholder="type part of a name (user or group)",
+            )
+            yield from self.row("Recipients", picker)
         guids = field_input(
             "guids",
-            placeholder="GUID, GUID, ...",
+            placeholder="or GUID, GUID, ..." if self._picking else "GUID, GUID, ...",
             check=reason(parse_guids),
             optional=True,
         )
-        yield from self.row("GUIDs" if self._recipients else "To GUIDs", guids)
+        yield from self.row("GUIDs" if self._picking else "To GUIDs", guids)
 
     def buttons(self) -> Iterable[Button]:
         yield Button("Forward", id="ok", variant="primary", compact=True)
         yield Button("Cancel", id="cancel", compact=True)
 
-    def result(self) -> list[str]:
-        chosen: list[str] = []
+    def value_changed(self, field: Input) -> None:
+        if field.id == "recipients-filter":  # "3 names match" was about the last filter
+            self.check_field(self.query_one("#guids", Input))
+
+    def result(self) -> list[Named]:
         typed = parse_guids(self.query_one("#guids", Input).value)
-        if self._recipients:
+        chosen: list[Named] = []
+        offered: dict[str, Named] = {}
+        if self._picking:
             picks = self.query_one("#recipients", Checklist)
-            chosen = list(picks.selected)
-            index = picks.highlighted
-            if not chosen and not typed and picks.has_focus and index is not None:
-                chosen = [self._recipients[index][1]]
-        merged = list(dict.fromkeys([*chosen, *typed]))
+            offered = {choice.value: choice.named for choice in picks.choices}
+            ticked = [choice.named for choice in picks.selected_choices]
+            chosen = ticked or ([] if typed else self._implied(picks))
+        named = [offered.get(guid) or Named(guid=guid, name="") for guid in typed]
+        merged: dict[str, Named] = {}
+        for recipient in [*chosen, *named]:
+            merged.setdefault(recipient.guid, recipient)
         if not merged:
             message = "tick a recipient (Space) or type a GUID"
-            raise Refused(message if self._recipients else "type at least one GUID", "guids")
-        return merged
+            raise Refused(message if self._picking else "type at least one GUID", "guids")
+        return list(merged.values())
+
+    def _implied(self, picks: Checklist) -> list[Named]:
+        """Nothing ticked: the highlighted recipient, when it is plainly the one meant."""
+        choice = picks.highlighted_choice
+        if choice is None:
+            return []
+        if picks.has_focus:
+            return [choice.named]
+        if self.query_one("#recipients-filter", Input).has_focus:
+            if picks.shown == 1:
+                return [choice.named]
+            message = f"{picks.shown} names match: tick one (Space) or type more"
+            raise Refused(message, "guids", focus=False)
+        return []
 
 
 @dataclass(frozen=True)
 class TriggerRequest:
-    """What the operator asked to trigger; the desk turns it into TriggerAlarm."""
+    """What the operator asked to trigger; the desk turns it into TriggerAlarm. `name`: the
+    alarm's as offered ("" for a typed reference)."""
 
     alarm: str
     entity: str | None = None
     context: str | None = None
     priority: int | None = None
+    name: str = ""
 
 
 class TriggerDialog(DialogScreen[TriggerRequest]):
-    """Trigger an alarm: pick it (or type its GUID), optional source entity, context, priority.
+    """Trigger an alarm: pick it by name (the config's, then the server's, filtered as you
+    type) or type its GUID; optional source entity, context, priority.
 
     A typed GUID (or `LogicalID(Type,n)`) wins over the list. In a list, the highlighted row
     is the choice and Enter moves on to the next field; Enter in a text field triggers.
     """
 
     AUTO_FOCUS = "#alarms, #alarm"
-    HINT = "↑↓ move · Enter trigger · {dialog.sanitize} sanitize context · {dialog.cancel} cancel"
+    HINT = (
+        "type to find · ↑↓ move · Enter trigger · {dialog.sanitize} sanitize · "
+        "{dialog.cancel} cancel"
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "sanitize", "Sanitize", show=False, id="dialog.sanitize"),
     ]
 
-    def __init__(self, alarms: list[tuple[str, str]], entities: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        alarms: list[tuple[str, str]],
+        entities: list[tuple[str, str]],
+        *,
+        server: Loader | None = None,
+    ) -> None:
         super().__init__("Trigger alarm", danger=True)
-        self._alarms = [(name, qexpr.guid(value)) for name, value in alarms]
+        self._alarms = configured((name, qexpr.guid(guid)) for name, guid in alarms)
         self._entities = [(name, qexpr.guid(value)) for name, value in entities]
+        self._server = server
+        self._picking = bool(self._alarms) or server is not None
 
     def body(self) -> ComposeResult:
-        if self._alarms:
-            options = [Option(plain(name)) for name, _ in self._alarms]
-            yield from self.row("Alarm", EdgeList(*options, id="alarms"))
+        if self._picking:
+            picker = Picker(
+                self._alarms,
+                "alarms",
+                load=self._server,
+                what="alarms",
+                placeholder="type part of its name",
+            )
+            yield from self.row("Alarm", picker)
         alarm = field_input(
             "alarm",
-            placeholder="or type a GUID / LogicalID(Alarm,n)" if self._alarms else "GUID",
-            check=_optional_reference if self._alarms else reason(reference),
-            optional=bool(self._alarms),
+            placeholder="or type a GUID / LogicalID(Alarm,n)" if self._picking else "GUID",
+            check=_optional_reference if self._picking else reason(reference),
+            optional=self._picking,
         )
-        yield from self.row("Alarm GUID" if self._alarms else "Alarm", alarm)
+        yield from self.row("Alarm GUID" if self._picking else "Alarm", alarm)
         if self._entities:
             options = [Option(Content("(no source entity)"))]
             options += [Option(plain(name)) for name, _ in self._entities]
@@ -215,21 +235,18 @@ class TriggerDialog(DialogScreen[TriggerRequest]):
         field.cursor_position = len(field.value)
         field.focus()
 
-    def _pick(self, list_id: str) -> int | None:
-        return self.query_one(f"#{list_id}", OptionList).highlighted
-
     def result(self) -> TriggerRequest:
         typed_alarm = self.query_one("#alarm", Input).value.strip()
-        index = self._pick("alarms") if self._alarms else None
+        choice = self.query_one("#alarms", PickList).highlighted_choice if self._picking else None
         if typed_alarm:
-            alarm = reference(typed_alarm)
-        elif index is not None:
-            alarm = self._alarms[index][1]
+            alarm, name = reference(typed_alarm), ""
+        elif choice is not None:
+            alarm, name = choice.value, choice.named.name
         else:
             raise Refused("choose an alarm or type its GUID", "alarm")
 
         typed_entity = self.query_one("#entity", Input).value.strip()
-        row = self._pick("entities") if self._entities else None
+        row = self.query_one("#entities", OptionList).highlighted if self._entities else None
         entity: str | None = None
         if typed_entity:
             entity = reference(typed_entity)
@@ -243,4 +260,5 @@ class TriggerDialog(DialogScreen[TriggerRequest]):
             entity=entity,
             context=context if context.strip() else None,
             priority=int(priority) if priority else None,
+            name=name,
         )

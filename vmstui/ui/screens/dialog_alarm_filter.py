@@ -12,8 +12,8 @@ from textual.widgets import Button, Input, Label
 
 from vmstui.filters import AlarmFilter, parse_priority, parse_text
 from vmstui.models import AlarmState
-from vmstui.ui.screens.dialog_alarm import Checklist
 from vmstui.ui.screens.dialog_base import DialogScreen, field_input, reason
+from vmstui.ui.screens.picker import Checklist, Choice
 from vmstui.ui.widgets.alarm_text import STATE_TEXT
 
 # The states a row of the pane can have (an acknowledged alarm leaves it).
@@ -50,7 +50,7 @@ class AlarmFilterDialog(DialogScreen[AlarmFilter]):
 
     def body(self) -> ComposeResult:
         current = self._current
-        states = [(STATE_TEXT[state], state.value) for state in STATES]
+        states = [Choice(STATE_TEXT[state], state.value) for state in STATES]
         ticked = [state.value for state in current.states]
         yield from self.row("State", Checklist(states, ticked=ticked, id="states"))
         priority = field_input(
@@ -62,7 +62,7 @@ class AlarmFilterDialog(DialogScreen[AlarmFilter]):
         )
         yield from self.row("Priority", priority)
         if len(self._sources) > 1:
-            named = [(name, name) for name in self._sources]
+            named = [Choice(name, name) for name in self._sources]
             yield from self.row("Source", Checklist(named, ticked=current.sources, id="sources"))
         text = field_input(
             "text",

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from vmstui.printable import printable
@@ -104,10 +105,11 @@ def reference(value: str) -> str:
 class Refused(Exception):
     """Raised by `DialogScreen.result` when the fields are valid but cannot be confirmed."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, *, focus: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.focus = focus  # False: the reason shows under `field`, the focus stays put
 
 
 class _CheckValidator(Validator):
@@ -299,7 +301,7 @@ class DialogScreen(ModalScreen[ResultT]):
         raise NotImplementedError
 
     @staticmethod
-    def row(label: str, *widgets: Input | OptionList | Static) -> ComposeResult:
+    def row(label: str, *widgets: Widget) -> ComposeResult:
         """A labelled field row, followed by the field's error line when it is an input."""
         with Horizontal(classes="row"):
             yield Label(plain(label), classes="label")
@@ -317,6 +319,8 @@ class DialogScreen(ModalScreen[ResultT]):
 
     def check_field(self, field: Input) -> str | None:
         """Validate one input now and show its reason; returns the reason."""
+        if not field.validators:  # a picker's filter: words, never refused
+            return None
         result = field.validate(field.value)
         message = None
         if result is not None and not result.is_valid:
@@ -369,7 +373,8 @@ class DialogScreen(ModalScreen[ResultT]):
     def refuse(self, refused: Refused) -> None:
         if refused.field:
             self.show_error(refused.field, refused.message)
-            self.query_one(f"#{refused.field}").focus()
+            if refused.focus:
+                self.query_one(f"#{refused.field}").focus()
         else:
             self.notify(printable(refused.message), severity="error", markup=False)
 

@@ -7,8 +7,8 @@ general dialogs and re-exports the alarm and feed ones, so the app imports from 
     ConfirmDialog(title, message, danger=False)          -> True | False | None
     TypedConfirmDialog(title, message, phrase="ACK ALL") -> True | None
     TextDialog(title, label, initial, validate, allow_sanitize) -> str | None
-    ForwardDialog(recipients)                            -> list[str] | None (bare GUIDs)
-    TriggerDialog(alarms, entities)                      -> TriggerRequest | None
+    ForwardDialog(recipients, server=...)                -> list[Named] | None (GUID, name)
+    TriggerDialog(alarms, entities, server=...)          -> TriggerRequest | None
     FilterDialog(current, recent)                        -> str | None ("" clears the filter)
     SubscriptionDialog()                                 -> str | None ("event(A,B)")
 """
