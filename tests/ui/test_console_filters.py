@@ -265,3 +265,7 @@ async def test_hiding_the_alarm_read_says_so_in_the_details(
         await until(pilot, lambda: "hidden by the alarm filter" in pane_text(pane), "said")
         assert f"#{held} Door held open" in pane_text(pane)
         assert "left the list" not in pane_text(pane)  # it has not: the filter hides it
+        # Names read meanwhile redraw the details: the note stays above them.
+        runtime.hub.names_changed("sim")
+        await pilot.pause(0.3)
+        assert "hidden by the alarm filter" in pane_text(pane)

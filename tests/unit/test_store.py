@@ -278,9 +278,7 @@ async def test_keyset_paging_returns_every_row_once_in_order(
     ]
     assert door3 == expected and len(door3) > 100
     doors = await pages(pattern="genetec.Door.*.DoorOpened", source="gen0")
-    expected = [
-        (e.time_us, e.seq) for e in await store.recent_events(5000) if e.source == "gen0"
-    ]
+    expected = [(e.time_us, e.seq) for e in await store.recent_events(5000) if e.source == "gen0"]
     assert doors == expected and len(doors) == 1500  # 7 topics, ties across them
 
     oldest_first = [(e.time_us, e.seq) async for e in store.iter_events(page_size=128)]

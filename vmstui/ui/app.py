@@ -93,6 +93,7 @@ class VmstuiApp(ViewActions, App[None]):
         self.failures = Failures(self)
         self._fresh_sources: set[str] = set()
         self._details_alarm: str | None = None  # the key of the alarm the details show
+        self._details_note: Text | None = None  # the note above them, kept on redraws
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
         self.theme = (
@@ -310,8 +311,12 @@ class VmstuiApp(ViewActions, App[None]):
             self._show_alarm(message.alarm)
 
     def _show_alarm(self, alarm: Alarm, *, note: Text | None = None) -> None:
+        """The details of `alarm`; a note above them ("#3 ... left the list") stays while
+        they show the same alarm, however often it is redrawn (an update, new names)."""
+        if note is None and alarm.key == self._details_alarm:
+            note = self._details_note
         described = self._describe(alarm)
-        self._details_alarm = alarm.key
+        self._details_alarm, self._details_note = alarm.key, note
         self.query_one(DetailsPane).show(Group(note, described) if note else described)
 
     def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
