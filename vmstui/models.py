@@ -1,10 +1,15 @@
 """The normalized data every source produces and every consumer reads. No I/O here.
 
 Times are timezone-aware UTC everywhere inside vmstui; only the UI converts to local time.
+
+This module is long because it is the core's one vocabulary: events (with their ingest-path
+shortcuts), alarms, source statuses, gaps and audit entries, and the words for times that
+go with them, which every layer reads together.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -376,6 +381,10 @@ SourceState = Literal["connecting", "live", "reconnecting", "blocked", "failed",
 
 
 class SourceStatus(BaseModel):
+    """A source's state. While it waits to reconnect, `retry_at` is when the next try starts
+    (a deadline, so that "reconnecting in N s" counts down wherever it is shown) and
+    `next_retry_s` the wait that was chosen (the backoff's, as the log says it)."""
+
     model_config = ConfigDict(frozen=True)
 
     source: str
@@ -383,19 +392,38 @@ class SourceStatus(BaseModel):
     state: SourceState
     detail: str = ""
     next_retry_s: float | None = None
+    retry_at: UtcDatetime | None = None
     since: UtcDatetime = Field(default_factory=utcnow)
     events: int = 0
     malformed: int = 0
     reconnects: int = 0
     skewed: int = 0  # events whose device time was more than CLOCK_SKEW_MARK off receipt
 
-    def describe(self) -> str:
-        if self.state == "reconnecting" and self.next_retry_s is not None:
-            text = f"reconnecting in {self.next_retry_s:.0f} s"
-        elif self.state == "blocked" and self.detail:
+    @property
+    def live(self) -> bool:
+        return self.state == "live"
+
+    def retry_in(self, now: datetime | None = None) -> int | None:
+        """Whole seconds until the next try, as of `now` (rounded up: it counts 3, 2, 1 and
+        the try starts as it would read 0); None when no try is waiting."""
+        if self.retry_at is None:
+            return None
+        return max(0, math.ceil((self.retry_at - (now or utcnow())).total_seconds()))
+
+    def state_text(self, now: datetime | None = None) -> str:
+        """The state alone, as of `now`: "reconnecting in 12 s", "live", "disk full"."""
+        left = self.retry_in(now)
+        if self.state == "reconnecting" and left is not None:
+            return f"reconnecting in {left} s"
+        if self.state == "blocked" and self.detail:
             return self.detail  # "disk full" says it all: the chip reads [cache: disk full]
-        else:
-            text = self.state
+        return self.state
+
+    def describe(self, now: datetime | None = None) -> str:
+        """The state and why, as of `now` (default: the moment it is called)."""
+        text = self.state_text(now)
+        if self.state == "blocked" and self.detail:
+            return text
         return f"{text}: {self.detail}" if self.detail else text
 
 
