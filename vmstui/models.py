@@ -3,8 +3,8 @@
 Times are timezone-aware UTC everywhere inside vmstui; only the UI converts to local time.
 
 This module is long because it is the core's one vocabulary: events (with their ingest-path
-shortcuts), alarms, source statuses, gaps and audit entries, and the words for times that
-go with them, which every layer reads together.
+shortcuts), alarms, source statuses, gaps and audit entries, and the words for times and
+spans that go with them, which every layer reads together.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import pairwise
 from operator import itemgetter
 from typing import Annotated, Any, Literal
 
@@ -93,6 +94,18 @@ def skew_text(skew: timedelta) -> str:
     else:
         amount = f"{seconds:.0f} s"
     return f"device clock {amount} {'ahead' if skew > timedelta(0) else 'behind'}"
+
+
+def duration_text(span: timedelta) -> str:
+    """How long something lasted, as an operator reads it: "45 s", "2 min 13 s", "1 h 5 min",
+    "3 d 2 h" (two units at most: the second is what the first leaves, rounded down)."""
+    seconds = max(0, int(span.total_seconds()))
+    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    for (unit, size), (smaller, small) in pairwise(units):
+        if seconds >= size:
+            rest = seconds % size // small
+            return f"{seconds // size} {unit}" + (f" {rest} {smaller}" if rest else "")
+    return f"{seconds} s"
 
 
 # Fields that are not part of an Event's value: how raw was given, when this copy arrived.
@@ -436,6 +449,10 @@ class Gap(BaseModel):
     start: UtcDatetime
     end: UtcDatetime
     reason: str = ""
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
 
 
 class AuditEntry(BaseModel):
