@@ -1,14 +1,20 @@
 """The normalized data every source produces and every consumer reads. No I/O here.
 
 Times are timezone-aware UTC everywhere inside vmstui; only the UI converts to local time.
+
+This module is long because it is the core's one vocabulary: events (with their ingest-path
+shortcuts), alarms, source statuses, gaps and audit entries, and the words for times and
+spans that go with them, which every layer reads together.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import pairwise
 from operator import itemgetter
 from typing import Annotated, Any, Literal
 
@@ -88,6 +94,18 @@ def skew_text(skew: timedelta) -> str:
     else:
         amount = f"{seconds:.0f} s"
     return f"device clock {amount} {'ahead' if skew > timedelta(0) else 'behind'}"
+
+
+def duration_text(span: timedelta) -> str:
+    """How long something lasted, as an operator reads it: "45 s", "2 min 13 s", "1 h 5 min",
+    "3 d 2 h" (two units at most: the second is what the first leaves, rounded down)."""
+    seconds = max(0, int(span.total_seconds()))
+    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    for (unit, size), (smaller, small) in pairwise(units):
+        if seconds >= size:
+            rest = seconds % size // small
+            return f"{seconds // size} {unit}" + (f" {rest} {smaller}" if rest else "")
+    return f"{seconds} s"
 
 
 # Fields that are not part of an Event's value: how raw was given, when this copy arrived.
@@ -380,6 +398,10 @@ SourceState = Literal["connecting", "live", "reconnecting", "blocked", "failed",
 
 
 class SourceStatus(BaseModel):
+    """A source's state. While it waits to reconnect, `retry_at` is when the next try starts
+    (a deadline, so that "reconnecting in N s" counts down wherever it is shown) and
+    `next_retry_s` the wait that was chosen (the backoff's, as the log says it)."""
+
     model_config = ConfigDict(frozen=True)
 
     source: str
@@ -387,19 +409,38 @@ class SourceStatus(BaseModel):
     state: SourceState
     detail: str = ""
     next_retry_s: float | None = None
+    retry_at: UtcDatetime | None = None
     since: UtcDatetime = Field(default_factory=utcnow)
     events: int = 0
     malformed: int = 0
     reconnects: int = 0
     skewed: int = 0  # events whose device time was more than CLOCK_SKEW_MARK off receipt
 
-    def describe(self) -> str:
-        if self.state == "reconnecting" and self.next_retry_s is not None:
-            text = f"reconnecting in {self.next_retry_s:.0f} s"
-        elif self.state == "blocked" and self.detail:
+    @property
+    def live(self) -> bool:
+        return self.state == "live"
+
+    def retry_in(self, now: datetime | None = None) -> int | None:
+        """Whole seconds until the next try, as of `now` (rounded up: it counts 3, 2, 1 and
+        the try starts as it would read 0); None when no try is waiting."""
+        if self.retry_at is None:
+            return None
+        return max(0, math.ceil((self.retry_at - (now or utcnow())).total_seconds()))
+
+    def state_text(self, now: datetime | None = None) -> str:
+        """The state alone, as of `now`: "reconnecting in 12 s", "live", "disk full"."""
+        left = self.retry_in(now)
+        if self.state == "reconnecting" and left is not None:
+            return f"reconnecting in {left} s"
+        if self.state == "blocked" and self.detail:
             return self.detail  # "disk full" says it all: the chip reads [cache: disk full]
-        else:
-            text = self.state
+        return self.state
+
+    def describe(self, now: datetime | None = None) -> str:
+        """The state and why, as of `now` (default: the moment it is called)."""
+        text = self.state_text(now)
+        if self.state == "blocked" and self.detail:
+            return text
         return f"{text}: {self.detail}" if self.detail else text
 
 
@@ -412,6 +453,10 @@ class Gap(BaseModel):
     start: UtcDatetime
     end: UtcDatetime
     reason: str = ""
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
 
 
 class AuditEntry(BaseModel):

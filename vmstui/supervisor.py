@@ -7,6 +7,10 @@ backoff with jitter, and a gap marker for the interval in which events may be mi
 
 A session that went live succeeded: the backoff starts over, so a server that restarts is
 retried soon, not at the pace its earlier down time had reached.
+
+`retry_now()` (the console's `r`) cuts a wait short: the next try starts at once. It is a
+try like any other: if it fails too, the wait after it is the next one the backoff gives
+(twice the last), so asking again and again neither resets the backoff nor skips a step.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from vmstui.errors import UserError
@@ -159,6 +163,8 @@ class Supervisor:
         self._gap_free = gap_free  # a durable queue keeps what arrives while we are away
         self._lost_at: datetime | None = None
         self._lost_reason = ""
+        self._wake = asyncio.Event()
+        self._waiting = False
         self.status = SourceStatus(source=source, vendor=vendor, state="connecting")
 
     @classmethod
@@ -184,15 +190,39 @@ class Supervisor:
         )
 
     def _set(self, state: SourceState, detail: str = "", next_retry_s: float | None = None) -> None:
+        now = utcnow()
+        retry_at = now + timedelta(seconds=next_retry_s) if next_retry_s is not None else None
         self.status = self.status.model_copy(
             update={
                 "state": state,
                 "detail": detail,
                 "next_retry_s": next_retry_s,
-                "since": utcnow(),
+                "retry_at": retry_at,
+                "since": now,
             }
         )
         self._on_status(self.status)
+
+    def retry_now(self) -> bool:
+        """Cut the wait before the next try short; False when no try is waiting (live, or
+        a try under way)."""
+        if not self._waiting:
+            return False
+        self._wake.set()
+        return True
+
+    async def _wait(self, delay: float) -> bool:
+        """Wait `delay` seconds, or until `retry_now()`; True when woken early."""
+        self._wake.clear()
+        self._waiting = True
+        try:
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting = False
 
     def count(self, *, events: int = 0, malformed: int = 0) -> None:
         self.status = self.status.model_copy(
@@ -245,5 +275,6 @@ class Supervisor:
             level = logging.WARNING if control.went_live is not None else logging.INFO
             log.log(level, "source %s: %s; retrying in %.1f s", self.source, reason, delay)
             self._set("failed" if fatal else "reconnecting", reason, next_retry_s=delay)
-            await asyncio.sleep(delay)
+            if await self._wait(delay):
+                log.info("source %s: retrying now, as asked", self.source)
             self._set("connecting", reason)

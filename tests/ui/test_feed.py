@@ -18,6 +18,7 @@ from vmstui.filters import TextFilter
 from vmstui.models import Event, EventKind, Gap
 from vmstui.store import Store, StoredEvent
 from vmstui.ui.widgets.feed import Counter, EventFeed, Loader
+from vmstui.ui.widgets.feed_rows import gap_text
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 _ids = itertools.count()
@@ -234,13 +235,31 @@ async def test_gap_rows_render_in_time_order(store: Store) -> None:
         await pilot.pause()
         shown = lines(feed)
         local = [t.astimezone().strftime("%H:%M:%S") for t in (start, end)]
-        marker = (
-            f"── gap: events may be missing {local[0]} → {local[1]} (hq: the event stream broke)"
+        marker = (  # how long it was down: 14.5 s to 16.5 s
+            f"── gap: hq down 2 s: events may be missing {local[0]} → {local[1]}"
+            " (the event stream broke)"
         )
         assert shown[3].startswith(marker) and shown[3].endswith("──")
         assert summary_style(feed, 3) not in (summary_style(feed, 2), summary_style(feed, 4))
         assert "00017" in shown[2] and "00016" in shown[4]
         assert feed.render_line(3).text == shown[3]
+
+
+@pytest.mark.parametrize(
+    ("down", "said"),
+    [
+        (timedelta(seconds=0.4), "0 s"),
+        (timedelta(seconds=45), "45 s"),
+        (timedelta(minutes=2, seconds=13), "2 min 13 s"),
+        (timedelta(minutes=7), "7 min"),
+        (timedelta(hours=1, minutes=5, seconds=59), "1 h 5 min"),
+        (timedelta(days=3, hours=2, minutes=1), "3 d 2 h"),
+    ],
+)
+def test_a_gap_marker_says_how_long_the_source_was_down(down: timedelta, said: str) -> None:
+    gap = Gap(source="Genetec", start=T0, end=T0 + down, reason="")
+    text = gap_text(gap, "%H:%M:%S")
+    assert text.startswith(f"── gap: Genetec down {said}: events may be missing "), text
 
 
 async def test_filter_hides_and_reloads_matching_history(store: Store) -> None:

@@ -39,6 +39,10 @@ async def test_help_lists_every_key_as_bound(
             assert ack.split()[0] == "k"  # the key as rebound, not the default
             for word in ("ACTIVE", "INVESTIGATING", "CONDITION", "stale", "genetec.Door.#"):
                 assert word in text
+            # The stale mark and what `r` does to a source that waits to reconnect.
+            assert "(stale)" in text and "source is down" in text
+            refresh = next(line for line in text.splitlines() if "app.refresh" in line)
+            assert "waiting to reconnect tries now" in refresh
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
             await pilot.press("f1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -114,3 +115,54 @@ async def test_a_session_that_went_live_starts_the_backoff_over() -> None:
         [0.001, 0.002, 0.004, 0.008, 0.016, 0.001, 0.002, 0.004]
     )
     assert script.waits[5][0] == "dropped right after subscribing"
+
+
+async def test_retry_now_cuts_the_wait_short_and_the_backoff_still_doubles() -> None:
+    """`r` in the console: a source waiting 10 s tries at once; each try it asks for counts
+    like any other, so the waits after the refusals go on doubling (10, 20, 40 s)."""
+    statuses: list[SourceStatus] = []
+    sessions = 0
+    started = asyncio.Event()
+
+    async def refused(control: SessionControl) -> None:
+        nonlocal sessions
+        sessions += 1
+        started.set()
+        raise ConnectionError("refused")
+
+    async def no_gap(gap: Gap) -> None:
+        pass
+
+    supervisor = Supervisor(
+        "hq",
+        "genetec",
+        refused,
+        on_status=statuses.append,
+        on_gap=no_gap,
+        backoff=Backoff(10, 1000, jitter=0),
+    )
+
+    async def waiting(count: int) -> SourceStatus:
+        while sum(s.state == "reconnecting" for s in statuses) < count:
+            await asyncio.sleep(0.001)
+        return statuses[-1]
+
+    assert not supervisor.retry_now()  # not started: no try is waiting
+    task = asyncio.create_task(supervisor.run())
+    try:
+        first = await asyncio.wait_for(waiting(1), 5)
+        assert first.retry_at is not None
+        assert first.retry_at - first.since == timedelta(seconds=10)
+        assert first.describe(first.since) == "reconnecting in 10 s: refused"
+        # The figure counts down to the deadline, rounded up, and says "0" once it is due.
+        assert first.state_text(first.since + timedelta(seconds=6.5)) == "reconnecting in 4 s"
+        assert first.retry_in(first.since + timedelta(seconds=11)) == 0
+        for wait, count in ((20, 2), (40, 3)):
+            assert supervisor.retry_now()
+            status = await asyncio.wait_for(waiting(count), 1)  # at once, not after 10 s
+            assert status.next_retry_s == wait
+        assert sessions == 3
+        connecting = [s for s in statuses if s.state == "connecting"]
+        assert all(s.retry_at is None for s in connecting)  # no countdown while it tries
+    finally:
+        await cancel_all([task])

@@ -19,7 +19,7 @@ from vmstui.cli.common import on_signals
 from vmstui.config import Settings, SourceConfig
 from vmstui.errors import CacheError, CacheFull, UserError
 from vmstui.hub import EventsArrived, GapRecorded, StatusChanged
-from vmstui.models import Event, event_fields, skew_text
+from vmstui.models import Event, duration_text, event_fields, skew_text
 from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.store import CACHE
@@ -96,8 +96,9 @@ async def tail_events(
             elif isinstance(update, GapRecorded):
                 gap = update.gap
                 click.echo(
-                    f"gap: {gap.source} events may be missing from {gap.start.isoformat()} "
-                    f"to {gap.end.isoformat()} ({gap.reason})",
+                    f"gap: {gap.source} down {duration_text(gap.duration)}: events may be"
+                    f" missing from {gap.start.isoformat()} to {gap.end.isoformat()}"
+                    f" ({gap.reason})",
                     err=True,
                 )
             elif isinstance(update, EventsArrived):

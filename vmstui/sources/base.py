@@ -39,6 +39,10 @@ class Runner:
         finally:
             await self.aclose()
 
+    def retry_now(self) -> bool:
+        """A runner waiting to reconnect tries now (False: it was not waiting)."""
+        return self.supervisor.retry_now()
+
     async def _session(self, control: SessionControl) -> None:
         raise NotImplementedError
 

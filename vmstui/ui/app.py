@@ -30,15 +30,18 @@ from vmstui.hub import (
     StatusChanged,
     Subscriber,
 )
-from vmstui.models import Alarm, Event, Gap
+from vmstui.models import Alarm, Event, Gap, SourceStatus
 from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
+from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.outages import Outages
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
+from vmstui.ui.times import local_time
 from vmstui.ui.view_actions import ViewActions
 from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
@@ -92,6 +95,7 @@ class VmstuiApp(ViewActions, App[None]):
         self.updates: Subscriber = runtime.hub.subscribe()
         self.failures = Failures(self)
         self._fresh_sources: set[str] = set()
+        self.outages = Outages()
         self._details_alarm: str | None = None  # the key of the alarm the details show
         self._details_note: Text | None = None  # the note above them, kept on redraws
         for theme in load_themes(on_error=self._bad_theme):
@@ -211,6 +215,7 @@ class VmstuiApp(ViewActions, App[None]):
                     self._alarms_changed(update.source, update.alarms, update.full)
                 elif isinstance(update, StatusChanged):
                     self.query_one(StatusBar).set_status(update.status)
+                    self._liveness(update.status)
                     if update.status.state == "live":
                         # Subscriptions are (re)made at every connect: list them then.
                         self.run_worker(
@@ -242,8 +247,23 @@ class VmstuiApp(ViewActions, App[None]):
     def on_flushed(self, events: Sequence[Event]) -> None:
         """Called after each flush that put events on screen (the UI benchmark measures here)."""
 
+    def _liveness(self, status: SourceStatus) -> None:
+        """A source that went down or came back: its rows' stale marks, and the details if
+        they show one of its alarms."""
+        if not self.outages.update(status):
+            return
+        table = self.query_one(AlarmTable)
+        table.set_live(status.source, status.live)
+        shown = table.alarms.get(self._details_alarm or "")
+        if shown is not None and shown.source == status.source:
+            self._show_alarm(shown)
+
     def _alarms_changed(self, source: str, alarms: Sequence[Alarm], full: bool) -> None:
         table = self.query_one(AlarmTable)
+        ended: list[Alarm] = []
+        if full:
+            keep = {alarm.key for alarm in alarms if alarm.active}
+            ended = [a for a in table.alarms.values() if a.source == source and a.key not in keep]
         if full and source not in self._fresh_sources:
             # The first real answer replaces what the cache showed (stale rows included).
             self._fresh_sources.add(source)
@@ -253,6 +273,15 @@ class VmstuiApp(ViewActions, App[None]):
         table.apply(source, alarms, full=full)
         if self._fresh_sources >= {s.name for s in self.settings.sources}:
             table.stale = False
+        settled = self.outages.settled(source, ended)
+        if settled:
+            named = ", ".join(self.alarm_label(alarm) for alarm in ended[:NAMED_AT_MOST])
+            more = len(ended) - NAMED_AT_MOST
+            self._say(
+                f"{settled}: {named}" + (f" and {more} more" if more > 0 else ""),
+                severity="warning",
+                timeout=15,
+            )
 
     def _renamed(self, sources: set[str]) -> None:
         self.query_one(AlarmTable).renamed(sources)
@@ -328,7 +357,17 @@ class VmstuiApp(ViewActions, App[None]):
 
     def _describe(self, alarm: Alarm) -> RenderableType:
         named = named_alarm(alarm, self.runtime.namer(alarm.source))
-        return describe_alarm(named, time_format=self.settings.ui.time_format)
+        described = describe_alarm(named, time_format=self.settings.ui.time_format)
+        outage = self.outages.down.get(alarm.source)
+        if outage is None:
+            return described
+        since = local_time(outage.since, self.settings.ui.time_format, dated=True)
+        note = Text(
+            f"Stale: {alarm.source} is not live since {since}. This is the alarm as last"
+            " seen; the VMS may have changed it.",
+            style="bold",
+        )
+        return Group(note, described)
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:

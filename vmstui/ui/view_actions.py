@@ -154,7 +154,14 @@ class ViewActions(AlarmActions):
 
     @work(group="refresh", exclusive=True, exit_on_error=False)
     async def action_refresh(self) -> None:
+        """`r`: every source waiting to reconnect tries now (whichever alarm is selected: the
+        wait is all that keeps its rows stale); the live ones re-read their active alarms."""
+        woken = [name for name, runner in self.runtime.runners.items() if runner.retry_now()]
+        if woken:
+            self._say(f"Reconnecting now: {', '.join(woken)}")
         for name, runner in self.runtime.genetec.items():
+            if not runner.supervisor.status.live:
+                continue  # it re-reads them itself once connected
             try:
                 await runner.refresh_alarms()
             except Exception as exc:

@@ -1,6 +1,7 @@
 """The help screen (`?` or F1): every key the operator has, as bound now (the keymap
 applied), with its id and what it does; the alarm states and their colours in the current
-theme; the filter syntax. Esc, `?`, F1 or q closes it."""
+theme; what the screen shows while a source is down; the filter syntax. Esc, `?`, F1 or q
+closes it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ STATES = (
     ("INVESTIGATING", "alarm-investigating", "someone is on it; still to acknowledge"),
     ("ACKED", "alarm-acknowledged", "acknowledged (it leaves the table)"),
     ("CONDITION", "alarm-source-condition", "acknowledged, waits for its source to clear"),
-    ("(stale)", "alarm-stale", "from the cache: the VMS has not confirmed it yet"),
+    ("(stale)", "alarm-stale", "not confirmed now (from the cache, or its source is down)"),
     ("(outside filter)", "", "urgent: shown though the alarm filter would hide it"),
 )
 
@@ -33,6 +34,13 @@ FILTERS = (
     ("s  S", "the alarms' own filter: state, priority (<=10, >=50, 1-10), source, words"),
     ("", "or a pattern / clear it. {urgent}"),
     ("", "Filtered panes say 'showing N of M' and the filter in their titles."),
+)
+OUTAGES = (
+    "Its rows say (stale), grey and italic, and the details say since when: they show each alarm as"
+    " last seen. Its chip counts down to the next try; r makes every source that waits try"
+    " now. When it is back, its active alarms are read again: the rows are as the VMS has"
+    " them, a notice counts the alarms that ended meanwhile, and the feed's gap marker says"
+    " how long it was down (events may be missing there)."
 )
 URGENT = "An alarm at priority {n} or more urgent (and ?) shows anyway, marked 'outside filter'."
 
@@ -84,6 +92,9 @@ def help_text(
         Text(""),
         Text("Alarm states", style="bold underline"),
         states_table(colours),
+        Text(""),
+        Text("While a source is down", style="bold underline"),
+        Text(OUTAGES),
         Text(""),
         Text("Filters", style="bold underline"),
         filters_table(always_show),

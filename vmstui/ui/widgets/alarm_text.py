@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.style import Style
+
 from vmstui.filters import AlarmFilter
 from vmstui.models import AlarmState
 from vmstui.printable import printable
@@ -28,6 +30,7 @@ STATE_VARIABLE = {
     AlarmState.SOURCE_CONDITION: "alarm-source-condition",
     AlarmState.UNKNOWN: "alarm-stale",
 }
+STALE_STYLE = Style(italic=True)  # a stale row, besides "(stale)" and grey: not colour alone
 Namer = Callable[[str, str], str]  # (source, guid) -> configured name or ""
 TITLE = "Active alarms"
 SHORT_TITLE = "Alarms"
@@ -36,6 +39,14 @@ SHORT_TITLE = "Alarms"
 def priority_text(priority: int) -> str:
     """A priority as shown; 0 means the VMS has not said it yet."""
     return str(priority) if priority else "?"
+
+
+def state_label(state: AlarmState, *, stale: bool, outside: bool) -> str:
+    """The state cell: `ACTIVE`, `ACTIVE (stale)`, `ACTIVE (stale, outside filter)`."""
+    notes = ["stale"] if stale else []
+    if outside:
+        notes.append("outside filter")  # shown only for its priority: the filter is on
+    return STATE_TEXT[state] + (f" ({', '.join(notes)})" if notes else "")
 
 
 def short(guid: str) -> str:

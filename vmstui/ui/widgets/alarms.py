@@ -8,10 +8,17 @@ The cursor follows the alarm, not the row number: a new alarm sorting above the 
 read leaves the cursor (and so the keys) on the one being read. When that alarm leaves the
 list the cursor moves to its neighbour and the table says which alarm left (`Followed`).
 
+A row the VMS has not confirmed is stale: read from the cache before the VMS answered, or
+its source is not live now (`set_live`). It says "(stale)" in its state and is grey, italic.
+
 The pane has its own filter (`AlarmFilter`: state, priority, source, words or a topic
 pattern), apart from the feed's. It never hides an alarm at the urgent threshold or more
 urgent: that row shows, marked "outside filter". A filtered pane's title says "showing N of
 M" and the filter; when nothing matches, the pane says so.
+
+This module is long because the rows, their order, the cursor that follows an alarm, the
+filter, the stale marks and the fitting all change the same rows inside one batch; what the
+cells say and how the free columns are cut are in `alarm_text`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.strip import Strip
@@ -37,7 +45,7 @@ from vmstui.ui.widgets.alarm_text import (
     FREE_COLUMNS,
     LABELS,
     SHORT_TITLE,
-    STATE_TEXT,
+    STALE_STYLE,
     STATE_VARIABLE,
     TITLE,
     Namer,
@@ -45,6 +53,7 @@ from vmstui.ui.widgets.alarm_text import (
     fair_caps,
     priority_text,
     short,
+    state_label,
 )
 
 __all__ = ["FREE_COLUMNS", "AlarmTable", "fair_caps", "priority_text"]
@@ -82,6 +91,7 @@ class AlarmTable(DataTable[Text]):
         self.alarms: dict[str, Alarm] = {}
         self.selected: set[str] = set()
         self.stale = True  # until the first full /activealarms answer of every source
+        self.down: set[str] = set()  # sources not live: their rows are marked stale
         self._marks: dict[str, Text] = {}
         self.filter: AlarmFilter | None = None  # rows hidden, alarms still counted
         self.always_show = always_show
@@ -91,6 +101,7 @@ class AlarmTable(DataTable[Text]):
         self._time_format = time_format
         self._texts: dict[str, dict[str, str]] = {}  # shown rows' whole texts, by column
         self._caps: dict[str, int] = {}  # free columns cut to fit, and their widths
+        self._changed = False  # rows changed since the table last measured its columns
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -171,6 +182,23 @@ class AlarmTable(DataTable[Text]):
             self._follow(before)
             self._update_title()
 
+    def set_live(self, source: str, live: bool) -> None:
+        """A source came back or went down: its rows lose or get the stale mark."""
+        if live == (source not in self.down):
+            return
+        if live:
+            self.down.discard(source)
+        else:
+            self.down.add(source)
+        with self.app.batch_update():
+            for key in [k for k in self._marks if self.alarms[k].source == source]:
+                self._upsert(self.alarms[key])
+            self._refit()
+
+    def is_stale(self, alarm: Alarm) -> bool:
+        """Not confirmed now: from the cache, or its source is not live."""
+        return alarm.stale or alarm.source in self.down
+
     def set_filter(self, alarm_filter: AlarmFilter | None) -> None:
         """Show only the alarms that match (and the urgent ones); None or empty: all."""
         self.filter = alarm_filter if alarm_filter is not None and not alarm_filter.empty else None
@@ -236,6 +264,7 @@ class AlarmTable(DataTable[Text]):
         )
 
     def _upsert(self, alarm: Alarm) -> None:
+        self._changed = True
         if not self._visible(alarm):
             self.alarms[alarm.key] = alarm
             if alarm.key in self._marks:
@@ -260,7 +289,17 @@ class AlarmTable(DataTable[Text]):
         self._texts.pop(key, None)
         self._outside.discard(key)
         if self._marks.pop(key, None) is not None:
+            self._changed = True
             self.remove_row(key)
+
+    def on_idle(self) -> None:
+        # DataTable measures the columns of changed rows when idle, but keeps the lines it
+        # drew before that at the old widths (its caches do not key on them): a cell that grew
+        # ("ACTIVE" to "ACTIVE (stale)") stayed drawn cut ("ACTIVE") until the next change.
+        # This runs before its measuring; the callback, after it: the lines are drawn afresh.
+        if self._changed:
+            self._changed = False
+            self.call_next(self.notify_style_update)
 
     def _sort(self) -> None:
         if self.row_count < 2:
@@ -285,14 +324,15 @@ class AlarmTable(DataTable[Text]):
     # --- cells ----------------------------------------------------------------------------
 
     def _cells(self, alarm: Alarm) -> tuple[Text, ...]:
-        state_text = STATE_TEXT[alarm.state]
-        notes = ["stale"] if alarm.stale else []
-        if alarm.key in self._outside:
-            notes.append("outside filter")  # shown only for its priority: the filter is on
-        if notes:
-            state_text += f" ({', '.join(notes)})"
-        variable = "alarm-stale" if alarm.stale else STATE_VARIABLE[alarm.state]
-        state = Text(state_text, style=state_style(self.app.current_theme, variable))
+        stale = self.is_stale(alarm)
+        state_text = state_label(alarm.state, stale=stale, outside=alarm.key in self._outside)
+        variable = "alarm-stale" if stale else STATE_VARIABLE[alarm.state]
+        coloured = state_style(self.app.current_theme, variable)
+        # A stale row is all in the theme's grey and italic: a mark without colour too (under
+        # NO_COLOR, and under the cursor, whose colour wins). Not the dim attribute: it made
+        # the row under the cursor, the one being read, hard to read on its background.
+        faded = Style(color=coloured.color) + STALE_STYLE if stale else Style()
+        state = Text(state_text, style=coloured + faded)
         name, entity = self._names(alarm)
         texts = {
             "pri": priority_text(alarm.priority),
@@ -308,17 +348,17 @@ class AlarmTable(DataTable[Text]):
         # free text (a context with "[/]" made rendering raise and ended the console).
         return (
             self._mark(alarm.key),
-            Text(texts["pri"]),
+            Text(texts["pri"], style=faded),
             state,
-            self._fit(texts, "alarm"),
-            self._fit(texts, "source entity"),
-            Text(texts["triggered"]),
-            self._fit(texts, "context"),
-            self._fit(texts, "by"),
+            self._fit(texts, "alarm", faded),
+            self._fit(texts, "source entity", faded),
+            Text(texts["triggered"], style=faded),
+            self._fit(texts, "context", faded),
+            self._fit(texts, "by", faded),
         )
 
-    def _fit(self, texts: dict[str, str], column: str) -> Text:
-        text = Text(texts[column])
+    def _fit(self, texts: dict[str, str], column: str, style: Style) -> Text:
+        text = Text(texts[column], style=style)
         cap = self._caps.get(column)
         if cap is not None and text.cell_len > cap:
             text.truncate(cap, overflow="ellipsis")

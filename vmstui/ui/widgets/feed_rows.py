@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from vmstui.models import Event, Gap
+from vmstui.models import Event, Gap, duration_text
 from vmstui.printable import printable
 from vmstui.ui.times import local_time
 
@@ -157,10 +157,12 @@ def event_text(event: Event, time_format: str) -> tuple[str, str]:
 
 
 def gap_text(gap: Gap, time_format: str) -> str:
+    """ "── gap: hq down 2 min 13 s: events may be missing 09:20:03 → 09:22:16 (why) "."""
     start = local_time(gap.start, time_format)
     end = local_time(gap.end, time_format)
-    who = f"{gap.source}: {gap.reason}" if gap.reason else gap.source
-    return f"── gap: events may be missing {start} → {end} ({printable(who)}) "
+    why = f" ({printable(gap.reason)})" if gap.reason else ""
+    down = f"{printable(gap.source)} down {duration_text(gap.duration)}"
+    return f"── gap: {down}: events may be missing {start} → {end}{why} "
 
 
 def line_strip(
