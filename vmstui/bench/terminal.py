@@ -114,6 +114,9 @@ class Terminal:
                 env=self.env,
                 start_new_session=True,
             )
+        except BaseException:
+            os.close(master)
+            raise
         finally:
             os.close(slave)
         os.set_blocking(master, False)
