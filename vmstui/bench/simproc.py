@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import os
 import secrets
@@ -14,12 +15,17 @@ from typing import Any
 
 from vmstui.config import Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator
+from vmstui.simulator.directory import ADMINISTRATOR
 
 USER, APP = "bench", "vmstui-bench"
+CUSTOM_EVENT = 1000  # the simulator's one custom event, raised by cameras
 
 
-def bench_settings(base_url: str, cache: Path, subscriptions: list[str], **source: Any) -> Settings:
-    """The config of a benchmark's client: one source, named "bench", on the simulator."""
+def bench_config(
+    base_url: str, cache: Path, subscriptions: list[str], **source: Any
+) -> dict[str, Any]:
+    """The config of a benchmark's client, as a config file holds it: one source, named
+    "bench", on the simulator."""
     entry = {
         "name": "bench",
         "kind": "genetec",
@@ -31,14 +37,34 @@ def bench_settings(base_url: str, cache: Path, subscriptions: list[str], **sourc
         "active_alarms_refresh_s": 3600,
         **source,
     }
-    return parse_settings(
-        {
-            "site": "bench",
-            "cache": {"path": str(cache)},
-            "ui": {"bell": False, "clock": False},
-            "sources": [entry],
-        }
-    )
+    return {
+        "site": "bench",
+        "cache": {"path": str(cache)},
+        "ui": {"bell": False, "clock": False},
+        "sources": [entry],
+    }
+
+
+def bench_settings(base_url: str, cache: Path, subscriptions: list[str], **source: Any) -> Settings:
+    return parse_settings(bench_config(base_url, cache, subscriptions, **source))
+
+
+def toml_text(data: dict[str, Any], prefix: str = "") -> str:
+    """A config as a file holds it, for a client in another process. Enough TOML for what
+    bench_config makes: strings, numbers, booleans, lists of them, tables, arrays of tables.
+    JSON's strings and scalars are TOML's."""
+    lines: list[str] = []
+    tables: list[str] = []
+    for key, value in data.items():
+        name = f"{prefix}{json.dumps(key)}"
+        if isinstance(value, dict):
+            tables += [f"[{name}]", toml_text(value, name + ".")]
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                tables += [f"[[{name}]]", toml_text(item, name + ".")]
+        else:
+            lines.append(f"{json.dumps(key)} = {json.dumps(value)}")
+    return "\n".join(lines + tables) + "\n"
 
 
 def cpus() -> list[int]:
@@ -77,9 +103,19 @@ def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> Non
                 await sim.burst(value)
                 conn.send("done")
             elif kind == "trigger":
+                index, context = value
                 alarms = sim.entities["Alarm"]
-                alarm = alarms[value % len(alarms)]
-                conn.send(await sim.trigger_alarm(alarm.guid, context="bench", priority=1))
+                alarm = alarms[index % len(alarms)]
+                conn.send(await sim.trigger_alarm(alarm.guid, context=context, priority=1))
+            elif kind == "custom":
+                camera, message = value
+                sim.raise_custom_event(CUSTOM_EVENT, sim.resolve(camera), message, None)
+                conn.send(None)
+            elif kind == "clear":
+                sim.deliver_notes(sim.alarms.force_acknowledge_all(ADMINISTRATOR))
+                conn.send(None)
+            elif kind == "cameras":
+                conn.send([camera.guid for camera in sim.entities["Camera"]])
         await sim.stop()
 
     asyncio.run(main())
@@ -97,6 +133,7 @@ class SimulatorProcess:
             target=_child, args=(child_conn, self.password, self.cpu, rate), daemon=True
         )
         self.base_url = ""
+        self._asking = asyncio.Lock()
 
     def __enter__(self) -> SimulatorProcess:
         self._process.start()
@@ -112,12 +149,29 @@ class SimulatorProcess:
     async def burst_done(self) -> None:
         await asyncio.to_thread(self._conn.recv)
 
-    async def trigger(self, index: int) -> int:
-        """Trigger one of the simulator's alarms; its instance id."""
-        self._conn.send(("trigger", index))
-        answer = await asyncio.to_thread(self._conn.recv)
+    async def trigger(self, index: int, context: str = "bench") -> int:
+        """Trigger one of the simulator's alarms (priority 1); its instance id."""
+        answer = await self._ask("trigger", (index, context))
         assert isinstance(answer, int)
         return answer
+
+    async def custom_event(self, camera: str, message: str) -> None:
+        """Raise the custom event on a camera (by GUID), with `message` in it."""
+        await self._ask("custom", (camera, message))
+
+    async def clear_alarms(self) -> None:
+        """Acknowledge every active alarm (as the administrator)."""
+        await self._ask("clear", None)
+
+    async def cameras(self) -> list[str]:
+        answer = await self._ask("cameras", None)
+        assert isinstance(answer, list)
+        return answer
+
+    async def _ask(self, kind: str, value: Any) -> Any:
+        async with self._asking:  # one question at a time on the pipe: answers come in order
+            self._conn.send((kind, value))
+            return await asyncio.to_thread(self._conn.recv)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

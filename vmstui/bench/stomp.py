@@ -30,9 +30,9 @@ import pika  # type: ignore[import-untyped]  # the test extra: the vendor's side
 import stomp
 from stomp.utils import Frame
 
+from vmstui.bench import BenchError
 from vmstui.bench.simproc import cpus
 from vmstui.config import Settings, parse_settings
-from vmstui.errors import UserError
 from vmstui.hub import EventsArrived, StatusChanged
 from vmstui.runtime import Runtime
 from vmstui.sources.een.messages import TYPE_PATHS
@@ -41,10 +41,6 @@ from vmstui.sources.een.source import EenSource
 PARTNER = 1234
 PATTERN = f"{PARTNER}.*.*.create.#"
 TYPES = sorted(TYPE_PATHS)
-
-
-class BenchError(UserError):
-    """The benchmark could not run or its outcome is wrong; the text says why."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import orjson
 
@@ -63,33 +65,131 @@ def ingest(count: int, paced_rate: float, paced_seconds: float, as_json: bool) -
         click.echo(f"CPU with group commits / one per read: {paced['cpu_ratio']:.2f}")
 
 
+def _rates(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: rates are numbers, e.g. 10,50,200") from None
+    if not all(rate > 0 for rate in rates):
+        raise click.BadParameter(f"{value!r}: every rate is more than 0")
+    return rates
+
+
+def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[tuple[int, int], ...]:
+    sizes = []
+    for part in value.split(","):
+        columns, _, lines = part.strip().partition("x")
+        if not (columns.isdigit() and lines.isdigit() and int(columns) >= 40 and int(lines) >= 10):
+            raise click.BadParameter(f"{part!r}: a size is COLUMNSxLINES, at least 40x10")
+        sizes.append((int(columns), int(lines)))
+    return tuple(sizes)
+
+
 @bench.command()
-@click.option("--rate", default=1000.0, show_default=True, help="Events per second streamed.")
-@click.option("--seconds", default=30.0, show_default=True, help="How long to stream them.")
+@click.option(
+    "--rates",
+    default="10,50,200,1000",
+    show_default=True,
+    callback=_rates,
+    help="The sweep's event rates (events a second), comma-separated.",
+)
+@click.option(
+    "--sizes",
+    default="80x24,160x50",
+    show_default=True,
+    callback=_sizes,
+    help="The sweep's terminal sizes, COLUMNSxLINES, comma-separated.",
+)
+@click.option(
+    "--seconds",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="How long each sweep run measures CPU and bytes (0: no sweep).",
+)
+@click.option(
+    "--probes",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 500),
+    help="Alarms and feed events timed to the screen in each sweep run.",
+)
+@click.option(
+    "--link-kbps",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Read the terminal no faster than this many kbit/s, as a slow link (0: unthrottled).",
+)
+@click.option(
+    "--probe-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds after it was sent until a probe not on screen counts as missed.",
+)
+@click.option(
+    "--headless-rate",
+    default=1000.0,
+    show_default=True,
+    help="Events per second of the headless part.",
+)
+@click.option(
+    "--headless-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="How long the headless part streams (0: no headless part).",
+)
 @click.option(
     "--total",
     default=1_000_000,
     show_default=True,
-    help="Events through the console before RSS is read (the rest as a burst).",
+    help="Events through the headless console before RSS is read (the rest as a burst).",
 )
-@click.option("--acks", default=20, show_default=True, help="Acknowledgements timed.")
+@click.option("--acks", default=20, show_default=True, help="Acknowledgements timed (headless).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def ui(rate: float, seconds: float, total: int, acks: int, as_json: bool) -> None:
-    """The console under load: event-to-screen and ack-to-screen latency, RSS."""
+def ui(
+    rates: tuple[float, ...],
+    sizes: tuple[tuple[int, int], ...],
+    seconds: float,
+    probes: int,
+    link_kbps: float,
+    probe_timeout: float,
+    headless_rate: float,
+    headless_seconds: float,
+    total: int,
+    acks: int,
+    as_json: bool,
+) -> None:
+    """The console under load. The sweep: the console in a pseudo-terminal at each rate and
+    size, its CPU against `tail`'s on the same events, the bytes the terminal receives, and
+    how soon a new alarm and a feed event reach it. The headless part: event-to-screen and
+    ack-to-screen latency in process, and RSS after `--total` events."""
+    from vmstui.bench.sweep import Sweep, run_sweep, table
     from vmstui.bench.ui import run_ui
 
-    result = run(run_ui(rate, seconds, total, acks))
+    result: dict[str, Any] = {"benchmark": "ui"}
+    if seconds:
+        sweep = Sweep(rates, sizes, seconds, probes, link_kbps, probe_timeout)
+        result["sweep"] = run(run_sweep(sweep))
+    if headless_seconds:
+        result["headless"] = run(run_ui(headless_rate, headless_seconds, total, acks))
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
-    click.echo(
-        f"console at {result['rate']:.0f} events/s: event-to-screen p50 "
-        f"{result['event_to_screen_p50_ms']} ms, p99 {result['event_to_screen_p99_ms']} ms; "
-        f"ack-to-screen p50 {result['ack_to_screen_p50_ms']} ms, p99 "
-        f"{result['ack_to_screen_p99_ms']} ms "
-        f"(bare REST call {result['bare_rest_call_p50_ms']} ms); "
-        f"RSS {result['rss_mb']} MB after {result['events_through']:,} events"
-    )
+    if "sweep" in result:
+        click.echo("\n".join(table(result["sweep"])))
+    if "headless" in result:
+        headless = result["headless"]
+        click.echo(
+            f"headless console at {headless['rate']:.0f} events/s: event-to-screen p50 "
+            f"{headless['event_to_screen_p50_ms']} ms, p99 {headless['event_to_screen_p99_ms']} "
+            f"ms; ack-to-screen p50 {headless['ack_to_screen_p50_ms']} ms, p99 "
+            f"{headless['ack_to_screen_p99_ms']} ms "
+            f"(bare REST call {headless['bare_rest_call_p50_ms']} ms); "
+            f"RSS {headless['rss_mb']} MB after {headless['events_through']:,} events"
+        )
 
 
 @bench.command()
