@@ -79,9 +79,12 @@ async def test_trigger_an_alarm_picked_by_name(sim: Simulator, unnamed: Runtime)
         await opened(app, pilot, "t", TriggerDialog)
         names = sorted((e.name for e in sim.entities["Alarm"]), key=str.casefold)
         await until(pilot, lambda: offered(app, "alarms") == names, "the server's alarms")
+        picks = app.screen.query_one("#alarms", PickList)
+        await until(pilot, lambda: picks.content_region.height >= 2, "the names on screen")
         # "door" leaves two; "held" one.
         await pilot.press(*"door")
         assert note(app, "alarms") == "2 of 5"
+        await until(pilot, lambda: picks.content_region.height >= 2, "the two on screen")
         await pilot.press(*" held")  # Space is text here: this list has no ticks
         await pilot.press("enter", "enter")  # Enter on the list moves on, then triggers
         await until(pilot, lambda: len(sim.alarms.active) == 1, "a new instance")

@@ -61,8 +61,9 @@ log = logging.getLogger(__name__)
 class VmstuiApp(ViewActions, App[None]):
     TITLE = "vmstui"
     CSS = """
-    #alarms { height: 40%; border: round $panel; }
-    #alarms:focus { border: round $accent; }
+    /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
+    AlarmTable#alarms { height: 40%; border: round $panel; }
+    AlarmTable#alarms:focus { border: round $accent; }
     #lower { height: 1fr; }
     #feed { width: 3fr; border: round $panel; }
     #feed:focus { border: round $accent; }
@@ -72,8 +73,8 @@ class VmstuiApp(ViewActions, App[None]):
     App.-narrow #side { display: none; }
     /* A pane's title says what it is and, for the feed, "paused · +N new": readable even
        when the pane has no focus (the $panel border alone is near the background). */
-    #alarms, #feed, #details, #subscriptions { border-title-color: $foreground-muted; }
-    #alarms:focus, #feed:focus, #details:focus-within, #subscriptions:focus {
+    AlarmTable#alarms, #feed, #details, #subscriptions { border-title-color: $foreground-muted; }
+    AlarmTable#alarms:focus, #feed:focus, #details:focus-within, #subscriptions:focus {
         border-title-color: $accent;
     }
     /* 80 columns: the footer's hints compact, and without the palette's (ctrl+p still
