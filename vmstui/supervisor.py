@@ -231,6 +231,8 @@ class Supervisor:
                 "malformed": self.status.malformed + malformed,
             }
         )
+        if malformed:  # said where the source's state is (the console's chip); events are not
+            self._on_status(self.status)
 
     async def _went_live(self, detail: str) -> None:
         # The session succeeded: if it drops, the first retry comes after the initial wait.

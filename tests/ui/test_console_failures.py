@@ -83,3 +83,24 @@ async def test_a_failing_flush_is_told_once_and_the_console_goes_on(
         assert "NoMatches" in note and "Traceback" not in note
     (record,) = logged_tracebacks(caplog)
     assert record.getMessage() == "Showing updates failed"
+
+
+async def test_malformed_stream_parts_are_counted_in_the_sources_chip(
+    sim: Simulator, runtime: Runtime
+) -> None:
+    # Kept in rejects and counted (test_poison); the operator sees the count where the
+    # source's state is, and the good events around the bad parts still come.
+    app = VmstuiApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: live(app), "source live")
+        bar = app.query_one(StatusBar)
+        for _ in range(2):
+            sim.inject_part(b'{"Rsp": {"Status": "Ok", "Result": [')  # cut short
+        camera = sim.entities["Camera"][0].guid
+        await sim.emit_event("CameraMotion", camera)
+        await until(pilot, lambda: bar.statuses["sim"].malformed == 2, "the count")
+        await pilot.pause(0.3)
+        line = str(bar.render())
+        assert "[sim: live, 2 malformed]" in line, line
+        feed = app.query_one(EventFeed)
+        await until(pilot, lambda: has_rows(feed, 1), "the good event after them")

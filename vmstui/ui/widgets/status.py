@@ -56,13 +56,16 @@ class _Chip:
             left = status.retry_in(now) if status.state == "reconnecting" else None
             mark = _MARK[status.state] + (f"{left}s" if left is not None else "")
             skewed = f" ~{status.skewed}" if status.skewed else ""
-            return f"[{name} {mark}{skewed}]"
+            malformed = f" !{status.malformed}" if status.malformed else ""
+            return f"[{name} {mark}{skewed}{malformed}]"
         # Holds a server's error text: printable, and cut.
         label = printable(status.describe(now) if self.level == FULL else status.state_text(now))
         if len(label) > _LONGEST_LABEL:
             label = label[: _LONGEST_LABEL - 1] + "…"
-        if status.skewed:  # after the cut: the count stays in sight
+        if status.skewed:  # after the cut: the counts stay in sight
             label += f", {status.skewed} {'clock-skewed' if self.level == FULL else 'skewed'}"
+        if status.malformed:  # kept in rejects: `vmstui export --what rejects` shows them
+            label += f", {status.malformed} {'malformed' if self.level == FULL else 'bad'}"
         return f"[{name}: {label}]"
 
 
