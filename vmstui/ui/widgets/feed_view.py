@@ -133,7 +133,21 @@ class FeedView(ScrollView):
 
     def refresh_size(self) -> None:
         more = 1 if self.more_text() else 0
-        self.virtual_size = Size(0, len(self._state.rows) + more)
+        size = Size(0, len(self._state.rows) + more)
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        old = self.virtual_size.height
+        if self.is_mounted and self.container_size and (old > height) == (size.height > height):
+            # The scrollbar stays (or stays away): nothing around the feed moves, so no
+            # layout pass of the whole screen (what setting virtual_size costs) for a new
+            # row; the scrollbar's thumb and the scroll bounds follow the new height here,
+            # as Textual's own layout would update them (Widget._size_updated, layout=False).
+            self.set_reactive(FeedView.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
