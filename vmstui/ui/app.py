@@ -247,16 +247,18 @@ class VmstuiApp(ViewActions, App[None]):
         """The feed's pending events and gaps, when its pacer lets it redraw; the events."""
         if not (self._feed_events or self._feed_gaps):
             return []
-        if not self.feed_pacer.ready(self._output_backlog()):
+        feed = self.query_one(EventFeed)
+        rows = feed.view_height if feed.follow else 0  # paused: nothing scrolls past
+        backlog = self._output_backlog()
+        if not self.feed_pacer.ready(backlog, len(self._feed_events), rows):
             return []
         events, gaps = self._feed_events, self._feed_gaps
         self._feed_events, self._feed_gaps = [], []
-        feed = self.query_one(EventFeed)
         if events:
             feed.add_events(events)
         for gap in gaps:
             feed.add_gap(gap)
-        self.feed_pacer.drawn()
+        self.feed_pacer.drawn(len(events))
         return events
 
     def _output_backlog(self) -> int:

@@ -4,10 +4,12 @@ Every redraw of a following feed rewrites each of its lines on the terminal (eac
 down one per new event), so its cost is its area, whatever the number of new events. The
 pacer draws the first events after a quiet spell at once (a lone event is never late) and,
 while events keep coming, at most once per `interval`: the feed's share of the output stays
-a few frames a second however high the rate. While the terminal has not taken the last
-frames yet (a slow link: the output backs up), the interval doubles, up to `longest`, so the
-feed shows a coarser picture rather than queueing seconds of output; it halves back as the
-terminal drains. No Textual here: the app asks it and tells it about the backlog.
+a few frames a second however high the rate. Sooner (down to SOONEST_S) when a small view
+would otherwise let events scroll past before they were ever drawn, if that saves them.
+While the terminal has not taken the last frames yet (a slow link: the output backs up),
+the interval doubles, up to `longest`, so the feed shows a coarser picture rather than
+queueing seconds of output; it halves back as the terminal drains. No Textual here: the
+app asks it and tells it about the backlog.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from collections.abc import Callable
 
 FRAME_S = 0.25  # the feed's shortest interval between redraws while events stream
 LONGEST_S = 2.0  # the longest, while the terminal's output backs up
+SOONEST_S = 0.15  # the shortest, when a small view would otherwise let events scroll past
+MARGIN = 0.7  # of the time a view's worth of events takes: for late timers and bursts
+SLACK_S = 0.01  # the app asks on a timer: an interval is kept to this much
 
 
 class FramePacer:
@@ -31,23 +36,38 @@ class FramePacer:
         self.interval = interval
         self.clock = clock
         self._last = float("-inf")  # when the feed last redrew
-        self.frames = 0
+        self._rate = 0.0  # events a second at the last redraws (smoothed)
 
-    def ready(self, backlog: int) -> bool:
-        """True when the feed may redraw now; `backlog`: writes the terminal has not taken."""
+    def ready(self, backlog: int, pending: int = 0, rows: int = 0) -> bool:
+        """True when the feed may redraw now. `backlog`: writes the terminal has not taken;
+        `pending`: events waiting for the feed, whose view has `rows` rows (0: none scroll
+        past, as when paused)."""
         now = self.clock()
-        if now - self._last < self.interval:
-            return False
+        elapsed = now - self._last
+        if elapsed + SLACK_S < self.interval:
+            if backlog or not rows or not pending:
+                return False
+            # Sooner when a view's worth of events comes faster than the interval: drawn
+            # before they fill the view, every one of them is on screen once, as long as
+            # that takes no more than a frame every SOONEST_S.
+            rate = max(self._rate, pending / max(elapsed, SLACK_S))
+            turnover = MARGIN * rows / rate
+            return turnover >= SOONEST_S and elapsed + SLACK_S >= turnover
         if backlog:
             # The terminal is behind: wait longer before the next frame, not the alarms.
             self.interval = min(self.longest, self.interval * 2)
-            if now - self._last < self.interval:
+            if elapsed + SLACK_S < self.interval:
                 return False
         else:
             self.interval = max(self.shortest, self.interval / 2)
         return True
 
-    def drawn(self) -> None:
-        """The feed was redrawn now."""
-        self._last = self.clock()
-        self.frames += 1
+    def drawn(self, events: int = 0) -> None:
+        """The feed was redrawn now, with `events` new ones."""
+        now = self.clock()
+        elapsed = now - self._last
+        if elapsed < LONGEST_S:  # the rate while events stream, not across a quiet spell
+            self._rate = (self._rate + events / max(elapsed, SLACK_S)) / 2
+        else:
+            self._rate = 0.0
+        self._last = now
