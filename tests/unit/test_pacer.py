@@ -51,17 +51,24 @@ def test_a_small_view_draws_sooner_so_that_no_event_scrolls_past_unseen() -> Non
     clock = Clock()
     pacer = FramePacer(clock=clock)
     pacer.drawn(0)
-    # 50 events a second into an 11-row view: a view's worth every 0.22 s, under FRAME_S.
+    # 50 events a second into an 11-row view: a view's worth every 0.22 s, and a burst can
+    # bring more than that within FRAME_S. Half the view waiting: drawn.
     clock.now += 0.05
-    assert not pacer.ready(0, pending=2, rows=11)
-    clock.now += 0.1
-    assert not pacer.ready(0, pending=7, rows=11)  # 0.15 s: not yet at 0.7 of 0.22 s
+    assert not pacer.ready(0, pending=6, rows=11)  # not sooner than SOONEST_S
     clock.now += 0.05
-    assert pacer.ready(0, pending=10, rows=11)
-    # Paused (no rows scroll past) or 1,000 a second (no frame rate saves them): the interval.
-    pacer.drawn(10)
-    clock.now += 0.2
-    assert not pacer.ready(0, pending=10, rows=0)
-    assert not pacer.ready(0, pending=200, rows=11)
-    # Nor while the terminal is behind.
-    assert not pacer.ready(2, pending=10, rows=11)
+    assert not pacer.ready(0, pending=5, rows=11)
+    clock.now += 0.05
+    assert pacer.ready(0, pending=7, rows=11)
+    pacer.drawn(7)
+    # Paused (no rows scroll past), or the terminal behind: the interval.
+    clock.now += 0.15
+    assert not pacer.ready(0, pending=8, rows=0)
+    assert not pacer.ready(2, pending=8, rows=11)
+    assert pacer.ready(0, pending=8, rows=11)
+    # 1,000 a second: no frame rate saves them, the interval stands.
+    for _ in range(3):
+        pacer.drawn(150)
+        clock.now += 0.15
+    assert not pacer.ready(0, pending=150, rows=11)
+    clock.now += FRAME_S
+    assert pacer.ready(0, pending=400, rows=11)

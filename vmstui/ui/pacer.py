@@ -19,8 +19,7 @@ from collections.abc import Callable
 
 FRAME_S = 0.25  # the feed's shortest interval between redraws while events stream
 LONGEST_S = 2.0  # the longest, while the terminal's output backs up
-SOONEST_S = 0.15  # the shortest, when a small view would otherwise let events scroll past
-MARGIN = 0.7  # of the time a view's worth of events takes: for late timers and bursts
+SOONEST_S = 0.1  # the shortest, when a small view would otherwise let events scroll past
 SLACK_S = 0.01  # the app asks on a timer: an interval is kept to this much
 
 
@@ -45,14 +44,12 @@ class FramePacer:
         now = self.clock()
         elapsed = now - self._last
         if elapsed + SLACK_S < self.interval:
-            if backlog or not rows or not pending:
+            if backlog or not rows or not pending or elapsed + SLACK_S < SOONEST_S:
                 return False
-            # Sooner when a view's worth of events comes faster than the interval: drawn
-            # before they fill the view, every one of them is on screen once, as long as
-            # that takes no more than a frame every SOONEST_S.
-            rate = max(self._rate, pending / max(elapsed, SLACK_S))
-            turnover = MARGIN * rows / rate
-            return turnover >= SOONEST_S and elapsed + SLACK_S >= turnover
+            # Sooner when half the view is waiting: drawn before the next ones fill it,
+            # bursts included, every event is on screen once; unless events come faster
+            # than a frame every SOONEST_S could show them, then the interval stands.
+            return pending * 2 >= rows and self._rate * SOONEST_S <= rows
         if backlog:
             # The terminal is behind: wait longer before the next frame, not the alarms.
             self.interval = min(self.longest, self.interval * 2)
