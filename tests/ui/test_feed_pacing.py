@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from textual.geometry import Region
 
 from vmstui.hub import AlarmsChanged, EventsArrived
 from vmstui.models import Alarm, Event
@@ -96,14 +97,17 @@ async def test_new_rows_cost_no_layout_pass_of_the_screen(
         feed.add_events([event(n) for n in range(100)])  # more than the view: a scrollbar
         await pilot.pause()
         assert feed.show_vertical_scrollbar
+        # A widget asks for a layout pass of the screen with refresh(layout=True) (what
+        # setting a layout reactive such as virtual_size does).
         layouts: list[bool] = []
-        refresh_layout = app.screen._refresh_layout
+        refresh = feed.refresh
 
-        def counted(*args: object, **kwargs: object) -> None:
-            layouts.append(True)
-            refresh_layout(*args, **kwargs)  # type: ignore[arg-type]
+        def counted(*regions: Region, **flags: bool) -> EventFeed:
+            if flags.get("layout"):
+                layouts.append(True)
+            return refresh(*regions, **flags)
 
-        monkeypatch.setattr(app.screen, "_refresh_layout", counted)
+        monkeypatch.setattr(feed, "refresh", counted)
         for first in range(100, 200, 10):
             feed.add_events([event(n) for n in range(first, first + 10)])
             await pilot.pause()
