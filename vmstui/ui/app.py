@@ -2,6 +2,10 @@
 `Runtime`. Updates from the hub are drained every ~50 ms and applied to the screen in one
 batch, never one widget call per event. Alarms and the status line are applied at once; the
 feed's events wait for its pacer (pacer.py): a few redraws a second while events stream.
+
+Over 400 lines: the flush, the details that follow the alarm table and the palette's commands
+all read the same app state (the shown alarm, its note, the outages); split, they would pass
+it back and forth.
 """
 
 from __future__ import annotations
