@@ -1,6 +1,11 @@
 """The console: wiring only. Panes are widgets, actions live in `actions.py`, the core runs in
 `Runtime`. Updates from the hub are drained every ~50 ms and applied to the screen in one
-batch, never one widget call per event.
+batch, never one widget call per event. Alarms and the status line are applied at once; the
+feed's events wait for its pacer (pacer.py): a few redraws a second while events stream.
+
+Over 400 lines: the flush, the details that follow the alarm table and the palette's commands
+all read the same app state (the shown alarm, its note, the outages); split, they would pass
+it back and forth.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.outages import Outages
+from vmstui.ui.pacer import FramePacer
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
@@ -99,6 +105,9 @@ class VmstuiApp(ViewActions, App[None]):
         self.outages = Outages()
         self._details_alarm: str | None = None  # the key of the alarm the details show
         self._details_note: Text | None = None  # the note above them, kept on redraws
+        self.feed_pacer = FramePacer()
+        self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
+        self._feed_gaps: list[Gap] = []
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
         self.theme = (
@@ -203,15 +212,14 @@ class VmstuiApp(ViewActions, App[None]):
         if not self.is_running:
             return
         updates = self.updates.drain()
-        if not updates:
+        if not updates and not (self._feed_events or self._feed_gaps):
             return
-        events: list[Event] = []
-        gaps: list[Gap] = []
+        arrived: list[Event] = []
         renamed: set[str] = set()
         with self.batch_update():
             for update in updates:
                 if isinstance(update, EventsArrived):
-                    events.extend(update.events)
+                    arrived.extend(update.events)
                 elif isinstance(update, AlarmsChanged):
                     self._alarms_changed(update.source, update.alarms, update.full)
                 elif isinstance(update, StatusChanged):
@@ -226,27 +234,53 @@ class VmstuiApp(ViewActions, App[None]):
                             exit_on_error=False,
                         )
                 elif isinstance(update, GapRecorded):
-                    gaps.append(update.gap)
+                    self._feed_gaps.append(update.gap)
                 elif isinstance(update, NamesChanged):
                     renamed.add(update.source)
             if renamed:
                 self._renamed(renamed)
-            feed = self.query_one(EventFeed)
-            if events:
-                feed.add_events(events)
-                self._ring_for(events)
-            for gap in gaps:
-                feed.add_gap(gap)
-            self._count_alarms()
+            if arrived:
+                self._feed_events.extend(arrived)
+                self._ring_for(arrived)  # at once: the bell is for alarms, not the feed
+            if updates:
+                self._count_alarms()
+            events = self._flush_feed()
         if events:
             self.on_flushed(events)
+
+    def _flush_feed(self) -> list[Event]:
+        """The feed's pending events and gaps, when its pacer lets it redraw; the events."""
+        if not (self._feed_events or self._feed_gaps):
+            return []
+        feed = self.query_one(EventFeed)
+        rows = feed.view_height if feed.follow else 0  # paused: nothing scrolls past
+        backlog = self._output_backlog()
+        if not self.feed_pacer.ready(backlog, len(self._feed_events), rows):
+            return []
+        events, gaps = self._feed_events, self._feed_gaps
+        self._feed_events, self._feed_gaps = [], []
+        if events:
+            feed.add_events(events)
+        for gap in gaps:
+            feed.add_gap(gap)
+        self.feed_pacer.drawn(len(events))
+        return events
+
+    def _output_backlog(self) -> int:
+        """Writes the terminal has not taken yet: Textual's driver queues its output for a
+        writer thread (textual/drivers/_writer_thread.py; private, hence the care). 0 where
+        there is no such queue (headless, other drivers)."""
+        writer = getattr(self._driver, "_writer_thread", None)
+        queue = getattr(writer, "_queue", None)
+        qsize = getattr(queue, "qsize", None)
+        return int(qsize()) if callable(qsize) else 0
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Every worker runs with exit_on_error=False: a failure is told, the console goes on.
         self.failures.worker_state_changed(event)
 
     def on_flushed(self, events: Sequence[Event]) -> None:
-        """Called after each flush that put events on screen (the UI benchmark measures here)."""
+        """Called after each flush that put events on the feed (the UI benchmark measures here)."""
 
     def _liveness(self, status: SourceStatus) -> None:
         """A source that went down or came back: its rows' stale marks, and the details if

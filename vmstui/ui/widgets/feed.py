@@ -324,7 +324,7 @@ class EventFeed(FeedView, can_focus=True):
 
     def _cursor_moved(self) -> None:
         """Post Selected when the cursor is on another row than last announced."""
-        self.refresh()
+        self.refresh_rows()
         row = self._state.cursor_row()
         if row is not self._announced:
             self._announced = row

@@ -14,6 +14,7 @@ from itertools import chain
 from operator import attrgetter
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
@@ -187,4 +188,6 @@ def line_strip(
         text.truncate(width, overflow="ellipsis")
     elif text.cell_len < width:
         text.append(fill * (width - text.cell_len))  # in the row's style, as padding would be
-    return Strip(list(text.render(console)), width)
+    # Simplified: the fill is a segment of the row's own style, and each segment costs its
+    # style's escape sequence on the terminal.
+    return Strip(list(Segment.simplify(text.render(console))), width)

@@ -8,14 +8,16 @@ per (row, width, cursor, focus, theme). The behaviour (following, cursor, loadin
 
 from __future__ import annotations
 
+from math import ceil
 from typing import ClassVar
 
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import var
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from vmstui.ui.times import TIME_FORMAT
@@ -133,7 +135,37 @@ class FeedView(ScrollView):
 
     def refresh_size(self) -> None:
         more = 1 if self.more_text() else 0
-        self.virtual_size = Size(0, len(self._state.rows) + more)
+        size = Size(0, len(self._state.rows) + more)
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        old = self.virtual_size.height
+        if self.is_mounted and self.container_size and (old > height) == (size.height > height):
+            self._resize_quietly(size)
+        else:
+            self.virtual_size = size  # the scrollbar comes or goes: a layout pass
+
+    def _resize_quietly(self, size: Size) -> None:
+        """A new height while the scrollbar stays (or stays away): nothing around the feed
+        moves, so no layout pass of the whole screen, which is what setting virtual_size
+        costs; the scroll bounds and the scrollbar follow here as Textual's layout would
+        update them (Widget._size_updated with layout=False), and the scrollbar is redrawn
+        only when its thumb moves."""
+        self.set_reactive(FeedView.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            before = _thumb(bar)
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            if _thumb(bar) != before:
+                bar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Repaint the rows, not the border and scrollbar around them: a frame of a busy
+        feed is its rows, and every byte of it goes down the operator's link."""
+        region = self.scrollable_content_region
+        self.refresh(Region(0, 0, region.width, region.height))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -149,3 +181,14 @@ class FeedView(ScrollView):
     def watch_time_format(self) -> None:
         self._strips.clear()
         self.refresh()
+
+
+def _thumb(bar: ScrollBar) -> tuple[int, int]:
+    """Where a vertical scrollbar's thumb starts and ends, in eighths of a cell: what it
+    draws (the arithmetic of Textual's ScrollBarRender.render_bar)."""
+    size, virtual, window = bar.size.height, bar.window_virtual_size, bar.window_size
+    if not (window and size and virtual and size != virtual and virtual > window):
+        return (0, 0)
+    thumb = max(1.0, window / (virtual / size))
+    start = int((size - thumb) * (bar.position / (virtual - window)) * 8)
+    return (start, start + ceil(thumb * 8))
