@@ -22,7 +22,7 @@ import orjson
 from vmstui import filters
 from vmstui.errors import CacheError, CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
-from vmstui.store import connect, faults, outbox, queries, retention
+from vmstui.store import compress, connect, faults, outbox, queries, retention
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -72,14 +72,26 @@ class Store:
         retention_days: float | None,
         batch_max: int,
         linger_s: float,
+        max_mb: float | None = None,
+        dictionaries: Sequence[compress.Dictionary] = (),
+        compress_after: int | None = None,
     ) -> None:
         self.path = path
         self.retention_days = retention_days
+        self.max_mb = max_mb
         self._writer_db = writer_db
         self._reader = reader_db
         self._watchers: list[Callable[[SourceStatus], None]] = []
         self._writer = (
-            Writer(writer_db, batch_max, path, self._report, linger_s=linger_s)
+            Writer(
+                writer_db,
+                batch_max,
+                path,
+                self._report,
+                linger_s=linger_s,
+                dictionaries=dictionaries,
+                compress_after=compress_after,
+            )
             if writer_db is not None
             else None
         )
@@ -98,12 +110,16 @@ class Store:
         batch_max: int = 5000,
         purge_every: float | None = 3600.0,
         linger_s: float = LINGER_S,
+        max_mb: float | None = None,
+        compress_after: int | None = compress.TRAIN_SAMPLES,
     ) -> Store:
         """Open the cache at `path` (creating it if needed, unless `read_only`) and start its
         writer.
 
         With `retention_days`, retention runs in the background now and then every
-        `purge_every` seconds (None: only when `purge()` is called). A file that is not a
+        `purge_every` seconds (None: only when `purge()` is called); with `max_mb` too, the
+        size is checked every minute (retention.py). A vendor's raw JSON is compressed once
+        `compress_after` of its events trained a dictionary (None: never). A file that is not a
         usable cache raises CacheUnusable (damaged, not SQLite, newer), a full disk CacheFull,
         any other failure to open it CacheError: each one line naming the file.
         """
@@ -111,14 +127,23 @@ class Store:
             raise ValueError("retention_days must be positive")
         if batch_max < 1:
             raise ValueError("batch_max must be at least 1")
-        if read_only and retention_days is not None:
-            raise ValueError("a read-only store never purges: no retention_days")
+        if read_only and (retention_days is not None or max_mb is not None):
+            raise ValueError("a read-only store never purges: no retention_days nor max_mb")
+        if max_mb is not None and max_mb <= 0:
+            raise ValueError("max_mb must be positive")
         file = await asyncio.to_thread(Path(path).expanduser)
         try:
+            dictionaries: list[compress.Dictionary] = []
             if read_only:
                 writer_db, reader_db = None, await connect.read_only(file)
             else:
                 writer_db, reader_db = await connect.writable(file)
+                try:
+                    dictionaries = await compress.load_dictionaries(writer_db)
+                except BaseException:
+                    await writer_db.close()
+                    await reader_db.close()
+                    raise
         except (sqlite3.Error, OSError) as error:
             translated = faults.at_open(file, error)
             if translated is error:
@@ -131,6 +156,9 @@ class Store:
             retention_days=retention_days,
             batch_max=batch_max,
             linger_s=linger_s,
+            max_mb=max_mb,
+            dictionaries=dictionaries,
+            compress_after=compress_after,
         )
         if retention_days is not None and purge_every is not None:
             store._maintenance = asyncio.create_task(

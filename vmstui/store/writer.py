@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -34,6 +34,7 @@ from vmstui.errors import CacheError, CacheFull, CacheUnusable
 from vmstui.models import SourceState, SourceStatus
 from vmstui.store import faults
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
+from vmstui.store.compress import Dictionary, Packer
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 from vmstui.supervisor import Backoff
 
@@ -120,6 +121,8 @@ class Writer:
         report: Callable[[SourceStatus], None] = lambda status: None,
         *,
         linger_s: float = LINGER_S,
+        dictionaries: Sequence[Dictionary] = (),
+        compress_after: int | None = None,
     ) -> None:
         self._db = db
         self._batch_max = batch_max
@@ -143,6 +146,8 @@ class Writer:
         self.failure: CacheUnusable | None = None  # the file is damaged: nothing more goes in
         self.events_committed = 0
         self.transactions = 0  # committed ones: what lingering saves is counted here
+        # Compression (and training a dictionary, whose op it queues here): compress.py.
+        self.packer = Packer(dictionaries, self.submit, compress_after)
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
 
@@ -178,7 +183,10 @@ class Writer:
             self._stopping.set()
             self._queue.append(_Stop(self._loop.create_future()))
             self._wakeup.set()
-        await asyncio.shield(self._task)
+        try:
+            await asyncio.shield(self._task)
+        finally:
+            await self.packer.close()
 
     def _put(self, item: _Item) -> None:
         if self.failure is not None:
@@ -351,14 +359,15 @@ class Writer:
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
 
         async def insert() -> None:
-            await db.executemany(INSERT_TOPIC, topic_params(rows))
-            for sql, params in insert_chunks(rows):
+            await db.executemany(INSERT_TOPIC, topic_params(packed))
+            for sql, params in insert_chunks(packed):
                 await db.execute(sql, params)
             outbox = [row for batch in batches for row in batch.outbox]
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
 
         try:
+            packed = await self.packer.pack(rows)
             await self._transaction(insert)
         except asyncio.CancelledError:
             for batch in batches:
