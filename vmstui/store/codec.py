@@ -199,7 +199,8 @@ EVENT_COLUMNS_AS_BYTES = ", ".join(
     f"CAST({TOPIC_SQL if name == 'topic' else name} AS BLOB)" if i in _TEXT_COLUMNS else name
     for i, name in enumerate(EVENT_COLUMN_NAMES)
 )
-_ID, _ENTITY, _RAW, _DICT = 1, 8, 10, 13
+_ID, _ENTITY, _SUMMARY, _RAW, _DICT = 1, 8, 9, 10, 13
+_MARK = compress.ENTITY_MARK.encode()
 
 
 def _as_text(row: Any) -> tuple[Any, ...]:
@@ -213,6 +214,7 @@ def _as_text(row: Any) -> tuple[Any, ...]:
         if (
             (i == _ID and value[:1] == b"\x00")
             or (i == _ENTITY and compress.is_compact_entity(value))
+            or (i == _SUMMARY and _MARK in value)
             or (i == _RAW and values[_DICT] is not None)
         ):
             continue
@@ -231,7 +233,7 @@ def read_event(
         for i in _TEXT_COLUMNS:
             kind = type(row[i])
             compact = kind is bytes and (
-                i in (_ID, _ENTITY) or (i == _RAW and row[_DICT] is not None)
+                i in (_ID, _ENTITY, _SUMMARY) or (i == _RAW and row[_DICT] is not None)
             )
             if kind is not str and not compact:
                 raise TypeError(f"{EVENT_COLUMN_NAMES[i]} is {kind.__name__}, not text")
@@ -275,6 +277,8 @@ def stored_event(row: Any, book: compress.Codebook = compress.EMPTY) -> StoredEv
         raw_at = _legacy_raw_at(vendor, raw)
     else:
         raw_at = RAW_AT[at] if 0 <= at < len(RAW_AT) else ()
+    if type(entity) is not str:
+        entity = compress.entity_text(entity, topic)
     # model_construct skips validation: these rows were validated Events when written, and
     # exports read millions of them. `raw` is parsed from the text when read (not JSON, an
     # XML part say: `{}`, and the text stays in raw_json).
@@ -286,8 +290,8 @@ def stored_event(row: Any, book: compress.Codebook = compress.EMPTY) -> StoredEv
         type=type_,
         topic=topic,
         time=from_us(time_us),
-        entity=entity if type(entity) is str else compress.entity_text(entity, topic),
-        summary=summary,
+        entity=entity,
+        summary=summary if type(summary) is str else compress.summary_text(summary, entity),
         seq=seq,
         time_us=time_us,
         raw_json=raw.encode() if raw_dict is None else book.raw(raw_dict, raw),

@@ -20,9 +20,9 @@ import aiosqlite
 import orjson
 
 from vmstui import filters
-from vmstui.errors import CacheError, CacheUnusable
+from vmstui.errors import CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
-from vmstui.store import compress, connect, faults, outbox, queries, retention
+from vmstui.store import connect, faults, outbox, queries, retention
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -35,7 +35,11 @@ from vmstui.store.codec import (
     event_rows,
     name_row,
 )
+from vmstui.store.dictionaries import TRAIN_SAMPLES, Dictionary
+from vmstui.store.dictionaries import load as load_dictionaries
+from vmstui.store.inspect import MB
 from vmstui.store.outbox import OutboxRow
+from vmstui.store.upkeep import Upkeep
 from vmstui.store.writer import LINGER_S, Op, StoreClosedError, Writer
 
 log = logging.getLogger("vmstui.store")
@@ -60,7 +64,8 @@ class Store:
 
     A store opened `read_only` has no writer: its file is opened read-only and never changed
     (a write raises StoreClosedError). Retention runs only in a store opened with
-    `retention_days`: the commands that ingest (console with sources, `tail`, the bridge).
+    `retention_days` (or `max_mb`): the commands that ingest (console with sources, `tail`,
+    the bridge).
     """
 
     def __init__(  # use Store.open()
@@ -73,8 +78,9 @@ class Store:
         batch_max: int,
         linger_s: float,
         max_mb: float | None = None,
-        dictionaries: Sequence[compress.Dictionary] = (),
+        dictionaries: Sequence[Dictionary] = (),
         compress_after: int | None = None,
+        since: int = 0,
     ) -> None:
         self.path = path
         self.retention_days = retention_days
@@ -91,6 +97,7 @@ class Store:
                 linger_s=linger_s,
                 dictionaries=dictionaries,
                 compress_after=compress_after,
+                since=since,
             )
             if writer_db is not None
             else None
@@ -111,7 +118,7 @@ class Store:
         purge_every: float | None = 3600.0,
         linger_s: float = LINGER_S,
         max_mb: float | None = None,
-        compress_after: int | None = compress.TRAIN_SAMPLES,
+        compress_after: int | None = TRAIN_SAMPLES,
     ) -> Store:
         """Open the cache at `path` (creating it if needed, unless `read_only`) and start its
         writer.
@@ -133,13 +140,14 @@ class Store:
             raise ValueError("max_mb must be positive")
         file = await asyncio.to_thread(Path(path).expanduser)
         try:
-            dictionaries: list[compress.Dictionary] = []
+            dictionaries: list[Dictionary] = []
+            since = 0
             if read_only:
                 writer_db, reader_db = None, await connect.read_only(file)
             else:
                 writer_db, reader_db = await connect.writable(file)
                 try:
-                    dictionaries = await compress.load_dictionaries(writer_db)
+                    dictionaries, since = await load_dictionaries(writer_db)
                 except BaseException:
                     await writer_db.close()
                     await reader_db.close()
@@ -159,11 +167,20 @@ class Store:
             max_mb=max_mb,
             dictionaries=dictionaries,
             compress_after=compress_after,
+            since=since,
         )
-        if retention_days is not None and purge_every is not None:
-            store._maintenance = asyncio.create_task(
-                store._maintain(purge_every), name="vmstui-store-retention"
+        if (retention_days is not None or max_mb is not None) and purge_every is not None:
+            upkeep = Upkeep(
+                file,
+                retention_days,
+                max_mb,
+                store.purge,
+                store.shrink,
+                store._report,
+                lambda: store.failure is None and not store.disk_full,
+                purge_every,
             )
+            store._maintenance = asyncio.create_task(upkeep.run(), name="vmstui-store-upkeep")
         return store
 
     @property
@@ -426,19 +443,22 @@ class Store:
             )
         return deleted.get("events", 0)
 
-    async def _maintain(self, every: float) -> None:
-        while True:
-            try:
-                await self.purge()
-            except StoreClosedError:
-                return
-            except CacheUnusable:
-                return  # the writer said so, once
-            except CacheError as exc:  # a full disk at close: the writer said so too
-                log.warning("cache retention skipped: %s", exc)
-            except Exception:
-                log.exception("cache retention failed; trying again later")
-            await asyncio.sleep(every)
+    async def shrink(self) -> int:
+        """Delete the oldest events until the cache is within `max_mb` (retention.shrink);
+        returns how many went. Says so in the log (one line), if any did."""
+        if self.max_mb is None:
+            raise ValueError("this store was opened without max_mb")
+        deleted, used = await retention.shrink(self._write, round(self.max_mb * MB))
+        if deleted:
+            log.info(
+                "cache size bound (max_mb = %g) removed the %d oldest events from %s (%.0f MB"
+                " in use)",
+                self.max_mb,
+                deleted,
+                self.path,
+                used / MB,
+            )
+        return deleted
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from vmstui.errors import CacheError, CacheFull, CacheUnusable
 from vmstui.models import SourceState, SourceStatus
 from vmstui.store import faults
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
-from vmstui.store.compress import Dictionary, Packer
+from vmstui.store.dictionaries import Dictionary, Packer
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 from vmstui.supervisor import Backoff
 
@@ -123,6 +123,7 @@ class Writer:
         linger_s: float = LINGER_S,
         dictionaries: Sequence[Dictionary] = (),
         compress_after: int | None = None,
+        since: int = 0,
     ) -> None:
         self._db = db
         self._batch_max = batch_max
@@ -146,8 +147,8 @@ class Writer:
         self.failure: CacheUnusable | None = None  # the file is damaged: nothing more goes in
         self.events_committed = 0
         self.transactions = 0  # committed ones: what lingering saves is counted here
-        # Compression (and training a dictionary, whose op it queues here): compress.py.
-        self.packer = Packer(dictionaries, self.submit, compress_after)
+        # Compression, and training a dictionary (whose ops it queues here): dictionaries.py.
+        self.packer = Packer(dictionaries, self.submit, compress_after, since)
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
 
@@ -164,11 +165,13 @@ class Writer:
             return future
         self._put(_Rows(rows, future, outbox or [], hold and not outbox, self._loop.time()))
         self.queued_rows += len(rows)
+        self.packer.sample(rows)
         return future
 
-    def submit(self, op: Op[T]) -> asyncio.Future[T]:
+    def submit(self, op: Op[T], *, first: bool = False) -> asyncio.Future[T]:
+        """`first`: ahead of everything queued (a new dictionary: the rows behind it use it)."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._put(_Op(op, cast("asyncio.Future[Any]", future)))
+        self._put(_Op(op, cast("asyncio.Future[Any]", future)), first=first)
         return future
 
     def barrier(self) -> asyncio.Future[None]:
@@ -188,12 +191,15 @@ class Writer:
         finally:
             await self.packer.close()
 
-    def _put(self, item: _Item) -> None:
+    def _put(self, item: _Item, *, first: bool = False) -> None:
         if self.failure is not None:
             raise self.failure
         if self._closing or self._task.done():
             raise StoreClosedError("the store is closed")
-        self._queue.append(item)
+        if first:
+            self._queue.appendleft(item)
+        else:
+            self._queue.append(item)
         self._count(item, 1)
         # A held batch joining a lingering one need not wake the writer: it sleeps on until
         # the deadline (waking it for each would cost more than the transactions saved).
