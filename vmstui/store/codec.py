@@ -38,7 +38,7 @@ EVENT_COLUMN_NAMES = (
     "raw",
     "received",
     "raw_at",
-    "raw_dict",  # last: compress.codebook reads it there
+    "raw_dict",
 )
 EVENT_COLUMNS = ", ".join(TOPIC_SQL if name == "topic" else name for name in EVENT_COLUMN_NAMES)
 INSERT_TOPIC = "INSERT OR IGNORE INTO topics (topic) VALUES (?)"
@@ -193,32 +193,31 @@ _INTEGER_COLUMNS = ("seq", "time", "received", "raw_at", "raw_dict")
 _TEXT_COLUMNS = tuple(
     i for i, name in enumerate(EVENT_COLUMN_NAMES) if name not in _INTEGER_COLUMNS
 )
+_ID, _ENTITY, _SUMMARY, _RAW = 1, 8, 9, 10
+RAW_DICT_AT = 13  # where a row of EVENT_COLUMNS names its dictionary
+_COMPACT = (_ID, _ENTITY, _SUMMARY)  # columns whose compact forms are BLOBs (compress.py)
 # EVENT_COLUMNS with every text column as its bytes: a page whose text is not UTF-8 cannot
-# be fetched as text at all, so it is fetched again this way and decoded row by row.
+# be fetched as text at all, so it is fetched again this way and decoded row by row. Which
+# of the columns that may be compact are BLOBs is fetched after them: cast, both are bytes.
 EVENT_COLUMNS_AS_BYTES = ", ".join(
-    f"CAST({TOPIC_SQL if name == 'topic' else name} AS BLOB)" if i in _TEXT_COLUMNS else name
-    for i, name in enumerate(EVENT_COLUMN_NAMES)
+    [
+        f"CAST({TOPIC_SQL if name == 'topic' else name} AS BLOB)" if i in _TEXT_COLUMNS else name
+        for i, name in enumerate(EVENT_COLUMN_NAMES)
+    ]
+    + [f"typeof({EVENT_COLUMN_NAMES[i]}) = 'blob'" for i in _COMPACT]
 )
-_ID, _ENTITY, _SUMMARY, _RAW, _DICT = 1, 8, 9, 10, 13
-_MARK = compress.ENTITY_MARK.encode()
 
 
 def _as_text(row: Any) -> tuple[Any, ...]:
     """A row of EVENT_COLUMNS_AS_BYTES as EVENT_COLUMNS would have it: the text decoded,
-    the compact forms (compress.py) left as they are."""
-    values = list(row)
+    the compact forms and compressed raw left as they are."""
+    values = list(row[: len(EVENT_COLUMN_NAMES)])
+    blobs = {i for i, blob in zip(_COMPACT, row[len(EVENT_COLUMN_NAMES) :], strict=True) if blob}
+    if values[RAW_DICT_AT] is not None:
+        blobs.add(_RAW)
     for i in _TEXT_COLUMNS:
-        value = values[i]
-        if not isinstance(value, bytes):
-            continue
-        if (
-            (i == _ID and value[:1] == b"\x00")
-            or (i == _ENTITY and compress.is_compact_entity(value))
-            or (i == _SUMMARY and _MARK in value)
-            or (i == _RAW and values[_DICT] is not None)
-        ):
-            continue
-        values[i] = value.decode()
+        if isinstance(values[i], bytes) and i not in blobs:
+            values[i] = values[i].decode()
     return tuple(values)
 
 
@@ -233,7 +232,7 @@ def read_event(
         for i in _TEXT_COLUMNS:
             kind = type(row[i])
             compact = kind is bytes and (
-                i in (_ID, _ENTITY, _SUMMARY) or (i == _RAW and row[_DICT] is not None)
+                i in _COMPACT or (i == _RAW and row[RAW_DICT_AT] is not None)
             )
             if kind is not str and not compact:
                 raise TypeError(f"{EVENT_COLUMN_NAMES[i]} is {kind.__name__}, not text")

@@ -101,7 +101,6 @@ def entity_text(stored: bytes, topic: str) -> str:
 
 
 def is_compact_entity(value: bytes) -> bool:
-    """A compact entity, not text fetched as bytes (`codec.EVENT_COLUMNS_AS_BYTES`)."""
     return len(value) == 1 and value[0] < MAX_WORDS
 
 
@@ -111,8 +110,8 @@ MIN_ENTITY = 8  # shorter entities are not worth a mark
 
 def compact_summary(summary: str, entity: str) -> str | bytes:
     """A summary that holds its entity (a GUID, when the VMS gave no name) as UTF-8 bytes
-    with ENTITY_MARK in its place; any other as it is. LIKE reads a BLOB as text, so a word
-    still matches the rest of it, and one in the entity matches in the topic."""
+    with ENTITY_MARK in its place; any other as it is. Searched as text (queries.EVENT_TEXT),
+    a word still matches the rest of it, and one in the entity matches in the topic."""
     if len(entity) < MIN_ENTITY or entity not in summary or ENTITY_MARK in summary:
         return summary
     return summary.replace(entity, ENTITY_MARK).encode()
@@ -166,12 +165,12 @@ _BOOKS: weakref.WeakKeyDictionary[Any, Codebook] = weakref.WeakKeyDictionary()
 _SELECT = "SELECT id, dict FROM dictionaries"
 
 
-async def codebook(db: aiosqlite.Connection, rows: Iterable[Sequence[Any]]) -> Codebook:
-    """The codebook of reader `db`, holding every dictionary `rows` name (their last column)."""
+async def codebook(db: aiosqlite.Connection, named: Iterable[Any]) -> Codebook:
+    """The codebook of reader `db`, holding every dictionary id in `named` (None: none)."""
     book = _BOOKS.get(db)
     if book is None:
         book = _BOOKS[db] = Codebook()
-    missing = {row[-1] for row in rows if row[-1] is not None and not book.knows(row[-1])}
+    missing = {dict_id for dict_id in named if dict_id is not None and not book.knows(dict_id)}
     if missing:
         ids = [dict_id for dict_id in missing if isinstance(dict_id, int)]
         marks = ", ".join("?" * len(ids))

@@ -212,6 +212,11 @@ class Store:
         return self._writer.events_committed if self._writer is not None else 0
 
     @property
+    def compressed_vendors(self) -> list[str]:
+        """The vendors whose raw JSON this store compresses now (each has its dictionary)."""
+        return self._writer.packer.vendors if self._writer is not None else []
+
+    @property
     def transactions(self) -> int:
         """Transactions committed since open (events, alarms, audit, outbox: all of them)."""
         return self._writer.transactions if self._writer is not None else 0

@@ -21,6 +21,7 @@ from vmstui.store import compress
 from vmstui.store.codec import (
     EVENT_COLUMNS,
     EVENT_COLUMNS_AS_BYTES,
+    RAW_DICT_AT,
     TOPIC_SQL,
     CachedName,
     StoredEvent,
@@ -77,9 +78,10 @@ def matching_topics(pattern: str) -> tuple[str, list[Any]]:
     )
 
 
-# The columns words are looked for in: filters.event_texts, in the same order. (A compact
-# entity is a word of the topic, so a word in it is found there.)
-EVENT_TEXT = ("source", "type", TOPIC_SQL, "entity", "summary")
+# The columns words are looked for in: filters.event_texts, in the same order. A compact
+# entity is a word of the topic, so a word in it is found there; a compact summary is a
+# BLOB, which LIKE never matches (SQLITE_LIKE_DOESNT_MATCH_BLOBS), so it is cast to text.
+EVENT_TEXT = ("source", "type", TOPIC_SQL, "entity", "CAST(summary AS TEXT)")
 
 
 def like_any_column(word: str) -> tuple[str, list[Any]]:
@@ -182,7 +184,7 @@ async def recent_events(
 
 async def _events(db: aiosqlite.Connection, rows: Iterable[Any]) -> list[StoredEvent]:
     rows = list(rows)
-    book = await compress.codebook(db, rows)
+    book = await compress.codebook(db, (row[RAW_DICT_AT] for row in rows))
     return [stored_event(row, book) for row in rows]
 
 
@@ -251,7 +253,7 @@ async def iter_events(
             as_bytes = True
             sql = f"SELECT {EVENT_COLUMNS_AS_BYTES}{tail}"
             page = list(await db.execute_fetchall(sql, [*params, page_size]))
-        book = await compress.codebook(db, page)
+        book = await compress.codebook(db, (row[RAW_DICT_AT] for row in page))
         for row in page:
             event = read_event(row, book, as_bytes=as_bytes)
             if isinstance(event, UnreadableRow):
