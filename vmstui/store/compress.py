@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sqlite3
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,7 +56,7 @@ PackedRow = tuple[
 
 # --- ids and entities ----------------------------------------------------------------------
 
-_HEX = re.compile(r"(?:[0-9a-f]{2}){8,}")
+MIN_HEX = 16  # digits: shorter hex is not worth it
 ID_MARK = 0  # first byte of a compact id; no text id starts with NUL
 MAX_WORDS = 32  # an entity's word position fits below this; it is told apart from text by it
 
@@ -66,12 +65,17 @@ def compact_id(event_id: str) -> str | bytes:
     """`<prefix>-<even-length lowercase hex of 16 or more digits>` as bytes; any other id as
     it is. One id has one form, so the unique index still refuses a duplicate."""
     prefix, dash, digits = event_id.rpartition("-")
-    if not dash or not _HEX.fullmatch(digits):
+    if not dash or len(digits) < MIN_HEX:
+        return event_id
+    try:
+        value = bytes.fromhex(digits)
+    except ValueError:
         return event_id
     head = prefix.encode()
-    if len(head) > 255:
+    # fromhex also takes capitals and spaces: only the one canonical spelling is compacted.
+    if value.hex() != digits or len(head) > 255:
         return event_id
-    return bytes((ID_MARK, len(head))) + head + bytes.fromhex(digits)
+    return b"".join((bytes((ID_MARK, len(head))), head, value))
 
 
 def id_text(stored: bytes) -> str:
@@ -83,13 +87,14 @@ def id_text(stored: bytes) -> str:
 
 
 def compact_entity(entity: str, topic: str) -> str | bytes:
-    if entity and entity in topic:  # cheap test first: most entities are not words of it
-        words = topic.split(".")
-        with contextlib.suppress(ValueError):
-            at = words.index(entity)
-            if at < MAX_WORDS:
-                return bytes((at,))
-    return entity
+    if not entity or "." in entity:
+        return entity
+    padded = f".{topic}."
+    at = padded.find(f".{entity}.")
+    if at < 0:
+        return entity
+    word = padded.count(".", 0, at + 1) - 1
+    return bytes((word,)) if word < MAX_WORDS else entity
 
 
 def entity_text(stored: bytes, topic: str) -> str:
