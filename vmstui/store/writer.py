@@ -1,11 +1,12 @@
 """The one task that writes to the cache.
 
-Callers enqueue; the task drains the queue in order. Consecutive event batches are merged
-(up to batch_max rows) into one transaction with one INSERT statement; any other write is an
-"op", a coroutine function run in its own transaction. A batch whose publisher does not wait
-for its commit (`hold`: the Genetec stream, which acknowledges nothing) may wait up to
-`linger_s` for more to join it, so a trickle of events costs one transaction per `linger_s`
-rather than one per network read; anything else queued behind it ends the wait at once.
+Callers enqueue; the task drains the queue in order (an op queued `first` goes ahead: a new
+compression dictionary, which the rows queued behind it then use). Consecutive event batches
+are merged (up to batch_max rows) into one transaction with one INSERT statement; any other
+write is an "op", a coroutine function run in its own transaction. A batch whose publisher
+does not wait for its commit (`hold`: the Genetec stream, which acknowledges nothing) may
+wait up to `linger_s` for more to join it, so a trickle of events costs one transaction per
+`linger_s` rather than one per network read; anything else queued behind it ends the wait.
 Every item carries a future that is resolved only after its transaction committed, so
 "resolved" means "on disk".
 
@@ -14,6 +15,10 @@ it goes through, nothing is resolved (so nothing is acknowledged) and nothing is
 hub's back-pressure stops the sources reading meanwhile. It is said once, in the log and as
 the cache's status, and again when space is back. A damaged file ends the writer: every write
 then fails with the one `CacheUnusable`, and the status says so.
+
+Each batch is packed small just before its transaction (dictionaries.Packer: compact columns,
+raw compressed). Just over 400 lines: the queue, lingering, the full-disk hold and that
+hand-over are one state machine.
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ async def rollback(db: aiosqlite.Connection) -> None:
 
 
 def cache_status(state: SourceState, detail: str = "") -> SourceStatus:
-    """The cache's chip: blocked (disk full), live again, or failed (damaged)."""
+    """The cache's chip: blocked (disk full), live again, failed (damaged), or live with where
+    its size is heading (upkeep.py)."""
     return SourceStatus(source=CACHE, vendor="sqlite", state=state, detail=detail)
 
 
