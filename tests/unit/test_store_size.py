@@ -11,6 +11,8 @@ from pathlib import Path
 
 from vmstui.models import Alarm, AlarmState, Event, SourceStatus
 from vmstui.store import Store, inspect
+from vmstui.store.upkeep import Upkeep
+from vmstui.store.writer import cache_status
 
 from .test_store_compress import genetec, until
 
@@ -163,3 +165,39 @@ async def test_the_chip_says_when_the_cache_is_near_max_mb(tmp_path: Path) -> No
 async def store_count(path: Path) -> int:
     async with await Store.open(path, read_only=True) as store:
         return await store.count_events()
+
+
+async def test_the_chip_follows_the_figures_and_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    async with await Store.open(path, purge_every=None) as store:
+        await store.add_events(genetec(3000))
+    used = _stats(path).used_bytes
+    heard: list[SourceStatus] = []
+
+    async def nothing() -> int:
+        return 0
+
+    def report(status: SourceStatus) -> None:
+        heard.append(status)
+
+    upkeep = Upkeep(
+        path,
+        30,
+        used / 0.95 / MB,
+        nothing,
+        nothing,
+        report,
+        lambda: heard[-1] if heard else None,
+        purge_every=3600,
+    )
+    await upkeep.look()
+    await upkeep.look()  # the same figures: said once
+    assert [s.detail for s in heard] == [heard[0].detail] and "(max_mb)" in heard[0].detail
+    heard.append(cache_status("blocked", "disk full"))
+    await upkeep.look()  # the full disk's chip stands
+    heard.append(cache_status("live"))  # space back: the writer's chip has no figures
+    await upkeep.look()
+    assert heard[-1].detail == heard[0].detail and len(heard) == 4
+    upkeep.max_mb = used / 0.5 / MB  # a bound far off: the chip is cleared
+    await upkeep.look()
+    assert (heard[-1].state, heard[-1].detail) == ("live", "") and len(heard) == 5

@@ -88,6 +88,7 @@ class Store:
         self._writer_db = writer_db
         self._reader = reader_db
         self._watchers: list[Callable[[SourceStatus], None]] = []
+        self.status: SourceStatus | None = None  # the cache's chip as last reported
         self._writer = (
             Writer(
                 writer_db,
@@ -177,7 +178,7 @@ class Store:
                 store.purge,
                 store.shrink,
                 store._report,
-                lambda: store.failure is None and not store.disk_full,
+                lambda: store.status,
                 purge_every,
             )
             store._maintenance = asyncio.create_task(upkeep.run(), name="vmstui-store-upkeep")
@@ -193,6 +194,7 @@ class Store:
         self._watchers.append(report)
 
     def _report(self, status: SourceStatus) -> None:
+        self.status = status
         for report in self._watchers:
             report(status)
 

@@ -29,10 +29,10 @@ class Upkeep:
     purge: Callable[[], Awaitable[int]]  # by age (Store.purge)
     shrink: Callable[[], Awaitable[int]]  # by size (Store.shrink)
     report: Callable[[SourceStatus], None]  # the cache's chip
-    writing_ok: Callable[[], bool]  # not held on a full disk, not failed: their chip stands
+    shown: Callable[[], SourceStatus | None]  # what the chip shows now (the writer reports too)
     purge_every: float
     look_every: float = LOOK_EVERY_S
-    said: str | None = None  # what the chip says now from here ("" after clearing it)
+    warned: bool = False  # in the log already
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -76,12 +76,14 @@ class Upkeep:
             exact=False,
         )
         warning = stats.warning()
-        if not self.writing_ok():
-            return
-        if warning is not None and warning != self.said:
-            self.said = warning
+        if warning is not None and not self.warned:  # when it starts, not at each new figure
             log.warning("cache %s: %s", self.path, warning)
+        self.warned = warning is not None
+        shown = self.shown()
+        if shown is not None and shown.state != "live":
+            return  # a full disk or a damaged file: the writer's chip stands
+        current = shown.detail if shown is not None else None  # None: no chip yet
+        if warning is not None and current != warning:
             self.report(cache_status("live", warning))
-        elif warning is None and self.said:
-            self.said = ""
+        elif warning is None and current:
             self.report(cache_status("live"))
