@@ -58,8 +58,8 @@ PackedRow = tuple[
 # --- ids, entities and summaries ---------------------------------------------------------
 
 MIN_HEX = 16  # digits: shorter hex is not worth it
-ID_MARK = 0  # first byte of a compact id; no text id starts with NUL
-MAX_WORDS = 32  # an entity's word position fits below this; it is told apart from text by it
+ID_MARK = 0  # first byte of a compact id: a form another one could be told apart from
+MAX_WORDS = 32  # an entity further along its topic stays text
 
 
 def compact_id(event_id: str) -> str | bytes:
