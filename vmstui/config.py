@@ -60,6 +60,14 @@ class CacheConfig(Strict):
     sources, `tail`, the bridge), never by those that only read. An event's age counts from
     when vmstui received it, not from the device's time. Active alarms and pending deliveries
     stay whatever their age."""
+    max_mb: Annotated[float, Field(gt=0)] | None = None
+    """A bound on the cache's size in MB (of 1,048,576 bytes), checked every minute by the
+    commands that ingest: past it, the oldest events are deleted until the cache is back
+    within it, however young (other rows keep to `retention_days`). The file then stays at
+    about this size, its freed space reused; the -wal beside it can add up to 64 MB during a
+    burst. Lowering it frees space inside the file, not on the disk (`VACUUM` the cache with
+    no vmstui running for that). `vmstui cache stats` shows the size, the rate and where
+    they are heading; the status line says so within 10 % of the bound. Unset: no bound."""
 
 
 class LogConfig(Strict):

@@ -76,6 +76,7 @@ class Runtime:
             self._cache_path,
             read_only=not ingests and exists,
             retention_days=self.settings.cache.retention_days if ingests else None,
+            max_mb=self.settings.cache.max_mb if ingests else None,
         )
         self.store.watch(self.hub.status)  # a full disk, a damaged file: the cache's chip
         self.hub.store = self.store

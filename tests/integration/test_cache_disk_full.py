@@ -28,7 +28,7 @@ import pytest
 from vmstui.config import Settings
 from vmstui.errors import EXIT_CACHE_FULL
 from vmstui.simulator import Simulator
-from vmstui.store import Store
+from vmstui.store import Store, compress
 
 from ..brokers import unavailable
 from ..unit.test_store import event
@@ -80,10 +80,11 @@ def stamps_in_cache(cache: Path) -> list[str]:
     """The Result's Timestamp (100 ns) of every cached event (raw: the Result, or the
     envelope around it)."""
     with sqlite3.connect(cache) as db:
-        rows = db.execute("SELECT raw FROM events").fetchall()
+        rows = db.execute("SELECT raw, raw_dict FROM events").fetchall()
+        book = compress.read_codebook(db)  # raw past a vendor's first events is compressed
     stamps = []
-    for (raw,) in rows:
-        data: Any = orjson.loads(raw)
+    for raw, dict_id in rows:
+        data: Any = orjson.loads(raw if dict_id is None else book.raw(dict_id, raw))
         data = data.get("Rsp", {}).get("Result", data)
         stamps.append(data["Timestamp"])
     return stamps

@@ -25,7 +25,7 @@ from vmstui.simulator import Simulator
 from vmstui.simulator.generator import event_payload
 from vmstui.simulator.render import now_ns
 from vmstui.simulator.streams import Part
-from vmstui.store import Store
+from vmstui.store import Store, compress
 
 from .test_bridge import free_port
 from .test_cli import one_clean_line, vmstui, write_config
@@ -92,7 +92,9 @@ async def feed(sim: Simulator) -> None:
 
 def cached_ids(cache: Path) -> set[str]:
     with sqlite3.connect(cache) as db:
-        return {row[0] for row in db.execute("SELECT id FROM events")}
+        stored = [row[0] for row in db.execute("SELECT id FROM events")]
+    # A Genetec id is kept compact (bytes): read back as the id it stands for.
+    return {compress.id_text(i) if isinstance(i, bytes) else i for i in stored}
 
 
 async def tail_mid_stream(

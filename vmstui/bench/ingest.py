@@ -21,7 +21,9 @@ from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.genetec.stream import open_stream
 from vmstui.store import Store
-from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
+from vmstui.store.codec import INSERT_TOPIC, TOPIC_SQL, insert_chunks, topic_params
+from vmstui.store.compress import PackedRow
+from vmstui.store.dictionaries import TRAIN_SAMPLES
 from vmstui.supervisor import cancel_all
 
 SUBSCRIPTION = "event(Camera,CameraMotion)"
@@ -88,8 +90,10 @@ async def end_to_end(
     count: int,
     cache: Path,
     cpu: CpuClock,
+    *,
+    compress_after: int | None = TRAIN_SAMPLES,
 ) -> tuple[float, int]:
-    store = await Store.open(cache)
+    store = await Store.open(cache, compress_after=compress_after)
     hub = Hub(store)
     updates = hub.subscribe(lossless=True)
     runner = GenetecSource(cfg, hub, password=password)
@@ -132,9 +136,10 @@ async def storage_floor(committed: Path, scratch: Path) -> float:
     await (await Store.open(scratch, purge_every=None)).close()  # same schema and file modes
     source = sqlite3.connect(committed)
     try:
-        rows: list[EventRow] = source.execute(
-            "SELECT id, source, vendor, kind, type, topic, time, entity, summary,"
-            " CAST(raw AS BLOB), received, raw_at FROM events ORDER BY seq"
+        # The rows as the writer packed them (compact columns, raw compressed or plain).
+        rows: list[PackedRow] = source.execute(
+            f"SELECT id, source, vendor, kind, type, {TOPIC_SQL}, time, entity, summary,"  # noqa: S608 - our own constant
+            " CAST(raw AS BLOB), received, raw_at, raw_dict FROM events ORDER BY seq"
         ).fetchall()
     finally:
         source.close()
@@ -157,6 +162,20 @@ async def storage_floor(committed: Path, scratch: Path) -> float:
     return spent / max(1, len(rows)) * 1e6
 
 
+def _bytes_per_event(cache: Path) -> float:
+    """The pages in use per event (the file less its free pages)."""
+    db = sqlite3.connect(cache)
+    try:
+        used = db.execute(
+            "SELECT (page_count - freelist_count) * page_size"
+            " FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+        ).fetchone()[0]
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        db.close()
+    return float(round(used / max(1, events), 1))
+
+
 async def run_ingest(count: int) -> dict[str, Any]:
     before = cpus()
     with tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp, SimulatorProcess() as sim:
@@ -172,6 +191,16 @@ async def run_ingest(count: int) -> dict[str, Any]:
             sim, cfg, password, count, Path(tmp) / "cache.db", e2e_cpu
         )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The same stream into a cache that keeps the raw JSON plain: what compression costs
+        # the writer, and what it saves on disk.
+        plain_cpu = CpuClock()
+        plain, _ = await end_to_end(
+            sim, cfg, password, count, Path(tmp) / "plain.db", plain_cpu, compress_after=None
+        )
+        sizes = [
+            await asyncio.to_thread(_bytes_per_event, Path(tmp) / name)
+            for name in ("cache.db", "plain.db")
+        ]
         # The least of three: a floor, so noise from the rest of the machine only raises it.
         floor_us = min(
             [
@@ -198,4 +227,10 @@ async def run_ingest(count: int) -> dict[str, Any]:
         # the raw reading's CPU plus the bare SQLite inserts' CPU, per event.
         "storage_floor_cpu_us_per_event": round(floor_us, 2),
         "ceiling_ratio": round(raw_us / (raw_us + floor_us), 3),
+        "cache_bytes_per_event": sizes[0],
+        "raw_plain": {
+            "events_per_s": round(plain),
+            "cpu_us_per_event": plain_cpu.per_event_us(count),
+            "cache_bytes_per_event": sizes[1],
+        },
     }

@@ -10,6 +10,8 @@ import orjson
 from vmstui.cli import cli
 from vmstui.cli.common import run
 
+TRAIN_SAMPLES_FLOOR = 10_000  # well past the dictionary's samples: most rows compressed
+
 
 @cli.group()
 def bench() -> None:
@@ -83,6 +85,36 @@ def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[tu
             raise click.BadParameter(f"{part!r}: a size is COLUMNSxLINES, at least 40x10")
         sizes.append((int(columns), int(lines)))
     return tuple(sizes)
+
+
+@bench.command()
+@click.option(
+    "--events",
+    "counts",
+    multiple=True,
+    type=click.IntRange(min=TRAIN_SAMPLES_FLOOR),
+    help="Events in each cache (repeat for several; default: 100,000 and 1,000,000).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def disk(counts: tuple[int, ...], as_json: bool) -> None:
+    """Bytes per event on disk: caches of simulator Genetec events built by the store, raw
+    JSON compressed and plain, at each size, for the simulator's directory and a large one."""
+    from vmstui.bench.disk import run_disk
+
+    result = run(run_disk(list(counts) or [100_000, 1_000_000]))
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    for figures in result["runs"]:
+        plain, packed = figures["plain"], figures["compressed"]
+        click.echo(
+            f"{figures['events']:,} events, {figures['site']} site: "
+            f"{packed['bytes_per_event']:,} bytes an event compressed "
+            f"({packed['compressed_share']:.1%} of them), {plain['bytes_per_event']:,} plain; "
+            f"{packed['events_per_s']:,} against {plain['events_per_s']:,} events/s built, "
+            f"writer CPU {packed['writer_cpu_us_per_event']} against "
+            f"{plain['writer_cpu_us_per_event']} µs an event"
+        )
 
 
 @bench.command()

@@ -1,4 +1,5 @@
-"""The local SQLite cache: events, alarms, gaps, audit, rejects, filter patterns, outbox, names.
+"""The local SQLite cache: events, alarms, gaps, audit, rejects, filter patterns, outbox, names,
+and the dictionaries events are compressed with.
 
     store = await Store.open(path)            # or: async with await Store.open(path) as store:
     await store.add_events(events)            # add_events returns a future: committed ⇒ ack
@@ -6,7 +7,9 @@
     await store.close()
 
 Modules: schema (files, pragmas, migrations), codec (row conversions, StoredEvent, OutboxItem),
-writer (the one writer task), queries (reads), core (Store).
+compress (small rows: zstd with a dictionary, compact columns), dictionaries (training and
+keeping them), writer (the one writer task), queries (reads), retention and upkeep (by age and
+by size, in the background), inspect (check and stats), repair (recover), core (Store).
 """
 
 from vmstui.store.codec import CachedName, OutboxItem, OutboxStats, StoredEvent, UnreadableRow

@@ -16,24 +16,41 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from vmstui.models import Alarm, Event, UtcDatetime, from_us, to_us, utc_us, utcnow
+from vmstui.store import compress
 
 # (id, source, vendor, kind, type, topic, time_us, entity, summary, raw as UTF-8 bytes,
 #  received_us, raw_at as its index in RAW_AT)
 EventRow = tuple[str, str, str, str, str, str, int, str, str, bytes, int, int]
 
-EVENT_COLUMNS = (
-    "seq, id, source, vendor, kind, type, topic, time, entity, summary, raw, received, raw_at"
+# A row's topic: '' when the topics table holds it (compress.py), so read it from there.
+TOPIC_SQL = "iif(topic = '', (SELECT t.topic FROM topics t WHERE t.id = events.topic_id), topic)"
+EVENT_COLUMN_NAMES = (
+    "seq",
+    "id",
+    "source",
+    "vendor",
+    "kind",
+    "type",
+    "topic",
+    "time",
+    "entity",
+    "summary",
+    "raw",
+    "received",
+    "raw_at",
+    "raw_dict",
 )
+EVENT_COLUMNS = ", ".join(TOPIC_SQL if name == "topic" else name for name in EVENT_COLUMN_NAMES)
 INSERT_TOPIC = "INSERT OR IGNORE INTO topics (topic) VALUES (?)"
-# Rows go in as one multi-row INSERT per chunk, each row's 12 values bound as parameters.
+# Rows go in as one multi-row INSERT per chunk, each row's 13 values bound as parameters.
 # Why not executemany: it releases and re-takes the GIL around every row's step; while the
 # event loop is busy ingesting, each re-take waits, and the writer fell to a fraction of its
 # rate. One statement is one step: SQLite inserts the whole chunk without the GIL. (An
 # earlier design passed the chunk as one JSON text unpacked by json_each in SQL; bound
 # values cost a third less.) The writer inserts the topics first, in the same transaction,
 # so the topic_id lookup always hits.
-CHUNK_ROWS = 256  # 12 parameters a row: 3,072 per statement, far under SQLite's 32,766
-_PER_ROW = 12
+CHUNK_ROWS = 256  # 13 parameters a row: 3,328 per statement, far under SQLite's 32,766
+_PER_ROW = 13
 
 # Where an event's `raw` sits inside the stored bytes (Event.raw_at), kept in the row as an
 # index into this tuple: a small integer costs the row one byte, where the path as text
@@ -49,29 +66,33 @@ _RAW_AT_INDEX = {path: index for index, path in enumerate(RAW_AT)}
 
 @functools.cache
 def insert_events_sql(rows: int) -> str:
-    """INSERT OR IGNORE of `rows` events; chunk sizes are powers of two, so at most nine
-    distinct statements exist and each is prepared once (sqlite3's statement cache)."""
+    """INSERT OR IGNORE of `rows` packed rows (compress.PackedRow); chunk sizes are powers of
+    two, so at most nine distinct statements exist and each is prepared once (sqlite3's
+    statement cache)."""
     values = []
     for base in range(0, rows * _PER_ROW, _PER_ROW):
         p = [f"?{base + i}" for i in range(1, _PER_ROW + 1)]
-        # p[5] is the topic: its id comes from the topics table.
+        # p[5] is the topic: its id comes from the topics table, and the row keeps the text
+        # only if it is not there. p[9] is raw: text when plain, compressed bytes when p[12]
+        # names a dictionary.
         topic_id = f"(SELECT id FROM topics WHERE topic = {p[5]})"  # noqa: S608 - placeholders only
         values.append(
-            f"({','.join(p[:6])},{topic_id},{','.join(p[6:9])},CAST({p[9]} AS TEXT),"
-            f"{p[10]},{p[11]})"
+            f"({','.join(p[:5])},iif({topic_id} IS NULL,{p[5]},''),{topic_id},"
+            f"{','.join(p[6:9])},iif({p[12]} IS NULL,CAST({p[9]} AS TEXT),{p[9]}),"
+            f"{','.join(p[10:13])})"
         )
     return (
         "INSERT OR IGNORE INTO events (id, source, vendor, kind, type, topic, topic_id, time,"  # noqa: S608 - placeholders only
-        " entity, summary, raw, received, raw_at) VALUES " + ",".join(values)
+        " entity, summary, raw, received, raw_at, raw_dict) VALUES " + ",".join(values)
     )
 
 
-def topic_params(rows: Iterable[EventRow]) -> list[tuple[str]]:
+def topic_params(rows: Iterable[Sequence[Any]]) -> list[tuple[str]]:
     """INSERT_TOPIC's parameters for `rows`: each distinct topic once."""
     return [(topic,) for topic in {row[5] for row in rows}]
 
 
-def insert_chunks(rows: Sequence[EventRow]) -> Iterator[tuple[str, list[Any]]]:
+def insert_chunks(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
     """(statement, parameters) for each chunk of `rows`, in order, together covering all."""
     start = 0
     while start < len(rows):
@@ -167,36 +188,65 @@ class UnreadableRow:
     reason: str
 
 
-_EVENT_COLUMN_NAMES = EVENT_COLUMNS.split(", ")
 # The event columns that hold text (all but the integers), by position in EVENT_COLUMNS.
-_INTEGER_COLUMNS = ("seq", "time", "received", "raw_at")
+_INTEGER_COLUMNS = ("seq", "time", "received", "raw_at", "raw_dict")
 _TEXT_COLUMNS = tuple(
-    i for i, name in enumerate(_EVENT_COLUMN_NAMES) if name not in _INTEGER_COLUMNS
+    i for i, name in enumerate(EVENT_COLUMN_NAMES) if name not in _INTEGER_COLUMNS
 )
+_ID, _ENTITY, _SUMMARY, _RAW = 1, 8, 9, 10
+RAW_DICT_AT = 13  # where a row of EVENT_COLUMNS names its dictionary
+_COMPACT = (_ID, _ENTITY, _SUMMARY)  # columns whose compact forms are BLOBs (compress.py)
 # EVENT_COLUMNS with every text column as its bytes: a page whose text is not UTF-8 cannot
-# be fetched as text at all, so it is fetched again this way and decoded row by row.
+# be fetched as text at all, so it is fetched again this way and decoded row by row. Which
+# of the columns that may be compact are BLOBs is fetched after them: cast, both are bytes.
 EVENT_COLUMNS_AS_BYTES = ", ".join(
-    f"CAST({name} AS BLOB)" if i in _TEXT_COLUMNS else name
-    for i, name in enumerate(_EVENT_COLUMN_NAMES)
+    [
+        f"CAST({TOPIC_SQL if name == 'topic' else name} AS BLOB)" if i in _TEXT_COLUMNS else name
+        for i, name in enumerate(EVENT_COLUMN_NAMES)
+    ]
+    + [f"typeof({EVENT_COLUMN_NAMES[i]}) = 'blob'" for i in _COMPACT]
 )
 
 
-def read_event(row: Any, *, as_bytes: bool = False) -> StoredEvent | UnreadableRow:
+def _as_text(row: Any) -> tuple[Any, ...]:
+    """A row of EVENT_COLUMNS_AS_BYTES as EVENT_COLUMNS would have it: the text decoded,
+    the compact forms and compressed raw left as they are."""
+    values = list(row[: len(EVENT_COLUMN_NAMES)])
+    blobs = {i for i, blob in zip(_COMPACT, row[len(EVENT_COLUMN_NAMES) :], strict=True) if blob}
+    if values[RAW_DICT_AT] is not None:
+        blobs.add(_RAW)
+    for i in _TEXT_COLUMNS:
+        if isinstance(values[i], bytes) and i not in blobs:
+            values[i] = values[i].decode()
+    return tuple(values)
+
+
+def read_event(
+    row: Any, book: compress.Codebook = compress.EMPTY, *, as_bytes: bool = False
+) -> StoredEvent | UnreadableRow:
     """`stored_event`, or what makes the row unreadable, so that a reader of a whole cache
     (an export) goes on past one bad row. `as_bytes`: the row is from EVENT_COLUMNS_AS_BYTES."""
     try:
         if as_bytes:
-            row = tuple(v.decode() if isinstance(v, bytes) else v for v in row)
+            row = _as_text(row)
         for i in _TEXT_COLUMNS:
-            if type(row[i]) is not str:
-                raise TypeError(f"{_EVENT_COLUMN_NAMES[i]} is {type(row[i]).__name__}, not text")
+            kind = type(row[i])
+            compact = kind is bytes and (
+                i in _COMPACT or (i == _RAW and row[RAW_DICT_AT] is not None)
+            )
+            if kind is not str and not compact:
+                raise TypeError(f"{EVENT_COLUMN_NAMES[i]} is {kind.__name__}, not text")
         if type(row[7]) is not int:
             raise TypeError(f"time is {type(row[7]).__name__}, not an integer")
-        return stored_event(row)
+        return stored_event(row, book)
     except Exception as exc:  # any damage at all: the reader skips the row and says why
         ident = row[1]
-        ident = ident.decode("utf-8", "replace") if isinstance(ident, bytes) else str(ident)
-        return UnreadableRow(row[0], ident, f"{type(exc).__name__}: {exc}")
+        if isinstance(ident, bytes):
+            try:
+                ident = compress.id_text(ident)
+            except ValueError:
+                ident = ident.decode("utf-8", "replace")
+        return UnreadableRow(row[0], str(ident), f"{type(exc).__name__}: {exc}")
 
 
 _RESULT = RAW_AT[1]
@@ -217,17 +267,22 @@ def _legacy_raw_at(vendor: str, raw: str) -> tuple[str, ...]:
     return _RESULT if isinstance(rsp, dict) and isinstance(rsp.get("Result"), dict) else ()
 
 
-def stored_event(row: Any) -> StoredEvent:
-    seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw, received, at = row
+def stored_event(row: Any, book: compress.Codebook = compress.EMPTY) -> StoredEvent:
+    """A row of EVENT_COLUMNS as the Event it was; `book` holds the dictionaries it may name
+    (compress.codebook)."""
+    seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw, received = row[:12]
+    at, raw_dict = row[12], row[13]
     if at is None:  # and received too: from before the cache kept them
         raw_at = _legacy_raw_at(vendor, raw)
     else:
         raw_at = RAW_AT[at] if 0 <= at < len(RAW_AT) else ()
+    if type(entity) is not str:
+        entity = compress.entity_text(entity, topic)
     # model_construct skips validation: these rows were validated Events when written, and
     # exports read millions of them. `raw` is parsed from the text when read (not JSON, an
     # XML part say: `{}`, and the text stays in raw_json).
     event = StoredEvent.model_construct(
-        id=id_,
+        id=id_ if type(id_) is str else compress.id_text(id_),
         source=source,
         vendor=vendor,
         kind=kind,
@@ -235,10 +290,10 @@ def stored_event(row: Any) -> StoredEvent:
         topic=topic,
         time=from_us(time_us),
         entity=entity,
-        summary=summary,
+        summary=summary if type(summary) is str else compress.summary_text(summary, entity),
         seq=seq,
         time_us=time_us,
-        raw_json=raw.encode(),
+        raw_json=raw.encode() if raw_dict is None else book.raw(raw_dict, raw),
         raw_at=raw_at,
         received=from_us(time_us if received is None else received),
     )

@@ -20,7 +20,7 @@ import aiosqlite
 import orjson
 
 from vmstui import filters
-from vmstui.errors import CacheError, CacheUnusable
+from vmstui.errors import CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
 from vmstui.store import connect, faults, outbox, queries, retention
 from vmstui.store.codec import (
@@ -35,7 +35,11 @@ from vmstui.store.codec import (
     event_rows,
     name_row,
 )
+from vmstui.store.dictionaries import TRAIN_SAMPLES, Dictionary
+from vmstui.store.dictionaries import load as load_dictionaries
+from vmstui.store.inspect import MB
 from vmstui.store.outbox import OutboxRow
+from vmstui.store.upkeep import Upkeep
 from vmstui.store.writer import LINGER_S, Op, StoreClosedError, Writer
 
 log = logging.getLogger("vmstui.store")
@@ -60,7 +64,8 @@ class Store:
 
     A store opened `read_only` has no writer: its file is opened read-only and never changed
     (a write raises StoreClosedError). Retention runs only in a store opened with
-    `retention_days`: the commands that ingest (console with sources, `tail`, the bridge).
+    `retention_days` (or `max_mb`): the commands that ingest (console with sources, `tail`,
+    the bridge).
     """
 
     def __init__(  # use Store.open()
@@ -72,14 +77,29 @@ class Store:
         retention_days: float | None,
         batch_max: int,
         linger_s: float,
+        max_mb: float | None = None,
+        dictionaries: Sequence[Dictionary] = (),
+        compress_after: int | None = None,
+        since: int = 0,
     ) -> None:
         self.path = path
         self.retention_days = retention_days
+        self.max_mb = max_mb
         self._writer_db = writer_db
         self._reader = reader_db
         self._watchers: list[Callable[[SourceStatus], None]] = []
+        self.status: SourceStatus | None = None  # the cache's chip as last reported
         self._writer = (
-            Writer(writer_db, batch_max, path, self._report, linger_s=linger_s)
+            Writer(
+                writer_db,
+                batch_max,
+                path,
+                self._report,
+                linger_s=linger_s,
+                dictionaries=dictionaries,
+                compress_after=compress_after,
+                since=since,
+            )
             if writer_db is not None
             else None
         )
@@ -98,12 +118,16 @@ class Store:
         batch_max: int = 5000,
         purge_every: float | None = 3600.0,
         linger_s: float = LINGER_S,
+        max_mb: float | None = None,
+        compress_after: int | None = TRAIN_SAMPLES,
     ) -> Store:
         """Open the cache at `path` (creating it if needed, unless `read_only`) and start its
         writer.
 
         With `retention_days`, retention runs in the background now and then every
-        `purge_every` seconds (None: only when `purge()` is called). A file that is not a
+        `purge_every` seconds (None: only when `purge()` is called); with `max_mb` too, the
+        size is checked every minute (retention.py). A vendor's raw JSON is compressed once
+        `compress_after` of its events trained a dictionary (None: never). A file that is not a
         usable cache raises CacheUnusable (damaged, not SQLite, newer), a full disk CacheFull,
         any other failure to open it CacheError: each one line naming the file.
         """
@@ -111,14 +135,24 @@ class Store:
             raise ValueError("retention_days must be positive")
         if batch_max < 1:
             raise ValueError("batch_max must be at least 1")
-        if read_only and retention_days is not None:
-            raise ValueError("a read-only store never purges: no retention_days")
+        if read_only and (retention_days is not None or max_mb is not None):
+            raise ValueError("a read-only store never purges: no retention_days nor max_mb")
+        if max_mb is not None and max_mb <= 0:
+            raise ValueError("max_mb must be positive")
         file = await asyncio.to_thread(Path(path).expanduser)
         try:
+            dictionaries: list[Dictionary] = []
+            since = 0
             if read_only:
                 writer_db, reader_db = None, await connect.read_only(file)
             else:
                 writer_db, reader_db = await connect.writable(file)
+                try:
+                    dictionaries, since = await load_dictionaries(writer_db)
+                except BaseException:
+                    await writer_db.close()
+                    await reader_db.close()
+                    raise
         except (sqlite3.Error, OSError) as error:
             translated = faults.at_open(file, error)
             if translated is error:
@@ -131,11 +165,23 @@ class Store:
             retention_days=retention_days,
             batch_max=batch_max,
             linger_s=linger_s,
+            max_mb=max_mb,
+            dictionaries=dictionaries,
+            compress_after=compress_after,
+            since=since,
         )
-        if retention_days is not None and purge_every is not None:
-            store._maintenance = asyncio.create_task(
-                store._maintain(purge_every), name="vmstui-store-retention"
+        if (retention_days is not None or max_mb is not None) and purge_every is not None:
+            upkeep = Upkeep(
+                file,
+                retention_days,
+                max_mb,
+                store.purge,
+                store.shrink,
+                store._report,
+                lambda: store.status,
+                purge_every,
             )
+            store._maintenance = asyncio.create_task(upkeep.run(), name="vmstui-store-upkeep")
         return store
 
     @property
@@ -148,6 +194,7 @@ class Store:
         self._watchers.append(report)
 
     def _report(self, status: SourceStatus) -> None:
+        self.status = status
         for report in self._watchers:
             report(status)
 
@@ -165,6 +212,11 @@ class Store:
     def events_committed(self) -> int:
         """Events committed since open (a command can tell "never wrote one" apart)."""
         return self._writer.events_committed if self._writer is not None else 0
+
+    @property
+    def compressed_vendors(self) -> list[str]:
+        """The vendors whose raw JSON this store compresses now (each has its dictionary)."""
+        return self._writer.packer.vendors if self._writer is not None else []
 
     @property
     def transactions(self) -> int:
@@ -398,19 +450,22 @@ class Store:
             )
         return deleted.get("events", 0)
 
-    async def _maintain(self, every: float) -> None:
-        while True:
-            try:
-                await self.purge()
-            except StoreClosedError:
-                return
-            except CacheUnusable:
-                return  # the writer said so, once
-            except CacheError as exc:  # a full disk at close: the writer said so too
-                log.warning("cache retention skipped: %s", exc)
-            except Exception:
-                log.exception("cache retention failed; trying again later")
-            await asyncio.sleep(every)
+    async def shrink(self) -> int:
+        """Delete the oldest events until the cache is within `max_mb` (retention.shrink);
+        returns how many went. Says so in the log (one line), if any did."""
+        if self.max_mb is None:
+            raise ValueError("this store was opened without max_mb")
+        deleted, used = await retention.shrink(self._write, round(self.max_mb * MB))
+        if deleted:
+            log.info(
+                "cache size bound (max_mb = %g) removed the %d oldest events from %s (%.0f MB"
+                " in use)",
+                self.max_mb,
+                deleted,
+                self.path,
+                used / MB,
+            )
+        return deleted
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -17,9 +17,12 @@ import aiosqlite
 
 from vmstui import topics
 from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us
+from vmstui.store import compress
 from vmstui.store.codec import (
     EVENT_COLUMNS,
     EVENT_COLUMNS_AS_BYTES,
+    RAW_DICT_AT,
+    TOPIC_SQL,
     CachedName,
     StoredEvent,
     UnreadableRow,
@@ -75,8 +78,10 @@ def matching_topics(pattern: str) -> tuple[str, list[Any]]:
     )
 
 
-# The columns words are looked for in: filters.event_texts, in the same order.
-EVENT_TEXT = ("source", "type", "topic", "entity", "summary")
+# The columns words are looked for in: filters.event_texts, in the same order. A compact
+# entity is a word of the topic, so a word in it is found there; a compact summary is a
+# BLOB, which LIKE never matches (SQLITE_LIKE_DOESNT_MATCH_BLOBS), so it is cast to text.
+EVENT_TEXT = ("source", "type", TOPIC_SQL, "entity", "CAST(summary AS TEXT)")
 
 
 def like_any_column(word: str) -> tuple[str, list[Any]]:
@@ -168,14 +173,19 @@ async def recent_events(
     if pattern is not None and not is_literal(pattern) and source is None and not words:
         ids = await matching_topic_ids(db, pattern, MERGE_MAX_TOPICS + 1)
         if len(ids) <= MERGE_MAX_TOPICS:
-            return [stored_event(row) for row in await _merged_newest(db, ids, limit, before)]
+            return await _events(db, await _merged_newest(db, ids, limit, before))
     topic_index = await use_topic_index(db, pattern)
     where, params = event_where(
         pattern=pattern, words=words, topic_index=topic_index, source=source, before=before
     )
     sql = f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY time DESC, seq DESC LIMIT ?"  # noqa: S608
-    rows = await db.execute_fetchall(sql, [*params, limit])
-    return [stored_event(row) for row in rows]
+    return await _events(db, await db.execute_fetchall(sql, [*params, limit]))
+
+
+async def _events(db: aiosqlite.Connection, rows: Iterable[Any]) -> list[StoredEvent]:
+    rows = list(rows)
+    book = await compress.codebook(db, (row[RAW_DICT_AT] for row in rows))
+    return [stored_event(row, book) for row in rows]
 
 
 async def _merged_newest(
@@ -243,8 +253,9 @@ async def iter_events(
             as_bytes = True
             sql = f"SELECT {EVENT_COLUMNS_AS_BYTES}{tail}"
             page = list(await db.execute_fetchall(sql, [*params, page_size]))
+        book = await compress.codebook(db, (row[RAW_DICT_AT] for row in page))
         for row in page:
-            event = read_event(row, as_bytes=as_bytes)
+            event = read_event(row, book, as_bytes=as_bytes)
             if isinstance(event, UnreadableRow):
                 unreadable(event)
             else:
@@ -264,10 +275,13 @@ async def count_events(
 
 
 async def get_event(db: aiosqlite.Connection, event_id: str) -> StoredEvent | None:
-    rows = list(
-        await db.execute_fetchall(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", [event_id])  # noqa: S608
+    # A row written before ids were compact holds it as text (compress.compact_id).
+    rows = await db.execute_fetchall(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN (?, ?)",  # noqa: S608
+        [compress.compact_id(event_id), event_id],
     )
-    return stored_event(rows[0]) if rows else None
+    events = await _events(db, rows)
+    return events[0] if events else None
 
 
 async def alarms(db: aiosqlite.Connection, source: str | None, active_only: bool) -> list[Alarm]:

@@ -1,7 +1,6 @@
-"""Checking a cache, and copying what a damaged one still holds into a new one
-(`vmstui cache check`, `vmstui cache recover`).
+"""Copying what a damaged cache still holds into a new one (`vmstui cache recover`).
 
-Both read the file read-only and never change it. Recovery reads each table row by row in
+It reads the file read-only and never changes it. Recovery reads each table row by row in
 rowid order through SQLite itself, hops over the stretches whose pages do not read, checks
 every value against the column it goes into, and writes into a fresh cache with the current
 schema. (The `sqlite3` shell's `.recover` needs the `sqlite_dbpage` table, which Debian 12's
@@ -12,8 +11,10 @@ table cannot be reached this way and are counted as a skipped stretch.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,83 +22,28 @@ from typing import Any
 import orjson
 
 from vmstui.errors import CacheError, CacheUnusable
-from vmstui.store import connect, faults, schema
+from vmstui.store import compress, faults, schema
+from vmstui.store.inspect import connect_read_only
 
-PROBLEMS_SHOWN = 3
 COPY_CHUNK = 1000
 PAGE_ROWS = 500  # rows read per query while the table reads
 MAX_ROWID = (1 << 63) - 1
 # Columns that must hold JSON to be read back; events.raw may be any text (an XML part).
 JSON_COLUMNS = {("alarms", "data"), ("outbox", "payload")}
-# Rebuilt rather than copied: each distinct topic once, and every event's id for it.
-DERIVED_TABLES = {"topics"}
-DERIVED_COLUMNS = {("events", "topic_id")}
+# Text columns whose compact forms are BLOBs (compress.py): the whole row is checked.
+COMPACT_COLUMNS = {("events", c) for c in ("id", "entity", "summary", "raw")}
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """As the store's read-only open: `mode=ro`, or `immutable=1` where it must be."""
-    uri = connect.read_only_uri(path)
-    db = sqlite3.connect(uri, uri=True)
-    try:
-        db.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA user_version")  # SQLite opens the file here
-    except sqlite3.Error as error:
-        db.close()
-        if getattr(error, "sqlite_errorcode", None) != connect.SQLITE_CANTOPEN:
-            raise
-        immutable = connect.immutable_uri(path, uri)
-        if immutable is None:
-            raise
-        db = sqlite3.connect(immutable, uri=True)
-    return db
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    line: str
-
-
-def check(path: Path, *, quick: bool = False) -> Verdict:
-    """SQLite's integrity_check (or the faster quick_check, which skips matching indexes
-    against their tables) over the whole file, as a one-line verdict."""
-    pragma = "quick_check" if quick else "integrity_check"
-    try:
-        db = _connect_read_only(path)
-    except sqlite3.DatabaseError as error:
-        if not faults.is_damage(error):
-            raise CacheError(f"cache {path} cannot be checked: {error}") from None
-        return Verdict(False, str(faults.unusable(path, error)))
-    try:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-        problems = [
-            line for (text,) in db.execute(f"PRAGMA {pragma}") for line in str(text).splitlines()
-        ]
-    except sqlite3.DatabaseError as error:
-        if not faults.is_damage(error):
-            raise CacheError(f"cache {path} cannot be checked: {error}") from None
-        return Verdict(False, str(faults.unusable(path, error)))
-    finally:
-        db.close()
-    if problems != ["ok"]:
-        shown = "; ".join(problems[:PROBLEMS_SHOWN])
-        more = (
-            f" (and {len(problems) - PROBLEMS_SHOWN} more)"
-            if len(problems) > PROBLEMS_SHOWN
-            else ""
-        )
-        return Verdict(
-            False,
-            f"cache {path} is damaged ({pragma}: {shown}{more}): `vmstui cache recover "
-            f"--cache {path} --to NEW` copies what still reads into a new cache",
-        )
-    newer = (
-        f"; written by a newer vmstui (schema {version}): upgrade vmstui to use it"
-        if version > schema.SCHEMA_VERSION
-        else ""
-    )
-    return Verdict(not newer, f"cache {path}: ok ({pragma}, {pages} pages){newer}")
+def _introduced() -> dict[str, int]:
+    """The schema version that created each table: one the old file is too old to have is
+    not lost."""
+    found: dict[str, int] = {}
+    for version, statements in enumerate(schema.MIGRATIONS, start=1):
+        for statement in statements:
+            match = re.match(r"\s*CREATE TABLE (\w+)", statement)
+            if match:
+                found.setdefault(match.group(1), version)
+    return found
 
 
 @dataclass
@@ -156,12 +102,12 @@ def _columns(db: sqlite3.Connection, table: str) -> dict[str, tuple[str, bool]]:
     }
 
 
-def _fits(value: Any, declared: str, not_null: bool, is_json: bool) -> bool:
+def _fits(value: Any, declared: str, not_null: bool, is_json: bool, compact: bool) -> bool:
     if value is None:
         return not not_null
     if declared == "INTEGER" and (not isinstance(value, int) or isinstance(value, bool)):
         return False
-    if declared == "TEXT" and not isinstance(value, str):
+    if declared == "TEXT" and not isinstance(value, str) and not compact:
         return False
     if is_json:
         try:
@@ -273,7 +219,7 @@ def recover(source: Path, target: Path) -> Recovered:
     """Copy every row of `source` that still reads and fits the current schema into a new
     cache at `target` (which must not exist)."""
     try:
-        old = _connect_read_only(source)
+        old = connect_read_only(source)
     except sqlite3.DatabaseError as error:
         if not faults.is_damage(error):
             raise CacheError(f"cache {source} cannot be opened: {error}") from None
@@ -300,15 +246,46 @@ def recover(source: Path, target: Path) -> Recovered:
         old.close()
 
 
+def _event_reads(row: dict[str, Any], book: compress.Codebook) -> bool:
+    """Whether an event row's compact values read back (its raw decompresses)."""
+    try:
+        if isinstance(row.get("id"), bytes):
+            compress.id_text(row["id"])
+        entity = row.get("entity")
+        if isinstance(entity, bytes) and not compress.is_compact_entity(entity):
+            return False
+        summary = row.get("summary")
+        if isinstance(summary, bytes):
+            compress.summary_text(summary, "")  # the entity it stands for is checked on read
+        if row.get("raw_dict") is not None:
+            book.raw(row["raw_dict"], row.get("raw"))
+        elif not isinstance(row.get("raw"), str):
+            return False
+    except ValueError:  # UnicodeDecodeError too
+        return False
+    return True
+
+
 def _copy(old: sqlite3.Connection, new: sqlite3.Connection, tables: list[str]) -> Recovered:
     result = Recovered()
+    try:
+        version = int(old.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError:
+        version = schema.SCHEMA_VERSION
+    introduced = _introduced()
     wanted = [
-        str(name)
-        for (name,) in new.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if name not in DERIVED_TABLES
+        str(name) for (name,) in new.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     ]
+    # The dictionaries first: an event whose raw does not decompress with what came through
+    # of them is left out.
+    wanted.sort(key=lambda table: table != "dictionaries")
+    book = compress.Codebook()
     for table in wanted:
+        if table == "events":
+            book = compress.read_codebook(new)
         result.kept[table] = 0
+        if table not in tables and version < introduced.get(table, 0):
+            continue  # the old file's schema had no such table yet
         try:
             present = _columns(old, table) if table in tables else {}
         except sqlite3.DatabaseError:
@@ -316,12 +293,25 @@ def _copy(old: sqlite3.Connection, new: sqlite3.Connection, tables: list[str]) -
         if not present:
             result.lost_tables.append(table)
             continue
-        _copy_table(old, new, table, present, result)
-    # The topics and every event's topic id, rebuilt from the events that came through.
+        check = functools.partial(_event_reads, book=book) if table == "events" else None
+        _copy_table(old, new, table, present, result, check)
+    # The topic of an event written before topics were kept once is in its row: its id is
+    # looked up again; one kept once whose topic did not come through is left out.
     new.execute("BEGIN")
-    new.execute("INSERT OR IGNORE INTO topics (topic) SELECT DISTINCT topic FROM events")
-    new.execute("UPDATE events SET topic_id = (SELECT id FROM topics WHERE topic = events.topic)")
+    new.execute(
+        "INSERT OR IGNORE INTO topics (topic) SELECT DISTINCT topic FROM events WHERE topic != ''"
+    )
+    new.execute(
+        "UPDATE events SET topic_id = (SELECT id FROM topics WHERE topic = events.topic)"
+        " WHERE topic != ''"
+    )
+    orphans = new.execute(
+        "DELETE FROM events WHERE topic = ''"
+        " AND NOT EXISTS (SELECT 1 FROM topics WHERE id = events.topic_id)"
+    ).rowcount
     new.execute("COMMIT")
+    result.kept["events"] -= orphans
+    result.left_out += orphans
     return result
 
 
@@ -331,10 +321,13 @@ def _copy_table(
     table: str,
     present: dict[str, tuple[str, bool]],
     result: Recovered,
+    check: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
     target = _columns(new, table)
-    columns = [c for c in target if c in present and (table, c) not in DERIVED_COLUMNS]
-    checks = [(*target[c], (table, c) in JSON_COLUMNS) for c in columns]
+    columns = [c for c in target if c in present]
+    checks = [
+        (*target[c], (table, c) in JSON_COLUMNS, (table, c) in COMPACT_COLUMNS) for c in columns
+    ]
     insert = (
         f"INSERT OR IGNORE INTO {table} ({', '.join(columns)})"  # noqa: S608
         f" VALUES ({', '.join('?' for _ in columns)})"
@@ -357,7 +350,9 @@ def _copy_table(
         batch.clear()
 
     for row in rows:
-        if all(_fits(value, *check) for value, check in zip(row, checks, strict=True)):
+        if all(_fits(value, *fit) for value, fit in zip(row, checks, strict=True)) and (
+            check is None or check(dict(zip(columns, row, strict=True)))
+        ):
             batch.append(tuple(row))
         else:
             result.left_out += 1

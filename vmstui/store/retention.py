@@ -8,10 +8,24 @@ schema.AHEAD_US, unless its device clock runs ahead by more than that, and those
 in their own partial index. The time index is walked once per pass, so the events of a
 clock that runs behind, which sit before the cutoff there but are kept, are read once a
 pass and not once a chunk.
+
+With `[cache] max_mb`, `shrink` also bounds the size: while the pages in use (page_count
+less freelist_count: what the rows need, wherever they sit in the file) exceed the bound,
+the oldest events go, by seq (the order they were received in), a chunk per transaction,
+each sized to the excess at the file's bytes per event. The file itself does not shrink:
+the cache is not in auto_vacuum mode (an existing file cannot switch without a VACUUM that
+rewrites it whole, its size again in WAL) and returning pages would only have the next
+events ask for them back; the freed pages are reused, so the file settles at the bound and
+stays there. The store looks every minute, so it overshoots by at most a minute of events.
+Beside it the -wal holds what is not yet checkpointed, trimmed back to 64 MB after a
+burst (schema.configure). Only events go for size: the other tables are small and keep to
+retention_days. A lower bound than the file's size today frees pages inside it for reuse;
+to give the space back to the disk, `VACUUM` the cache with no vmstui running.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
@@ -106,3 +120,44 @@ async def _purge_events(write: Write, cutoff_us: int) -> int:
         return cursor.rowcount
 
     return total + await _chunks(write, ahead)
+
+
+_OLDEST = "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)"
+SHRINK_MIN_ROWS = 100  # a chunk deletes at least this many: each one is a transaction
+
+
+async def used_bytes(db: aiosqlite.Connection) -> int:
+    """The bytes of the pages in use, as this connection sees them (its open transaction's
+    deletions included)."""
+    values = []
+    for pragma in ("page_size", "page_count", "freelist_count"):
+        rows = await db.execute_fetchall(f"PRAGMA {pragma}")
+        values.append(int(next(iter(rows))[0]))
+    page_size, pages, free = values
+    return (pages - free) * page_size
+
+
+async def shrink(write: Write, bound_bytes: int) -> tuple[int, int]:
+    """Delete the oldest events until the pages in use are within `bound_bytes`; returns
+    (events deleted, bytes in use after). Stops when no events are left (the rest of the
+    cache is over the bound by itself)."""
+    total = 0
+    used = 0
+
+    async def chunk(db: aiosqlite.Connection) -> int:
+        nonlocal used
+        used = await used_bytes(db)
+        if used <= bound_bytes:
+            return 0
+        rows = await db.execute_fetchall("SELECT min(seq), max(seq) FROM events")
+        first, last = next(iter(rows))
+        if first is None:
+            return 0
+        per_event = used / (last - first + 1)
+        wanted = math.ceil((used - bound_bytes) / per_event)
+        cursor = await db.execute(_OLDEST, [min(PURGE_CHUNK, max(SHRINK_MIN_ROWS, wanted))])
+        return cursor.rowcount
+
+    while count := await write(chunk):
+        total += count
+    return total, used

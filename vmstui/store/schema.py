@@ -155,6 +155,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The names of what an action acted on, beside its GUIDs in target.
         "ALTER TABLE audit ADD COLUMN target_name TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        # The zstd dictionaries each vendor's raw JSON is compressed with, trained on that
+        # vendor's own first events (store/compress.py). Kept as long as the cache: rows name
+        # theirs. `samples`: how many events it was trained on; `created` in µs.
+        """CREATE TABLE dictionaries (
+            id INTEGER PRIMARY KEY,
+            vendor TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            dict BLOB NOT NULL)""",
+        # The dictionary an event's raw is compressed with (a BLOB then); NULL: stored plain,
+        # as every row before. From this version the id, topic and entity of a row may be
+        # compact too (compress.py): the rows before stay as they are.
+        "ALTER TABLE events ADD COLUMN raw_dict INTEGER",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,11 +1,12 @@
 """The one task that writes to the cache.
 
-Callers enqueue; the task drains the queue in order. Consecutive event batches are merged
-(up to batch_max rows) into one transaction with one INSERT statement; any other write is an
-"op", a coroutine function run in its own transaction. A batch whose publisher does not wait
-for its commit (`hold`: the Genetec stream, which acknowledges nothing) may wait up to
-`linger_s` for more to join it, so a trickle of events costs one transaction per `linger_s`
-rather than one per network read; anything else queued behind it ends the wait at once.
+Callers enqueue; the task drains the queue in order (an op queued `first` goes ahead: a new
+compression dictionary, which the rows queued behind it then use). Consecutive event batches
+are merged (up to batch_max rows) into one transaction with one INSERT statement; any other
+write is an "op", a coroutine function run in its own transaction. A batch whose publisher
+does not wait for its commit (`hold`: the Genetec stream, which acknowledges nothing) may
+wait up to `linger_s` for more to join it, so a trickle of events costs one transaction per
+`linger_s` rather than one per network read; anything else queued behind it ends the wait.
 Every item carries a future that is resolved only after its transaction committed, so
 "resolved" means "on disk".
 
@@ -14,6 +15,10 @@ it goes through, nothing is resolved (so nothing is acknowledged) and nothing is
 hub's back-pressure stops the sources reading meanwhile. It is said once, in the log and as
 the cache's status, and again when space is back. A damaged file ends the writer: every write
 then fails with the one `CacheUnusable`, and the status says so.
+
+Each batch is packed small just before its transaction (dictionaries.Packer: compact columns,
+raw compressed). Just over 400 lines: the queue, lingering, the full-disk hold and that
+hand-over are one state machine.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -34,6 +39,7 @@ from vmstui.errors import CacheError, CacheFull, CacheUnusable
 from vmstui.models import SourceState, SourceStatus
 from vmstui.store import faults
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
+from vmstui.store.dictionaries import Dictionary, Packer
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
 from vmstui.supervisor import Backoff
 
@@ -107,7 +113,8 @@ async def rollback(db: aiosqlite.Connection) -> None:
 
 
 def cache_status(state: SourceState, detail: str = "") -> SourceStatus:
-    """The cache's chip: blocked (disk full), live again, or failed (damaged)."""
+    """The cache's chip: blocked (disk full), live again, failed (damaged), or live with where
+    its size is heading (upkeep.py)."""
     return SourceStatus(source=CACHE, vendor="sqlite", state=state, detail=detail)
 
 
@@ -120,6 +127,9 @@ class Writer:
         report: Callable[[SourceStatus], None] = lambda status: None,
         *,
         linger_s: float = LINGER_S,
+        dictionaries: Sequence[Dictionary] = (),
+        compress_after: int | None = None,
+        since: int = 0,
     ) -> None:
         self._db = db
         self._batch_max = batch_max
@@ -143,6 +153,8 @@ class Writer:
         self.failure: CacheUnusable | None = None  # the file is damaged: nothing more goes in
         self.events_committed = 0
         self.transactions = 0  # committed ones: what lingering saves is counted here
+        # Compression, and training a dictionary (whose ops it queues here): dictionaries.py.
+        self.packer = Packer(dictionaries, self.submit, compress_after, since)
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
 
@@ -159,11 +171,13 @@ class Writer:
             return future
         self._put(_Rows(rows, future, outbox or [], hold and not outbox, self._loop.time()))
         self.queued_rows += len(rows)
+        self.packer.sample(rows)
         return future
 
-    def submit(self, op: Op[T]) -> asyncio.Future[T]:
+    def submit(self, op: Op[T], *, first: bool = False) -> asyncio.Future[T]:
+        """`first`: ahead of everything queued (a new dictionary: the rows behind it use it)."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._put(_Op(op, cast("asyncio.Future[Any]", future)))
+        self._put(_Op(op, cast("asyncio.Future[Any]", future)), first=first)
         return future
 
     def barrier(self) -> asyncio.Future[None]:
@@ -178,14 +192,20 @@ class Writer:
             self._stopping.set()
             self._queue.append(_Stop(self._loop.create_future()))
             self._wakeup.set()
-        await asyncio.shield(self._task)
+        try:
+            await asyncio.shield(self._task)
+        finally:
+            await self.packer.close()
 
-    def _put(self, item: _Item) -> None:
+    def _put(self, item: _Item, *, first: bool = False) -> None:
         if self.failure is not None:
             raise self.failure
         if self._closing or self._task.done():
             raise StoreClosedError("the store is closed")
-        self._queue.append(item)
+        if first:
+            self._queue.appendleft(item)
+        else:
+            self._queue.append(item)
         self._count(item, 1)
         # A held batch joining a lingering one need not wake the writer: it sleeps on until
         # the deadline (waking it for each would cost more than the transactions saved).
@@ -351,14 +371,15 @@ class Writer:
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
 
         async def insert() -> None:
-            await db.executemany(INSERT_TOPIC, topic_params(rows))
-            for sql, params in insert_chunks(rows):
+            await db.executemany(INSERT_TOPIC, topic_params(packed))
+            for sql, params in insert_chunks(packed):
                 await db.execute(sql, params)
             outbox = [row for batch in batches for row in batch.outbox]
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
 
         try:
+            packed = await self.packer.pack(rows)
             await self._transaction(insert)
         except asyncio.CancelledError:
             for batch in batches:
