@@ -29,7 +29,8 @@ from vmstui.supervisor import cancel_all
 SUBSCRIPTION = "event(Camera,CameraMotion)"
 
 
-def _config(base_url: str, cache: Path) -> GenetecConfig:
+def genetec_config(base_url: str, cache: Path) -> GenetecConfig:
+    """The bench source's config: one Genetec source on the simulator, its camera motion."""
     settings = bench_settings(base_url, cache, [SUBSCRIPTION], alarm_monitoring=False)
     source = settings.source("bench")
     assert isinstance(source, GenetecConfig)
@@ -183,7 +184,7 @@ async def run_ingest(count: int) -> dict[str, Any]:
         client_cpu = before[0] if sim.cpu is not None else None
         pin(client_cpu)
         password = SecretStr(sim.password)
-        cfg = _config(sim.base_url, Path(tmp) / "cache.db")
+        cfg = genetec_config(sim.base_url, Path(tmp) / "cache.db")
         raw_cpu, e2e_cpu = CpuClock(), CpuClock()
         raw = await raw_rate(sim, cfg, password, count, raw_cpu)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

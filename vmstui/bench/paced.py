@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from vmstui.bench.simproc import SimulatorProcess, bench_settings
-from vmstui.config import GenetecConfig
+from vmstui.bench.ingest import genetec_config
+from vmstui.bench.simproc import SimulatorProcess
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.store import Store
@@ -27,11 +27,7 @@ from vmstui.supervisor import cancel_all
 async def _run(
     sim: SimulatorProcess, cache: Path, seconds: float, linger_s: float
 ) -> dict[str, Any]:
-    settings = bench_settings(
-        sim.base_url, cache, ["event(Camera,CameraMotion)"], alarm_monitoring=False
-    )
-    cfg = settings.source("bench")
-    assert isinstance(cfg, GenetecConfig)
+    cfg = genetec_config(sim.base_url, cache)
     store = await Store.open(cache, linger_s=linger_s, purge_every=None)
     hub = Hub(store)
     updates = hub.subscribe(lossless=True)
