@@ -80,21 +80,35 @@ class AlarmDesk:
         target: str,
         call: Callable[[], Awaitable[T]],
         guids: Sequence[str | None] = (),
+        note: str = "",
     ) -> T:
         self.client(source)  # an unknown source fails before anything is sent
         named = self._names(source, guids)
         try:
             result = await call()
         except Exception as exc:
-            await self.record(source, action, target, ok=False, result=str(exc), named=named)
+            await self.record(
+                source, action, target, ok=False, result=str(exc), named=named, note=note
+            )
             raise
-        await self.record(source, action, target, ok=True, result=_brief(result), named=named)
+        await self.record(
+            source, action, target, ok=True, result=_brief(result), named=named, note=note
+        )
         return result
 
     async def record(
-        self, source: str, action: str, target: str, *, ok: bool, result: str, named: str = ""
+        self,
+        source: str,
+        action: str,
+        target: str,
+        *,
+        ok: bool,
+        result: str,
+        named: str = "",
+        note: str = "",
     ) -> None:
-        """One audit row for an operator action on `source` (alarm or not)."""
+        """One audit row for an operator action on `source` (alarm or not); `note`: the
+        operator's own words with it."""
         client = self.clients.get(source)
         vms_user = client.cfg.username if client is not None else ""
         entry = AuditEntry(
@@ -106,6 +120,7 @@ class AlarmDesk:
             ok=ok,
             result=result[:500],
             target_name=named,
+            note=note[:2000],
         )
         log.info(
             "audit: %s %s %s%s by %s: %s",
@@ -120,7 +135,12 @@ class AlarmDesk:
             await self.store.add_audit(entry)
 
     async def acknowledge(
-        self, source: str, refs: Sequence[AlarmRef], ack_type: AckType = "Ack"
+        self,
+        source: str,
+        refs: Sequence[AlarmRef],
+        ack_type: AckType = "Ack",
+        *,
+        note: str = "",
     ) -> None:
         client = self.client(source)
         action = "ack" if ack_type == "Ack" else "nack"
@@ -130,6 +150,7 @@ class AlarmDesk:
             describe_refs(refs),
             lambda: client.acknowledge(refs, ack_type),
             [r.alarm_guid for r in refs],
+            note=note,
         )
 
     async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:

@@ -473,3 +473,4 @@ class AuditEntry(BaseModel):
     ok: bool
     result: str = ""
     target_name: str = ""  # the names of what `target` names by GUID, where known
+    note: str = ""  # the operator's own words with it (an acknowledge's note), if any

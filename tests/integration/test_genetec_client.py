@@ -102,10 +102,11 @@ async def test_alarm_lifecycle_through_the_desk(
         ].context == "Guard on site"
         with pytest.raises(FreeTextError):
             await desk.edit_context("hq", ref, "x),ForceAcknowledgeAllAlarms(")
-        await desk.acknowledge("hq", [ref])
+        await desk.acknowledge("hq", [ref], note="Guard checked the gate")
         assert instance not in {a.instance_id for a in await client.active_alarms()}
 
         audit = await store.audit_entries()
+        assert audit[0].action == "ack" and audit[0].note == "Guard checked the gate"
         actions = [(e.action, e.ok) for e in reversed(audit)]
         assert actions == [
             ("trigger", True),

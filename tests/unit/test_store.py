@@ -408,7 +408,12 @@ async def test_gaps_audit_rejects_round_trip(store: Store) -> None:
 
     entries = [
         AuditEntry(
-            time=NOW - timedelta(seconds=i), source="gen1", action="ack", target=f"{i}", ok=i != 1
+            time=NOW - timedelta(seconds=i),
+            source="gen1",
+            action="ack",
+            target=f"{i}",
+            ok=i != 1,
+            note="guard sent; gate closed" if i == 0 else "",
         )
         for i in range(3)
     ]

@@ -352,10 +352,11 @@ class Store:
             int(entry.ok),
             entry.result,
             entry.target_name,
+            entry.note,
         )
         await self._execute(
             "INSERT INTO audit (time, source, action, target, vms_user, local_user, ok, result,"
-            " target_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " target_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row,
         )
 

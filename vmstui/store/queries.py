@@ -328,7 +328,7 @@ async def audit_entries(
     clause, params = ("", []) if since is None else (" WHERE time >= ?", [to_us(since)])
     rows = await db.execute_fetchall(
         "SELECT time, source, action, target, vms_user, local_user, ok, result,"  # noqa: S608
-        " target_name"
+        " target_name, note"
         f" FROM audit{clause} ORDER BY time DESC, id DESC LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
@@ -343,6 +343,7 @@ async def audit_entries(
             ok=bool(row[6]),
             result=row[7],
             target_name=row[8],
+            note=row[9],
         )
         for row in rows
     ]

@@ -170,6 +170,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # compact too (compress.py): the rows before stay as they are.
         "ALTER TABLE events ADD COLUMN raw_dict INTEGER",
     ),
+    (
+        # The operator's own words with an action (an acknowledge's note, a shelve's reason):
+        # for the audit and the shift report; '' when none was given.
+        "ALTER TABLE audit ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
