@@ -10,10 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
+from vmstui.config_desk import BellBand, Shift, check_bands
 from vmstui.config_sources import (
     SOURCE_KINDS,
     CamioConfig,
@@ -29,6 +30,7 @@ from vmstui.paths import default_cache_path, default_config_path, default_log_pa
 __all__ = [
     "NO_PASSWORD",
     "SOURCE_KINDS",
+    "BellBand",
     "CacheConfig",
     "CamioConfig",
     "ConfigError",
@@ -37,6 +39,7 @@ __all__ = [
     "LogConfig",
     "PasswordSource",
     "Settings",
+    "Shift",
     "SourceConfig",
     "UiConfig",
     "default_cache_path",
@@ -88,10 +91,12 @@ class UiConfig(Strict):
     Textual's (`nord`, ...) or one of your files in `$XDG_CONFIG_HOME/vmstui/themes/`. An
     unknown name gives `vmstui-dark`."""
     bell: bool = True
-    """Ring the terminal bell when an alarm at `bell_priority` or more urgent is triggered."""
+    """Ring the terminal bell for alarms: once when an alarm at `bell_priority` or more
+    urgent is triggered, or as its band in `[[bell_bands]]` says. False: never."""
     bell_priority: Annotated[int, Field(ge=0, le=255)] = 50
-    """Ring for new alarms at this priority or more urgent (Security Center: 1 is the most
-    urgent; an alarm that gives no priority rings)."""
+    """Ring once for new alarms at this priority or more urgent that no `[[bell_bands]]`
+    band holds (Security Center: 1 is the most urgent; an alarm that gives no priority
+    rings)."""
     clock: bool = True
     """Show a clock in the status line."""
     always_show_priority: Annotated[int, Field(ge=0, le=255)] = 10
@@ -130,6 +135,11 @@ class Settings(Strict):
     """Where the bridge's rules may deliver besides Genetec, one `[[sinks]]` table each."""
     rules: list[Rule] = Field(default_factory=list)
     """What the bridge does with events, one `[[rules]]` table each."""
+    bell_bands: Annotated[list[BellBand], AfterValidator(check_bands)] = Field(default_factory=list)
+    """How each priority band rings in the console, one `[[bell_bands]]` table each, from
+    the most urgent."""
+    shifts: list[Shift] = Field(default_factory=list)
+    """The site's shifts, one `[[shifts]]` table each, for `vmstui report --shift NAME`."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -145,6 +155,9 @@ class Settings(Strict):
         rules = [rule.name for rule in self.rules]
         if len(set(rules)) != len(rules):
             raise ValueError("two rules have the same name")
+        shifts = [shift.name for shift in self.shifts]
+        if len(set(shifts)) != len(shifts):
+            raise ValueError("two shifts have the same name")
         return self
 
     @model_validator(mode="after")
@@ -175,6 +188,13 @@ class Settings(Strict):
                 return source
         names = ", ".join(s.name for s in self.sources)
         raise ConfigError(f"no source named {name!r} (configured: {names})")
+
+    def shift(self, name: str) -> Shift:
+        for shift in self.shifts:
+            if shift.name == name:
+                return shift
+        names = ", ".join(s.name for s in self.shifts) or "none: add [[shifts]] tables"
+        raise ConfigError(f"no shift named {name!r} (configured: {names})")
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

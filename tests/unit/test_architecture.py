@@ -31,6 +31,7 @@ CORE = [
     "vmstui.bridge.mqtt_in",
     "vmstui.runtime",
     "vmstui.simulator",
+    "vmstui.report",
 ]
 
 

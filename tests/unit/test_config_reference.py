@@ -13,12 +13,14 @@ from pydantic import BaseModel
 
 from vmstui import config_doc
 from vmstui.config import (
+    BellBand,
     CacheConfig,
     CamioConfig,
     EenConfig,
     GenetecConfig,
     LogConfig,
     Settings,
+    Shift,
     UiConfig,
     parse_settings,
 )
@@ -49,6 +51,8 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         Sensor,
         OcularisSink,
         Rule,
+        BellBand,
+        Shift,
     ]
 
 

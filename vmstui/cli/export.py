@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +20,14 @@ import orjson
 
 from vmstui import topics
 from vmstui.cli import cli
-from vmstui.cli.common import alarm_record, config_option, run
-from vmstui.config import ConfigError, GenetecConfig, load_settings
+from vmstui.cli.common import alarm_record, cache_and_names, config_option, parse_since, run
+from vmstui.config import ConfigError
 from vmstui.models import Alarm, event_fields, raw_document
 from vmstui.naming import named_alarm
 from vmstui.printable import printable
 from vmstui.sources.genetec.eventtypes import EventTypes
 from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.store import Store, StoredEvent, UnreadableRow
-
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """`2h`, `30m`, `7d`, or an ISO 8601 time (a time without a zone is local)."""
-    if value is None:
-        return None
-    relative = _RELATIVE.match(value.strip())
-    if relative:
-        amount, unit = relative.groups()
-        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: float(amount)})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: use 30m, 2h, 7d or an ISO 8601 time") from None
-    return (parsed if parsed.tzinfo else parsed.astimezone()).astimezone(UTC)
 
 
 def _flat(record: dict[str, Any]) -> dict[str, Any]:
@@ -181,18 +162,6 @@ async def export_to(
     return written
 
 
-def _cache_and_names(
-    config_path: Path | None, cache: Path | None
-) -> tuple[Path, dict[str, dict[str, str]]]:
-    """The cache to read, and the config's names for GUIDs by source (when a config is read:
-    without --cache, or with --config)."""
-    if cache is not None and config_path is None:
-        return cache, {}
-    settings = load_settings(config_path)
-    overrides = {s.name: s.guid_names() for s in settings.sources if isinstance(s, GenetecConfig)}
-    return cache or settings.cache.path, overrides
-
-
 @cli.command()
 @config_option
 @click.option(
@@ -225,7 +194,7 @@ def export(
     """Write cached records to stdout, oldest first."""
     if pattern:
         topics.validate_pattern(pattern)
-    path, overrides = _cache_and_names(config_path, cache)
+    path, overrides = cache_and_names(config_path, cache)
     if not path.exists():
         raise ConfigError(f"no cache at {path}")
     skipped = Skipped(what.rstrip("s"))
