@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
+from vmstui.ui.bell import Bell
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.outages import Outages
@@ -57,6 +59,7 @@ from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 FLUSH_S = 0.05
+BELL_TICK_S = 0.25  # how often the bell's repeats are looked at
 NARROW_BELOW = 100  # columns: below this the side column (details, subscriptions) hides
 # Full collections every 100 second-generation runs: frequent enough that the little cyclic
 # garbage a stream makes does not pile up, cheap because start-up objects are frozen.
@@ -106,6 +109,7 @@ class VmstuiApp(ViewActions, App[None]):
         self._details_alarm: str | None = None  # the key of the alarm the details show
         self._details_note: Text | None = None  # the note above them, kept on redraws
         self.feed_pacer = FramePacer()
+        self.ringer = Bell.from_settings(self.settings)
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
         for theme in load_themes(on_error=self._bad_theme):
@@ -171,6 +175,7 @@ class VmstuiApp(ViewActions, App[None]):
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
+        self.set_interval(BELL_TICK_S, self.failures.guarded("Ringing the bell", self.ring))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
         # the collector from pausing the screen for 100 ms and more once a second (measured
@@ -241,9 +246,9 @@ class VmstuiApp(ViewActions, App[None]):
                 self._renamed(renamed)
             if arrived:
                 self._feed_events.extend(arrived)
-                self._ring_for(arrived)  # at once: the bell is for alarms, not the feed
             if updates:
                 self._count_alarms()
+                self.ring()  # at once: the bell is for alarms, not paced like the feed
             events = self._flush_feed()
         if events:
             self.on_flushed(events)
@@ -331,20 +336,21 @@ class VmstuiApp(ViewActions, App[None]):
         status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
         status.stale = table.stale
 
-    def _ring_for(self, events: Iterable[Event]) -> None:
-        ui = self.settings.ui
-        if not ui.bell:
+    def ring(self) -> None:
+        """The terminal bell, when an alarm on screen is due to ring (bell.py says which)."""
+        if not self.is_running:
             return
-        for event in events:
-            if event.type != "AlarmTriggered":
-                continue
-            body: dict[str, Any] = event.raw.get("AlarmTriggered", {})
-            content = body.get("DynamicAlarmContent") or {}
-            priority = content.get("Priority") or body.get("Priority") or 0
-            # 0 is "no priority given": ring rather than stay silent on an unknown alarm.
-            if isinstance(priority, int) and priority <= ui.bell_priority:
-                self.bell()
-                return
+        if self.ringer.due(self.query_one(AlarmTable).alarms.values(), time.monotonic()):
+            self.bell()
+
+    def action_silence_bell(self) -> None:
+        """`m`: the bell stops repeating for the alarms waiting now; new ones still ring."""
+        repeating = self.ringer.silence()
+        self._say(
+            f"Bell silenced for {repeating} repeating alarm{'s' if repeating != 1 else ''}"
+            if repeating
+            else "No alarm is repeating the bell now"
+        )
 
     # --- selection → details --------------------------------------------------------------
 

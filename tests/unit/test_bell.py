@@ -1,0 +1,80 @@
+"""The bell's rules on a clock the test moves: once, every N seconds until acknowledged or
+silenced, off; bands by priority; alarms from the cache do not ring on start."""
+
+from __future__ import annotations
+
+from vmstui.config import parse_settings
+from vmstui.models import Alarm, AlarmState
+from vmstui.ui.bell import Bell
+
+GUID = "11111111-0000-4000-8000-000000000001"
+
+
+def alarm(instance: int, priority: int, **changes: object) -> Alarm:
+    return Alarm(source="hq", instance_id=instance, alarm_guid=GUID, priority=priority).model_copy(
+        update=changes
+    )
+
+
+def bell(**ui: object) -> Bell:
+    settings = parse_settings(
+        {
+            "ui": {"bell_priority": 50, **ui},
+            "bell_bands": [
+                {"up_to": 1, "ring": "every", "every_s": 5},
+                {"up_to": 10, "ring": "once"},
+                {"up_to": 20, "ring": "off"},
+            ],
+        }
+    )
+    return Bell.from_settings(settings)
+
+
+def rings(b: Bell, alarms: list[Alarm], times: range) -> list[int]:
+    return [t for t in times if b.due(alarms, float(t))]
+
+
+def test_bands_by_priority() -> None:
+    b = bell()
+    assert b.band(1) == ("every", 5)
+    assert b.band(0) == ("every", 5)  # no priority given: the most urgent
+    assert b.band(2)[0] == b.band(10)[0] == "once"
+    assert b.band(15)[0] == "off"
+    assert b.band(50)[0] == "once"  # past the bands: bell_priority
+    assert b.band(51)[0] == "off"
+    assert bell(bell=False).band(1)[0] == "off"
+
+
+def test_an_urgent_alarm_rings_every_n_seconds_until_acknowledged() -> None:
+    b = bell()
+    panic = alarm(1, 1)
+    assert rings(b, [panic], range(0, 21)) == [0, 5, 10, 15, 20]
+    acked = panic.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "active": False})
+    assert rings(b, [acked], range(21, 40)) == []
+
+
+def test_silence_stops_the_repeat_for_the_alarms_waiting_now() -> None:
+    b = bell()
+    panic = alarm(1, 1)
+    assert rings(b, [panic], range(0, 6)) == [0, 5]
+    assert b.silence() == 1
+    assert rings(b, [panic], range(6, 30)) == []
+    # a new urgent alarm after the silence rings, and repeats, as usual
+    second = alarm(2, 1)
+    assert rings(b, [panic, second], range(30, 41)) == [30, 35, 40]
+
+
+def test_once_off_and_alarms_from_the_cache() -> None:
+    b = bell()
+    door = alarm(1, 10)
+    assert rings(b, [door], range(0, 30)) == [0]
+    assert rings(b, [door, alarm(2, 15)], range(30, 40)) == []  # an off band
+    cached = alarm(3, 1, stale=True)
+    # shown from the cache at start: no ring now, but it still repeats while it waits
+    assert rings(b, [door, cached], range(40, 46)) == [45]
+
+
+def test_a_priority_that_rises_into_a_repeating_band_starts_repeating() -> None:
+    b = bell()
+    assert rings(b, [alarm(1, 10)], range(0, 3)) == [0]
+    assert rings(b, [alarm(1, 1)], range(3, 14)) == [8, 13]

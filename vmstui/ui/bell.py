@@ -1,0 +1,81 @@
+"""Which alarms ring the terminal bell, and when, given a clock: the rules of `[ui] bell`,
+`bell_priority` and `[[bell_bands]]`, apart from the screen so that a test can drive them
+second by second. The console asks `due()` whenever its alarms change and every tick, and
+rings once when it says so (several alarms due at once ring once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from vmstui.config import BellBand, Settings
+from vmstui.models import Alarm
+
+Ring = Literal["once", "every", "off"]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    next_at: float | None  # when it rings again (every-N bands), on the bell's clock
+    silenced: bool = False
+
+
+class Bell:
+    def __init__(self, enabled: bool, bell_priority: int, bands: Sequence[BellBand]) -> None:
+        self.enabled = enabled
+        self.bell_priority = bell_priority
+        self.bands = list(bands)
+        self._waiting: dict[str, _Waiting] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Bell:
+        return cls(settings.ui.bell, settings.ui.bell_priority, settings.bell_bands)
+
+    def band(self, priority: int) -> tuple[Ring, float]:
+        """How an alarm of `priority` rings, and every how many seconds ("every")."""
+        if not self.enabled:
+            return "off", 0.0
+        # An alarm that gives no priority (0) counts as the most urgent.
+        for band in self.bands:
+            if max(1, priority) <= band.up_to:
+                return band.ring, band.every_s
+        return ("once" if priority <= self.bell_priority else "off"), 0.0
+
+    def due(self, alarms: Iterable[Alarm], now: float) -> bool:
+        """Whether the bell rings now, for `alarms` (those on screen) at `now` (seconds, a
+        monotonic clock). An unacknowledged alarm seen for the first time rings unless its
+        band is off or it is stale (shown from the cache: it rang, if at all, when it came);
+        one in an `every` band rings again each `every_s` until acknowledged or silenced."""
+        ring = False
+        present: set[str] = set()
+        for alarm in alarms:
+            if not alarm.unacknowledged:
+                continue
+            present.add(alarm.key)
+            how, every = self.band(alarm.priority)
+            waiting = self._waiting.get(alarm.key)
+            if waiting is None:
+                ring = ring or (how != "off" and not alarm.stale)
+                self._waiting[alarm.key] = _Waiting(now + every if how == "every" else None)
+                continue
+            if how != "every":
+                waiting.next_at = None
+            elif waiting.next_at is None:  # its priority rose into a repeating band
+                waiting.next_at = now + every
+            elif not waiting.silenced and now >= waiting.next_at:
+                ring = True
+                waiting.next_at = now + every
+        for key in [key for key in self._waiting if key not in present]:
+            del self._waiting[key]  # acknowledged or gone: a return is a new alarm
+        return ring
+
+    def silence(self) -> int:
+        """Silence the repeat of every alarm waiting now (a later alarm rings as usual);
+        returns how many were repeating."""
+        repeating = 0
+        for waiting in self._waiting.values():
+            if waiting.next_at is not None and not waiting.silenced:
+                repeating += 1
+            waiting.silenced = True
+        return repeating
