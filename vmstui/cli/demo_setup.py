@@ -4,13 +4,19 @@ demo`, the config `vmstui simulate` prints, and the README's screenshot
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from vmstui.config import Settings, parse_settings
-from vmstui.simulator import SimConfig, Simulator
+from vmstui.simulator import SimConfig, Simulator, scenes
+
+log = logging.getLogger(__name__)
 
 SIM_USER = "operator"
 SIM_APP = "vmstui-demo"
@@ -19,6 +25,15 @@ DEMO_SUBSCRIPTIONS = [
     "event(Door,AccessGranted)",
     "event(Door,AccessRefused)",
     "event(Door,DoorOpenedForTooLong)",
+]
+
+
+# The demo's bell: the panic alarm rings every 10 s until acknowledged (or `m`), alarms up
+# to priority 10 once, the rest not at all.
+DEMO_BELL_BANDS = [
+    {"up_to": 1, "ring": "every", "every_s": 10},
+    {"up_to": 10, "ring": "once"},
+    {"up_to": 255, "ring": "off"},
 ]
 
 
@@ -34,10 +49,38 @@ async def with_demo_simulator(
             password=password.get_secret_value(),
             rate=rate,
             alarm_interval_s=alarm_interval,
+            extra_alarms=scenes.DEMO_ALARMS,
         )
     )
     await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
     return sim, password
+
+
+def _said(play: asyncio.Task[object]) -> None:
+    """A scene that failed says so in the log (the demo goes on without it)."""
+    if not play.cancelled() and play.exception() is not None:
+        log.error("demo scene %s failed", play.get_name(), exc_info=play.exception())
+
+
+@asynccontextmanager
+async def demo_scenes(sim: Simulator, *, flood: bool) -> AsyncIterator[None]:
+    """A realistic board: the alarms already waiting (scenes.BOARD) at once; while the
+    context lasts, the panic alarm a few seconds after the console connects and, with
+    `flood`, the 60-alarm burst after it."""
+    await scenes.stage_board(sim)
+    plays: list[asyncio.Task[object]] = [
+        asyncio.create_task(scenes.panic_soon(sim), name="demo-panic")
+    ]
+    if flood:
+        plays.append(asyncio.create_task(scenes.flood(sim), name="demo-flood"))
+    for play in plays:
+        play.add_done_callback(_said)
+    try:
+        yield
+    finally:
+        for play in plays:
+            play.cancel()
+        await asyncio.gather(*plays, return_exceptions=True)
 
 
 def demo_settings(sim: Simulator, cache: Path) -> Settings:
@@ -46,7 +89,8 @@ def demo_settings(sim: Simulator, cache: Path) -> Settings:
     data = {
         "site": "demo (simulator)",
         "cache": {"path": str(cache)},
-        "ui": {"bell": False},
+        "ui": {"bell": True, "bell_priority": 10},
+        "bell_bands": DEMO_BELL_BANDS,
         "sources": [
             {
                 "name": "sim",

@@ -16,6 +16,8 @@ from vmstui.simulator import render
 from vmstui.simulator.directory import ALARMS, EVENT_CODES, Directory, Entity
 from vmstui.simulator.qparse import ZERO_GUID
 
+GENERATED = frozenset(spec[0] for spec in ALARMS)  # the alarm kinds raised at random
+
 # The site's time zone object, as the vendor's sample carries it; timestamps stay UTC.
 SOURCE_TIME_ZONE: dict[str, Any] = {
     "Id": "Singapore Standard Time",
@@ -155,7 +157,8 @@ class Generator:
     def next_alarm(self) -> tuple[Entity, Entity, str, str] | None:
         """(alarm, source, trigger event, context) — the next generated alarm."""
         rng = self.alarms_rng
-        alarms = self.directory.by_type.get("Alarm", [])
+        # Only the built-in kinds: a demo's own alarms are raised by its scene, not at random.
+        alarms = [a for a in self.directory.by_type.get("Alarm", []) if a.name in GENERATED]
         if not alarms:
             return None
         alarm = rng.choice(alarms)
