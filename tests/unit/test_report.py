@@ -3,19 +3,26 @@ checked by hand, floods, shelving, handlers, notes, what is open, outages, bad r
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vmstui.config import parse_settings
-from vmstui.report import build_report
+from vmstui.models import AuditEntry
+from vmstui.report import audit_rows, build_report
+from vmstui.report.audit_rows import BadRows
 from vmstui.report.build import ShiftReport
 from vmstui.report.figures import median, percentile
 from vmstui.store import Store
 
+from ..hostile import examples
 from ..report_cache import HOSTILE, SINCE, START, UNTIL, fill
 
 
@@ -139,3 +146,63 @@ def test_a_shift_window_is_its_last_run() -> None:
     began, ended = settings.shift("night").window(local + timedelta(hours=12))
     assert began.date() == local.date() and ended.hour == 6
     assert ended.astimezone(UTC) - began.astimezone(UTC) == timedelta(hours=12)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+RESULTS = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        json.dumps,  # big integers too, as another program might write them
+        st.dictionaries(
+            st.sampled_from(["rate", "unhandled", "began_us", "peak", "alarms", "minutes",
+                             "until_us", "why"]),
+            JSON_VALUES | st.sampled_from([-1, 2**63 - 1, 10**17, "expired", "manual"]),
+        ),
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["flood-begin", "flood-end", "shelve", "unshelve", "ack"]),
+            RESULTS,
+            st.text(max_size=20),
+        ),
+        max_size=12,
+    )
+)
+def test_no_audit_row_breaks_the_report(rows: list[tuple[str, str, str]]) -> None:
+    """Whatever another program (or a bug) wrote into the audit's results, the floods and
+    shelving read what they can; each row they cannot read is counted."""
+    entries = [
+        AuditEntry(
+            time=START + timedelta(seconds=i),
+            source="hq",
+            action=action,
+            target=target,
+            ok=True,
+            result=result,
+        )
+        for i, (action, result, target) in enumerate(rows)
+    ]
+    actions = Counter(action for action, _result, _target in rows)
+    bad = BadRows()
+    floods = audit_rows.floods(entries, bad)
+    shelved = audit_rows.shelvings(entries, bad)
+    assert bad.count <= len(rows) - actions["ack"]
+    assert len(floods) <= actions["flood-begin"] + actions["flood-end"]
+    assert len(shelved) + bad.count <= len(rows) - actions["ack"]
+    assert all(f.ended is None or f.ended >= START for f in floods)
+    handled = audit_rows.handlers(entries, bad)
+    # an operator's row counts unless it could not be read; the console's never
+    operators = [e for e in entries if not e.action.startswith("flood-")]
+    assert sum(sum(h.actions.values()) for h in handled) == sum(
+        id(e) not in bad.rows for e in operators
+    )
+    audit_rows.ack_times(entries)

@@ -18,18 +18,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from vmstui.models import AuditEntry, from_us
+from vmstui.models import AuditEntry, from_us, to_us
 
 ACK_ACTIONS = frozenset({"ack", "nack", "force-ack"})
 UNSHELVE_WHY = frozenset({"expired", "manual", "priority", "retrigger"})
 # The console's own rows: not an operator's handling.
 CONSOLE_ACTIONS = frozenset({"flood-begin", "flood-end"})
 _REF = re.compile(r"^\s*(\d+)(?:/([0-9A-Fa-f-]*))?\s*$")
+LATEST_US = to_us(datetime(9999, 12, 30, tzinfo=UTC))  # a time every local zone can show
 # A flood-begin this close before a flood-end's began_us is that flood's beginning.
 _SAME_FLOOD = timedelta(seconds=5)
 
@@ -74,6 +75,9 @@ def _result(entry: AuditEntry, keys: dict[str, type], bad: BadRows) -> dict[str,
         # bool is an int to Python, never a count here
         if not isinstance(item, kind) or isinstance(item, bool):
             bad.add(entry, f"{key} is not {'a number' if kind is int else 'text'}")
+            return None
+        if key.endswith("_us") and isinstance(item, int) and not 0 <= item <= LATEST_US:
+            bad.add(entry, f"{key} is not a time vmstui can show")
             return None
     return value
 
