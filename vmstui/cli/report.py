@@ -58,6 +58,7 @@ def _chart(title: str, labels: list[str], groups: list[list[float]], color: bool
     figure.clear()
     columns = shutil.get_terminal_size((CHART_WIDTH[1], 24)).columns
     figure.plot_size(max(CHART_WIDTH[0], min(CHART_WIDTH[1], columns)), CHART_HEIGHT)
+    figure.theme("simple")  # the terminal's own background: only the bars are coloured
     figure.title(title)
     data = groups[0] if len(groups) == 1 else groups
     figure.draw(figure.bar(labels, data, marker=["█", "▒"][: len(groups)], labeled=True))
