@@ -185,6 +185,7 @@ def test_the_page_renders_its_charts_in_a_real_browser(cache: Path, tmp_path: Pa
     assert dom.count("<svg") == 3
     assert len(re.findall(r'<rect class="bar count"', dom)) >= 3
     assert '<rect class="bar p90"' in dom
+    assert dom.count('<rect class="span"') == 2  # the two floods, shaded on the timeline
     assert "<script" not in dom
     assert escape(HOSTILE, quote=False) in dom  # shown as text
 

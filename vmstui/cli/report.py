@@ -25,6 +25,7 @@ from vmstui.store import Store
 
 CHART_WIDTH = (60, 100)  # the charts' least and most columns, within the terminal's width
 CHART_HEIGHT = 12
+DEFAULT_PERIOD = timedelta(hours=12)  # without --since: the 12 hours up to --until (or now)
 
 
 def _t(value: datetime | None) -> str:
@@ -237,9 +238,10 @@ def period(
         assert settings is not None
         began, ended = settings.shift(shift).window(now)
         return began.astimezone(UTC), ended.astimezone(UTC)
-    start = parse_since(since or "12h")
     end = parse_since(until) if until else now
-    assert start is not None and end is not None
+    assert end is not None
+    start = parse_since(since) if since else end - DEFAULT_PERIOD
+    assert start is not None
     if end <= start:
         raise click.BadParameter("the period ends before it begins", param_hint="--until")
     return start, end

@@ -221,12 +221,14 @@ class VmstuiApp(ViewActions, App[None]):
             return
         arrived: list[Event] = []
         renamed: set[str] = set()
+        alarms_changed = False
         with self.batch_update():
             for update in updates:
                 if isinstance(update, EventsArrived):
                     arrived.extend(update.events)
                 elif isinstance(update, AlarmsChanged):
                     self._alarms_changed(update.source, update.alarms, update.full)
+                    alarms_changed = True
                 elif isinstance(update, StatusChanged):
                     self.query_one(StatusBar).set_status(update.status)
                     self._liveness(update.status)
@@ -248,6 +250,7 @@ class VmstuiApp(ViewActions, App[None]):
                 self._feed_events.extend(arrived)
             if updates:
                 self._count_alarms()
+            if alarms_changed:
                 self.ring()  # at once: the bell is for alarms, not paced like the feed
             events = self._flush_feed()
         if events:
