@@ -59,6 +59,7 @@ def alarm(
         active=acked is None,
         acked_by=OPERATOR if acked else "",
         acked_time=acked,
+        updated=acked or triggered,  # as the source writes it: when it last changed
     )
 
 

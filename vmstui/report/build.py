@@ -107,7 +107,7 @@ async def build_report(
     (lower-case), which win over the names the cache keeps."""
     overrides = overrides or {}
     cached = await load_cached(store)
-    every = await store.alarms(active_only=False)
+    every = await store.alarms_in_period(since, until)
     entries = [e for e in reversed(await store.audit_entries(since=since)) if e.time <= until]
     gaps = [g for g in await store.gaps(since=since) if g.start <= until]
 

@@ -540,6 +540,11 @@ class Store:
         with self._reading():
             return await queries.alarms(self._db(), source, active_only)
 
+    async def alarms_in_period(self, since: datetime, until: datetime) -> list[Alarm]:
+        """The alarms a report of [since, until] needs (queries.alarms_in_period), any order."""
+        with self._reading():
+            return await queries.alarms_in_period(self._db(), since, until)
+
     async def gaps(self, source: str | None = None, since: datetime | None = None) -> list[Gap]:
         """Oldest first; with `since`, the gaps that end at or after it."""
         with self._reading():

@@ -301,6 +301,21 @@ async def alarms(db: aiosqlite.Connection, source: str | None, active_only: bool
     return [Alarm.model_validate_json(row[0]) for row in rows]
 
 
+async def alarms_in_period(
+    db: aiosqlite.Connection, since: datetime, until: datetime
+) -> list[Alarm]:
+    """The alarms a report of [since, until] reads: those triggered in it, those still
+    active, and those triggered before its end that changed after it (acknowledged later:
+    still open at its end). Not the rest of a month of history."""
+    start, end = to_us(since), to_us(until)
+    rows = await db.execute_fetchall(
+        "SELECT data FROM alarms WHERE trigger_time BETWEEN ? AND ? OR active = 1"
+        " OR (trigger_time <= ? AND updated > ?)",
+        [start, end, end, end],
+    )
+    return [Alarm.model_validate_json(row[0]) for row in rows]
+
+
 async def gaps(db: aiosqlite.Connection, source: str | None, since: datetime | None) -> list[Gap]:
     where: list[str] = []
     params: list[Any] = []
