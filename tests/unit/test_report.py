@@ -118,9 +118,13 @@ async def test_a_period_that_ends_earlier_sees_that_time(tmp_path: Path) -> None
         await fill(store)
         until = START + timedelta(hours=2, minutes=5)  # the fence alarm of 600 s still waits
         early = await build_report(store, SINCE, until)
+        # a period after it was triggered and before it was acknowledged: open at its end
+        later = await build_report(store, until - timedelta(minutes=2), until)
     assert len(early.alarms) == 13
     assert [a.instance_id for a in early.still_open] == [22]
     assert early.floods == []
+    assert later.alarms == []
+    assert [a.instance_id for a in later.still_open] == [22]
 
 
 def test_a_shift_window_is_its_last_run() -> None:
