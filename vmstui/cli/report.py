@@ -264,7 +264,9 @@ async def _build(
     help="Cache file to read (instead of the config's).",
 )
 @click.option(
-    "--since", default=None, help="The period's start: 12h (default), 30m, 7d or ISO 8601."
+    "--since",
+    default=None,
+    help="The period's start: 30m, 12h, 7d ago or an ISO 8601 time (default: 12 h before --until).",
 )
 @click.option("--until", default=None, help="The period's end (default: now).")
 @click.option("--shift", default=None, help="A shift from the config's [[shifts]]: its last run.")
