@@ -62,17 +62,25 @@ class Shift(Strict):
         return self
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
-        """The last time this shift began, at or before `now` (aware, local), and its end,
-        cut to `now` while the shift is still on: the report's period."""
+        """The last time this shift began, at or before `now` (aware), and its end, cut to
+        `now` while the shift is still on: the report's period, in local time (each end by
+        the local zone's rules for its own date, so a shift over a DST change keeps its
+        clock times)."""
         local = now.astimezone()
-        start_h, start_m = (int(part) for part in self.start.split(":"))
-        end_h, end_m = (int(part) for part in self.end.split(":"))
-        began = datetime.combine(local.date(), time(start_h, start_m), local.tzinfo)
+        start, end = _clock_time(self.start), _clock_time(self.end)
+        day = local.date()
+        # A naive time made aware by astimezone() is read as local time on its own date.
+        began = datetime.combine(day, start).astimezone()
         if began > local:
-            began -= timedelta(days=1)
-        length = (end_h * 60 + end_m - start_h * 60 - start_m) % (24 * 60)
-        ends = began + timedelta(minutes=length)
+            day -= timedelta(days=1)
+            began = datetime.combine(day, start).astimezone()
+        ends = datetime.combine(day + timedelta(days=1 if end <= start else 0), end).astimezone()
         return began, min(ends, local)
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
 
 
 def check_bands(bands: list[BellBand]) -> list[BellBand]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -210,3 +211,18 @@ def test_no_audit_row_breaks_the_report(rows: list[tuple[str, str, str]]) -> Non
         id(e) not in bad.rows for e in operators
     )
     audit_rows.ack_times(entries)
+
+
+def test_a_night_shift_over_the_change_to_summer_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Berlin's clocks go from 02:00 to 03:00 on 2026-03-29: the night shift from 18:00 to
+    06:00 lasts 11 hours that night, and still ends at 06:00 on the clock."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        night = parse_settings({"shifts": [{"name": "n", "start": "18:00", "end": "06:00"}]})
+        began, ended = night.shift("n").window(datetime(2026, 3, 29, 10, 0, tzinfo=UTC))
+        assert (began.hour, ended.hour) == (18, 6)
+        assert ended - began == timedelta(hours=11)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
