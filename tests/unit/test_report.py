@@ -35,6 +35,15 @@ async def report(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncItera
             yield await build_report(store, SINCE, UNTIL)
 
 
+def test_the_alarms_an_action_names() -> None:
+    guid = "11111111-0000-4000-8000-00000000000A"
+    assert audit_rows.alarm_refs(f"12/{guid},13/{guid}") == [(12, guid.lower()), (13, guid.lower())]
+    assert audit_rows.alarm_refs("12") == [(12, "")]
+    assert audit_rows.alarm_refs("hq:12") == [(12, "")]
+    assert audit_rows.alarm_refs("*") == audit_rows.alarm_refs("console") == []
+    assert audit_rows.alarm_refs(f"12->{guid},{guid}") == [(12, "")]  # a forward's
+
+
 def test_percentiles_by_hand() -> None:
     assert median([3, 1, 2]) == 2
     assert median([1, 2, 3, 4]) == 2.5

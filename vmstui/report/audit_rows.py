@@ -29,7 +29,9 @@ ACK_ACTIONS = frozenset({"ack", "nack", "force-ack"})
 UNSHELVE_WHY = frozenset({"expired", "manual", "priority", "retrigger"})
 # The console's own rows: not an operator's handling.
 CONSOLE_ACTIONS = frozenset({"flood-begin", "flood-end"})
-_REF = re.compile(r"^\s*(\d+)(?:/([0-9A-Fa-f-]*))?\s*$")
+# An alarm as an action's target names it: the desk's "12/guid" (or "12"), or an alarm's key
+# "hq:12" (source:instance).
+_REF = re.compile(r"^\s*(?:[A-Za-z0-9_-]{1,40}:)?(\d+)(?:/([0-9A-Fa-f-]*))?\s*$")
 LATEST_US = to_us(datetime(9999, 12, 30, tzinfo=UTC))  # a time every local zone can show
 # A flood-begin this close before a flood-end's began_us is that flood's beginning.
 _SAME_FLOOD = timedelta(seconds=5)
@@ -52,9 +54,11 @@ class BadRows:
 
 def alarm_refs(target: str) -> list[tuple[int, str]]:
     """(instance id, alarm GUID or "") of each alarm an action's target names
-    ("12/guid,13/guid", "12"); nothing for "*" or a target that names no alarm."""
+    ("12/guid,13/guid", "12", "hq:12", a forward's "12->guids"); nothing for "*" or a
+    target that names no alarm."""
     found = []
-    for piece in target.split(","):
+    alarms = target.split("->", 1)[0]  # a forward's: "12->recipient,recipient"
+    for piece in alarms.split(","):
         match = _REF.match(piece)
         if match:
             found.append((int(match.group(1)), (match.group(2) or "").lower()))
