@@ -78,3 +78,16 @@ def test_a_priority_that_rises_into_a_repeating_band_starts_repeating() -> None:
     b = bell()
     assert rings(b, [alarm(1, 10)], range(0, 3)) == [0]
     assert rings(b, [alarm(1, 1)], range(3, 14)) == [8, 13]
+
+
+def test_a_flood_rings_at_most_once_a_second() -> None:
+    b = bell()
+    arrived: list[Alarm] = []
+    rang = []
+    for step in range(50):  # looked at every 0.2 s for 10 s, a new alarm every 0.4 s
+        if step % 2 == 0:
+            arrived.append(alarm(100 + step, 10))
+        if b.due(arrived, step / 5):
+            rang.append(step / 5)
+    # the first new alarm a second or more after the last bell rings; those between do not
+    assert rang == [6 * i / 5 for i in range(9)]

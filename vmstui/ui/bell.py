@@ -13,6 +13,9 @@ from vmstui.config import BellBand, Settings
 from vmstui.models import Alarm
 
 Ring = Literal["once", "every", "off"]
+# Never more than one bell this close together: in a flood (60 alarms in 30 s) a bell per
+# alarm would be one long noise; one a second still says "more are coming".
+MIN_GAP_S = 1.0
 
 
 @dataclass(slots=True)
@@ -27,6 +30,7 @@ class Bell:
         self.bell_priority = bell_priority
         self.bands = list(bands)
         self._waiting: dict[str, _Waiting] = {}
+        self._rang_at: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Bell:
@@ -46,7 +50,8 @@ class Bell:
         """Whether the bell rings now, for `alarms` (those on screen) at `now` (seconds, a
         monotonic clock). An unacknowledged alarm seen for the first time rings unless its
         band is off or it is stale (shown from the cache: it rang, if at all, when it came);
-        one in an `every` band rings again each `every_s` until acknowledged or silenced."""
+        one in an `every` band rings again each `every_s` until acknowledged or silenced.
+        Never twice within MIN_GAP_S."""
         ring = False
         present: set[str] = set()
         for alarm in alarms:
@@ -68,6 +73,10 @@ class Bell:
                 waiting.next_at = now + every
         for key in [key for key in self._waiting if key not in present]:
             del self._waiting[key]  # acknowledged or gone: a return is a new alarm
+        if ring and self._rang_at is not None and now - self._rang_at < MIN_GAP_S:
+            return False  # it just rang: this one is heard in that bell
+        if ring:
+            self._rang_at = now
         return ring
 
     def silence(self) -> int:
