@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from vmstui.models import Alarm, AuditEntry, Gap
+from vmstui.models import EPOCH, Alarm, AuditEntry, Gap
 from vmstui.naming import named_alarm
 from vmstui.report import audit_rows
 from vmstui.report.audit_rows import BadRows, Flood, Handler, Shelving
@@ -207,12 +207,15 @@ def _figures(priority: int | None, lines: list[AlarmLine]) -> AckFigures:
 def _timeline(
     lines: list[AlarmLine], since: datetime, until: datetime
 ) -> list[tuple[datetime, int]]:
+    """Alarms per bin of bin_size, the bins on round times (21:00, 21:30, ... in UTC, which
+    is round local time too where the offset is whole hours): the first holds `since`."""
     size = bin_size(until - since)
-    count = max(1, -(-(until - since) // size))
+    origin = EPOCH + (since - EPOCH) // size * size
+    count = max(1, -(-(until - origin) // size))
     bins = [0] * count
     for line in lines:
-        bins[min(count - 1, (line.triggered - since) // size)] += 1
-    return [(since + i * size, n) for i, n in enumerate(bins)]
+        bins[min(count - 1, (line.triggered - origin) // size)] += 1
+    return [(origin + i * size, n) for i, n in enumerate(bins)]
 
 
 def _label(

@@ -82,10 +82,11 @@ def charts(report: ShiftReport) -> list[str]:
     starts = [start for start, _n in report.timeline]
     fmt = "%H:%M" if report.bin < timedelta(days=1) else "%m-%d"
     spans = []
+    origin = starts[0] if starts else report.since
     for flood in report.floods:
         ended = flood.ended or report.until
-        first = max(0.0, (flood.began - report.since) / report.bin)
-        last = min(len(starts) - 1.0, (ended - report.since) / report.bin)
+        first = max(0.0, (flood.began - origin) / report.bin)
+        last = min(float(len(starts)), (ended - origin) / report.bin)
         spans.append(Span(first, last, f"flood, peak {flood.peak} alarms per 10 min"))
     out.append(
         bar_chart(
@@ -94,6 +95,7 @@ def charts(report: ShiftReport) -> list[str]:
             [Series("alarms", [n for _s, n in report.timeline], "count")],
             spans=spans,
             label_every=max(1, len(starts) // 12),
+            edges=True,
         )
     )
     out.append(

@@ -20,7 +20,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Span:
-    """A shaded stretch over a time chart (a flood), from bar index `first` to `last`."""
+    """A shaded stretch over a time chart (a flood), from `first` to `last` in bins from the
+    chart's left edge (fractions: 2.5 is halfway through the third bin)."""
 
     first: float
     last: float
@@ -50,8 +51,10 @@ def bar_chart(
     unit: str = "",
     spans: Sequence[Span] = (),
     label_every: int = 1,
+    edges: bool = False,
 ) -> str:
-    """One bar chart: a group of bars per label, one bar per series."""
+    """One bar chart: a group of bars per label, one bar per series. `edges`: the labels
+    are the times the bins begin, written at their left edges."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = max([v for s in series for v in s.values] or [0])
     ticks = _ticks(top)
@@ -66,7 +69,7 @@ def bar_chart(
     ]
     for span in spans:
         x = LEFT + span.first * slot
-        w = max(2.0, (span.last - span.first + 1) * slot)
+        w = max(2.0, (span.last - span.first) * slot)
         parts.append(
             f'<rect class="span" x="{x:.1f}" y="{TOP}" width="{w:.1f}" height="{plot_h}">'
             f"<title>{escape(span.label)}</title></rect>"
@@ -91,8 +94,9 @@ def bar_chart(
                 "</title></rect>"
             )
         if i % label_every == 0:
+            at = LEFT + (i if edges else i + 0.5) * slot
             parts.append(
-                f'<text class="label" x="{LEFT + (i + 0.5) * slot:.1f}" y="{HEIGHT - BOTTOM + 16}"'
+                f'<text class="label" x="{at:.1f}" y="{HEIGHT - BOTTOM + 16}"'
                 f' text-anchor="middle">{escape(label)}</text>'
             )
     if len(series) > 1:
