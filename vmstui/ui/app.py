@@ -42,6 +42,7 @@ from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.lean_output import LeanDisplay, LeanTerminal
 from vmstui.ui.outages import Outages
 from vmstui.ui.pacer import FramePacer
 from vmstui.ui.palette import state_colours
@@ -64,7 +65,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(ViewActions, App[None]):
+class VmstuiApp(LeanDisplay, ViewActions, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -106,6 +107,7 @@ class VmstuiApp(ViewActions, App[None]):
         self._details_alarm: str | None = None  # the key of the alarm the details show
         self._details_note: Text | None = None  # the note above them, kept on redraws
         self.feed_pacer = FramePacer()
+        self.lean_terminal = LeanTerminal()  # what the terminal shows: only changes go out
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
         for theme in load_themes(on_error=self._bad_theme):

@@ -100,6 +100,14 @@ BINDINGS: list[Binding] = [
     ),
     _key("tab", "focus_next", "Next pane", "app.next_pane", "to the next pane", False),
     _key("shift+tab", "focus_previous", "Previous pane", "app.previous_pane", "to the last", False),
+    _key(
+        "ctrl+l",
+        "redraw",
+        "Redraw",
+        "app.redraw",
+        "draw the whole screen again (after line noise on the link)",
+        False,
+    ),
     _key("question_mark,f1", "help", "Help", "app.help", "this help: keys, states, filters"),
     _key("q", "quit", "Quit", "app.quit", "quit (asks while unacknowledged alarms wait)"),
 ]
