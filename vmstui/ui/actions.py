@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from vmstui.ui.widgets.alarms import AlarmTable
 log = logging.getLogger(__name__)
 
 NAMED_AT_MOST = 3  # alarms named in a notice about several; the rest are counted
+KINDS_AT_MOST = 3  # kinds of alarm named in a confirmation about several
 
 
 def _check_context(text: str) -> str | None:
@@ -90,6 +92,34 @@ class AlarmActions(App[None]):
         listed = ", ".join(labels) + (f" and {more} more" if more else "")
         return f"{len(alarms)} alarms: {listed}"
 
+    def _kinds(self, alarms: Sequence[Alarm]) -> str:
+        """Several alarms by kind, as a confirmation says them: "24 alarms: 24× Door forced
+        (Lobby door)", "37 alarms: 24× Door forced, 8× Intrusion and 5 of 2 more kinds"."""
+        kinds = Counter(self._kind(alarm) for alarm in alarms)
+        named = kinds.most_common(KINDS_AT_MOST)
+        listed = ", ".join(f"{n}× {kind}" for kind, n in named)
+        rest = kinds.most_common()[KINDS_AT_MOST:]
+        if rest:
+            more = sum(n for _, n in rest)
+            listed += f" and {more} of {len(rest)} more kind{'s' if len(rest) > 1 else ''}"
+        return f"{len(alarms)} alarms: {listed}"
+
+    def _kind(self, alarm: Alarm) -> str:
+        """An alarm's name and where, without its instance: what repeats."""
+        name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
+        entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
+        return printable(name + (f" ({entity})" if entity else ""))
+
+    async def _confirm_many(self, verb: str, alarms: Sequence[Alarm]) -> bool:
+        """An action on several alarms (a group, a selection) says how many and what first;
+        one alarm is acted on at once."""
+        if len(alarms) < 2:
+            return True
+        confirmed: bool | None = await self.push_screen_wait(
+            ConfirmDialog(f"{verb} {len(alarms)} alarms", f"{verb} {self._kinds(alarms)}?")
+        )
+        return bool(confirmed)
+
     async def _act(
         self,
         verb: tuple[str, str],
@@ -132,6 +162,8 @@ class AlarmActions(App[None]):
         source, alarms = chosen
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
         verb = ("Acknowledge", "Acknowledged") if kind == "Ack" else ("Nack", "Nacked")
+        if not await self._confirm_many(verb[0], alarms):
+            return
         await self._act(
             verb,
             self._named(alarms),
@@ -146,6 +178,8 @@ class AlarmActions(App[None]):
             return
         source, alarms = chosen
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
+        if not await self._confirm_many("Investigate", alarms):
+            return
         await self._act(
             ("Investigate", "Investigating"),
             self._named(alarms),
@@ -230,7 +264,11 @@ class AlarmActions(App[None]):
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
-        alarm = self.query_one(AlarmTable).current_alarm()
+        table = self.query_one(AlarmTable)
+        if table.current_group():
+            self._say("Open the group (Enter) to edit one alarm's context.", severity="warning")
+            return
+        alarm = table.current_alarm()
         if alarm is None:
             self._say("No alarm selected.", severity="warning")
             return

@@ -41,6 +41,7 @@ from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
+from vmstui.ui.flood_actions import FloodConsole
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.outages import Outages
 from vmstui.ui.pacer import FramePacer
@@ -53,6 +54,7 @@ from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.flood_banner import FloodBanner
 from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
@@ -64,7 +66,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(ViewActions, App[None]):
+class VmstuiApp(ViewActions, FloodConsole, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -131,10 +133,13 @@ class VmstuiApp(ViewActions, App[None]):
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
         yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
+        yield FloodBanner(time_format=ui.time_format, id="flood")
         alarms = AlarmTable(
             namer=self.name_of,
             time_format=ui.time_format,
             always_show=ui.always_show_priority,
+            group_by=self.settings.alarms.group_by,
+            bands=(self.settings.alarms.high_priority, self.settings.alarms.medium_priority),
             id="alarms",
         )
         alarms.border_title = TITLE
@@ -177,6 +182,7 @@ class VmstuiApp(ViewActions, App[None]):
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        self.start_flood_watch()
         if self.connect:
             self.runtime.start()
         self.query_one(AlarmTable).focus()
@@ -306,6 +312,7 @@ class VmstuiApp(ViewActions, App[None]):
             for alarm in stale:
                 table.apply(source, [alarm.model_copy(update={"active": False})], full=False)
         table.apply(source, alarms, full=full)
+        self.flood_seen(alarms)
         if self._fresh_sources >= {s.name for s in self.settings.sources}:
             table.stale = False
         settled = self.outages.settled(source, ended)
@@ -353,7 +360,12 @@ class VmstuiApp(ViewActions, App[None]):
             alarm = message.data_table.current_alarm()
             # Already shown: the table's Followed message keeps it current (and may have put
             # a note above it that this must not wipe).
-            if alarm is not None and alarm.key != self._details_alarm:
+            note = self.group_note()  # on a group: what the keys act on, above its newest
+            if note is not None and alarm is not None:
+                self._show_alarm(alarm, note=note)
+            elif alarm is not None and (
+                alarm.key != self._details_alarm or self._details_note is self.shown_group_note
+            ):
                 self._show_alarm(alarm)
 
     def on_alarm_table_followed(self, message: AlarmTable.Followed) -> None:
