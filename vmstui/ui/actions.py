@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     ForwardDialog,
@@ -28,6 +28,7 @@ from vmstui.ui.screens.dialogs import (
     TriggerRequest,
     TypedConfirmDialog,
 )
+from vmstui.ui.widgets.alarm_groups import common
 from vmstui.ui.widgets.alarms import AlarmTable
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,17 @@ class AlarmActions(App[None]):
         self.notify(printable(message), markup=False, **kwargs)
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
-        targets = self.query_one(AlarmTable).targets()
+        table = self.query_one(AlarmTable)
+        if isinstance(self.screen, DetailsScreen):
+            # Read full screen (80 columns): the keys act on the alarm read, or on nothing.
+            read = table.alarms.get(self.screen.alarm_key or "")
+            if read is None or read.key != table.current_key():
+                self._say("The details shown are not of the alarm under the cursor.")
+                return None
+            self.pop_screen()
+            targets = [read]  # not a selection made before: the one read
+        else:
+            targets = table.targets()
         if not targets:
             self._say("No alarm selected.", severity="warning")
             return None
@@ -94,21 +105,23 @@ class AlarmActions(App[None]):
 
     def _kinds(self, alarms: Sequence[Alarm]) -> str:
         """Several alarms by kind, as a confirmation says them: "24 alarms: 24× Door forced
-        (Lobby door)", "37 alarms: 24× Door forced, 8× Intrusion and 5 of 2 more kinds"."""
-        kinds = Counter(self._kind(alarm) for alarm in alarms)
-        named = kinds.most_common(KINDS_AT_MOST)
-        listed = ", ".join(f"{n}× {kind}" for kind, n in named)
-        rest = kinds.most_common()[KINDS_AT_MOST:]
+        (Lobby door)", "37 alarms: 24× Door held open (5 entities), 8× Intrusion (Gate) and
+        5 of 2 more kinds"."""
+        where: dict[str, list[str]] = {}
+        for alarm in alarms:
+            name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
+            entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
+            where.setdefault(name, []).append(entity or "?")
+        kinds = sorted(where.items(), key=lambda kind: -len(kind[1]))
+        listed = ", ".join(
+            f"{len(entities)}× {name} ({common(entities, 'entities')})"
+            for name, entities in kinds[:KINDS_AT_MOST]
+        )
+        rest = kinds[KINDS_AT_MOST:]
         if rest:
-            more = sum(n for _, n in rest)
+            more = sum(len(entities) for _, entities in rest)
             listed += f" and {more} of {len(rest)} more kind{'s' if len(rest) > 1 else ''}"
-        return f"{len(alarms)} alarms: {listed}"
-
-    def _kind(self, alarm: Alarm) -> str:
-        """An alarm's name and where, without its instance: what repeats."""
-        name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
-        entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
-        return printable(name + (f" ({entity})" if entity else ""))
+        return printable(f"{len(alarms)} alarms: {listed}")
 
     async def _confirm_many(self, verb: str, alarms: Sequence[Alarm]) -> bool:
         """An action on several alarms (a group, a selection) says how many and what first;

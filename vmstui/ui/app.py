@@ -400,7 +400,9 @@ class VmstuiApp(ViewActions, FloodConsole, App[None]):
         if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                self.push_screen(DetailsScreen(self._describe(alarm)))
+                screen = DetailsScreen(self._describe(alarm))
+                screen.alarm_key = alarm.key  # the alarm keys act on it (actions._targets)
+                self.push_screen(screen)
 
     def _describe(self, alarm: Alarm) -> RenderableType:
         named = named_alarm(alarm, self.runtime.namer(alarm.source))
