@@ -150,7 +150,8 @@ async def test_grouping_never_mixes_priorities(sim: Simulator, flood_runtime: Bu
         group = table.current_group()
         assert sorted(a.instance_id for a in group) == sorted(minor)
         assert {a.priority for a in group} == {30}
-        assert "3× Door forced open" in table._texts[rows[1] or ""]["alarm"]
+        assert table._texts[rows[1] or ""]["alarm"] == "▸ Door forced open"
+        assert table._texts[rows[1] or ""]["state"] == "3× ACTIVE"
 
         # The cursor follows the group, not the row: a more urgent alarm arrives above.
         await sim.trigger_alarm(guid_of(sim, "Panic button"), priority=1)

@@ -98,7 +98,7 @@ class FloodConsole(AlarmActions):
         if not group:
             return None
         self.shown_group_note = Text(
-            f"A group of {len(group)}: the keys act on all {len(group)}; Enter opens it."
+            f"A group of {len(group)}: the keys act on all {len(group)}; Enter opens or closes it."
             " The newest:",
             style="bold",
         )

@@ -2,8 +2,9 @@
 group's row says. A group is never merged across priorities (an urgent instance must not
 hide in a group of minor ones) nor across sources (an action goes to one source).
 
-A group's row: a count, the newest time, the priority, the least handled state of its
-members (ACTIVE before INVESTIGATING before CONDITION, ACKED), stale when any member is.
+A group's row: the count with the least handled state of its members in the state column
+(`24× ACTIVE`; ACTIVE before INVESTIGATING before CONDITION, ACKED), stale when any member
+is; the priority; the name after `▸` (`▾` when open); the newest time.
 """
 
 from __future__ import annotations
@@ -51,9 +52,14 @@ def group_state(alarms: Sequence[Alarm]) -> AlarmState:
     return min((a.state for a in alarms), key=STATE_ORDER.index)
 
 
-def group_label(count: int, name: str, expanded: bool) -> str:
-    """`▸ 24× Door forced`: Enter opens it (`▾`) to show every instance."""
-    return f"{OPEN if expanded else CLOSED} {count}× {name}"
+def group_label(name: str, expanded: bool) -> str:
+    """`▸ Door forced`: Enter opens it (`▾`) to show every instance."""
+    return f"{OPEN if expanded else CLOSED} {name}"
+
+
+def group_state_label(count: int, state: str) -> str:
+    """`24× ACTIVE`: the count in the state column, which is never cut (80 columns too)."""
+    return f"{count}× {state}"
 
 
 def common(values: Sequence[str], several: str) -> str:

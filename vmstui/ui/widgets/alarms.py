@@ -48,7 +48,7 @@ from vmstui.printable import printable
 from vmstui.ui.palette import state_style
 from vmstui.ui.plain import plain
 from vmstui.ui.times import TIME_FORMAT, local_time
-from vmstui.ui.titles import BORDER_CELLS, counts, fit_title
+from vmstui.ui.titles import BORDER_CELLS, SEPARATOR, counts, fit_title
 from vmstui.ui.widgets.alarm_groups import (
     MEMBER,
     GroupBy,
@@ -56,6 +56,7 @@ from vmstui.ui.widgets.alarm_groups import (
     group_key,
     group_label,
     group_state,
+    group_state_label,
     is_group,
     newest_first,
 )
@@ -455,11 +456,11 @@ class AlarmTable(DataTable[Text]):
         names = [self._names(a) for a in alarms]
         texts = {
             "pri": priority_text(newest.priority),
-            "state": state_label(state, stale=stale, outside=outside),
+            "state": group_state_label(
+                len(alarms), state_label(state, stale=stale, outside=outside)
+            ),
             "alarm": printable(
-                group_label(
-                    len(alarms), common([n for n, _ in names], "alarms"), group in self.expanded
-                )
+                group_label(common([n for n, _ in names], "alarms"), group in self.expanded)
             ),
             "source entity": printable(common([e for _, e in names], "entities")),
             "triggered": local_time(newest.trigger_time, self._time_format),
@@ -580,9 +581,11 @@ class AlarmTable(DataTable[Text]):
                 kept.append(f"{len(self._outside)} urgent outside filter")
         text = describe(self.filter) if self.filter is not None else ""
         title = ""
-        for form in forms:
+        # Shorter counts, then the bands alone, then none: never the title over the border,
+        # nor the filter cut to a bare "…" for their sake.
+        for form in [*forms, forms[-1][:1], []]:
             title = fit_title([TITLE, SHORT_TITLE], [*form, *kept], text, [], width)
-            if cell_len(title) <= width - BORDER_CELLS:
+            if cell_len(title) <= width - BORDER_CELLS and not title.endswith(SEPARATOR + "…"):
                 break
         if title != self._title:
             self._title = title
