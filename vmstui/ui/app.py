@@ -175,6 +175,7 @@ class VmstuiApp(ViewActions, FloodConsole, App[None]):
             # Gaps are not events: the markers of the last day come back on their own.
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
+        self.start_flood_watch()  # before the flush, which hands it the alarms
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
@@ -182,7 +183,6 @@ class VmstuiApp(ViewActions, FloodConsole, App[None]):
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        self.start_flood_watch()
         if self.connect:
             self.runtime.start()
         self.query_one(AlarmTable).focus()
