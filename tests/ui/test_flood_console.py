@@ -244,3 +244,27 @@ async def test_select_all_after_a_filter_acts_on_the_shown_only(
         await until(pilot, lambda: not set(shown) & set(sim.alarms.active), "acknowledged")
         assert sim.stats.alarm_requests == before + 1
         assert set(hidden) <= set(sim.alarms.active)  # the filter hid them: untouched
+
+
+async def test_grouping_by_trigger_entity_and_event(sim: Simulator, flood_runtime: Build) -> None:
+    """`[alarms] group_by = "trigger"`: two alarms raised by the same door on the same event
+    are one group; the same alarm from another door is not in it."""
+    runtime = await flood_runtime(group_by="trigger")
+    app = VmstuiApp(runtime)
+    door, other = sim.entities["Door"][:2]
+    forced, held = guid_of(sim, "Door forced open"), guid_of(sim, "Door held open")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: live(app), "source live")
+        table = app.query_one(AlarmTable)
+        same = [
+            await sim.trigger_alarm(forced, door.guid, priority=7, event="DoorForcedOpen"),
+            await sim.trigger_alarm(held, door.guid, priority=7, event="DoorForcedOpen"),
+        ]
+        apart = await sim.trigger_alarm(forced, other.guid, priority=7, event="DoorForcedOpen")
+        await until(pilot, lambda: table.row_count == 3, "three alarms")
+        table.focus()
+        await pilot.press("g")
+        await until(pilot, lambda: table.row_count == 2, "one group and one alarm")
+        groups = list(table._groups.values())
+        assert [sorted(int(k[4:]) for k in keys) for keys in groups] == [sorted(same)]
+        assert f"sim:{apart}" in table._marks
