@@ -54,6 +54,8 @@ class FloodConsole(AlarmActions):
         self.flood_tick()
 
     def flood_tick(self) -> None:
+        if not self.is_running:  # shutting down: its screens may be gone already
+            return
         table = self.query_one(AlarmTable)
         unhandled = sum(1 for a in table.alarms.values() if a.unacknowledged)
         change = self.flood.update(self.flood_clock(), unhandled)
