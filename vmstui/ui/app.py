@@ -41,6 +41,7 @@ from vmstui.runtime import Runtime
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
+from vmstui.ui.flood_actions import FloodConsole
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.lean_output import LeanDisplay, LeanTerminal
 from vmstui.ui.outages import Outages
@@ -54,6 +55,7 @@ from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.flood_banner import FloodBanner
 from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
@@ -65,7 +67,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(LeanDisplay, ViewActions, App[None]):
+class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -133,10 +135,13 @@ class VmstuiApp(LeanDisplay, ViewActions, App[None]):
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
         yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
+        yield FloodBanner(time_format=ui.time_format, id="flood")
         alarms = AlarmTable(
             namer=self.name_of,
             time_format=ui.time_format,
             always_show=ui.always_show_priority,
+            group_by=self.settings.alarms.group_by,
+            bands=(self.settings.alarms.high_priority, self.settings.alarms.medium_priority),
             id="alarms",
         )
         alarms.border_title = TITLE
@@ -172,6 +177,7 @@ class VmstuiApp(LeanDisplay, ViewActions, App[None]):
             # Gaps are not events: the markers of the last day come back on their own.
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
+        self.start_flood_watch()  # before the flush, which hands it the alarms
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
@@ -308,6 +314,7 @@ class VmstuiApp(LeanDisplay, ViewActions, App[None]):
             for alarm in stale:
                 table.apply(source, [alarm.model_copy(update={"active": False})], full=False)
         table.apply(source, alarms, full=full)
+        self.flood_seen(alarms)
         if self._fresh_sources >= {s.name for s in self.settings.sources}:
             table.stale = False
         settled = self.outages.settled(source, ended)
@@ -355,7 +362,12 @@ class VmstuiApp(LeanDisplay, ViewActions, App[None]):
             alarm = message.data_table.current_alarm()
             # Already shown: the table's Followed message keeps it current (and may have put
             # a note above it that this must not wipe).
-            if alarm is not None and alarm.key != self._details_alarm:
+            note = self.group_note()  # on a group: what the keys act on, above its newest
+            if note is not None and alarm is not None:
+                self._show_alarm(alarm, note=note)
+            elif alarm is not None and (
+                alarm.key != self._details_alarm or self._details_note is self.shown_group_note
+            ):
                 self._show_alarm(alarm)
 
     def on_alarm_table_followed(self, message: AlarmTable.Followed) -> None:
@@ -390,7 +402,9 @@ class VmstuiApp(LeanDisplay, ViewActions, App[None]):
         if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                self.push_screen(DetailsScreen(self._describe(alarm)))
+                screen = DetailsScreen(self._describe(alarm))
+                screen.alarm_key = alarm.key  # the alarm keys act on it (actions._targets)
+                self.push_screen(screen)
 
     def _describe(self, alarm: Alarm) -> RenderableType:
         named = named_alarm(alarm, self.runtime.namer(alarm.source))
