@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
+from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 from vmstui.config_desk import BellBand, Shift, check_bands
@@ -30,6 +31,7 @@ from vmstui.paths import default_cache_path, default_config_path, default_log_pa
 __all__ = [
     "NO_PASSWORD",
     "SOURCE_KINDS",
+    "AlarmsConfig",
     "BellBand",
     "CacheConfig",
     "CamioConfig",
@@ -124,6 +126,8 @@ class Settings(Strict):
     """The console's log: `[log]`."""
     ui: UiConfig = Field(default_factory=UiConfig)
     """The console's look: `[ui]`."""
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    """Alarm floods, grouping and priority bands: `[alarms]`."""
     sources: list[SourceConfig] = Field(default_factory=list)
     """The systems to read events and alarms from, one `[[sources]]` table each; its `kind`
     says which system it is."""

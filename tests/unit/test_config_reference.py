@@ -24,6 +24,7 @@ from vmstui.config import (
     UiConfig,
     parse_settings,
 )
+from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 
@@ -44,6 +45,7 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         CacheConfig,
         LogConfig,
         UiConfig,
+        AlarmsConfig,
         GenetecConfig,
         EenConfig,
         CamioConfig,

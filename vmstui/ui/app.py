@@ -43,7 +43,9 @@ from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.bell import Bell
 from vmstui.ui.failures import Failures
+from vmstui.ui.flood_actions import FloodConsole
 from vmstui.ui.keymap import BINDINGS, check_keymap
+from vmstui.ui.lean_output import LeanDisplay, LeanTerminal
 from vmstui.ui.outages import Outages
 from vmstui.ui.pacer import FramePacer
 from vmstui.ui.palette import state_colours
@@ -55,6 +57,7 @@ from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
 from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.flood_banner import FloodBanner
 from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
@@ -67,7 +70,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(ViewActions, App[None]):
+class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -110,6 +113,7 @@ class VmstuiApp(ViewActions, App[None]):
         self._details_note: Text | None = None  # the note above them, kept on redraws
         self.feed_pacer = FramePacer()
         self.ringer = Bell.from_settings(self.settings)
+        self.lean_terminal = LeanTerminal()  # what the terminal shows: only changes go out
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
         for theme in load_themes(on_error=self._bad_theme):
@@ -135,10 +139,13 @@ class VmstuiApp(ViewActions, App[None]):
     def compose(self) -> ComposeResult:
         ui = self.settings.ui
         yield StatusBar(self.settings.site, clock=ui.clock, time_format=ui.time_format, id="status")
+        yield FloodBanner(time_format=ui.time_format, id="flood")
         alarms = AlarmTable(
             namer=self.name_of,
             time_format=ui.time_format,
             always_show=ui.always_show_priority,
+            group_by=self.settings.alarms.group_by,
+            bands=(self.settings.alarms.high_priority, self.settings.alarms.medium_priority),
             id="alarms",
         )
         alarms.border_title = TITLE
@@ -174,6 +181,7 @@ class VmstuiApp(ViewActions, App[None]):
             # Gaps are not events: the markers of the last day come back on their own.
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
+        self.start_flood_watch()  # before the flush, which hands it the alarms
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
         self.set_interval(BELL_TICK_S, self.failures.guarded("Ringing the bell", self.ring))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
@@ -314,6 +322,7 @@ class VmstuiApp(ViewActions, App[None]):
             for alarm in stale:
                 table.apply(source, [alarm.model_copy(update={"active": False})], full=False)
         table.apply(source, alarms, full=full)
+        self.flood_seen(alarms)
         if self._fresh_sources >= {s.name for s in self.settings.sources}:
             table.stale = False
         settled = self.outages.settled(source, ended)
@@ -362,7 +371,12 @@ class VmstuiApp(ViewActions, App[None]):
             alarm = message.data_table.current_alarm()
             # Already shown: the table's Followed message keeps it current (and may have put
             # a note above it that this must not wipe).
-            if alarm is not None and alarm.key != self._details_alarm:
+            note = self.group_note()  # on a group: what the keys act on, above its newest
+            if note is not None and alarm is not None:
+                self._show_alarm(alarm, note=note)
+            elif alarm is not None and (
+                alarm.key != self._details_alarm or self._details_note is self.shown_group_note
+            ):
                 self._show_alarm(alarm)
 
     def on_alarm_table_followed(self, message: AlarmTable.Followed) -> None:
@@ -397,7 +411,9 @@ class VmstuiApp(ViewActions, App[None]):
         if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                self.push_screen(DetailsScreen(self._describe(alarm)))
+                screen = DetailsScreen(self._describe(alarm))
+                screen.alarm_key = alarm.key  # the alarm keys act on it (actions._targets)
+                self.push_screen(screen)
 
     def _describe(self, alarm: Alarm) -> RenderableType:
         named = named_alarm(alarm, self.runtime.namer(alarm.source))

@@ -2,7 +2,7 @@
 
 Below 100 columns the details pane is hidden and the alarm table cuts long text to fit, so
 Enter on an alarm or event row opens its details here instead: every field, whole, and the
-raw vendor JSON. Esc, Enter or q closes it.
+raw vendor JSON. Esc, Enter or q closes it; over an alarm, the alarm keys act on it.
 """
 
 from __future__ import annotations
@@ -54,9 +54,17 @@ class TextScreen(ModalScreen[None]):
 
 
 class DetailsScreen(TextScreen):
+    """The details full screen. Over an alarm's (`alarm_key`), the alarm keys act on that
+    alarm and close it: read and acknowledged in Enter, `a`."""
+
+    alarm_key: str | None = None
     TITLE_TEXT = "Details"
     BOX_ID = "details-box"
     TEXT_ID = "details-full"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
+        # The console's own ids: rebinding the alarm key rebinds it here too.
+        Binding("a", "app.ack", "Ack", show=False, id="alarm.ack"),
+        Binding("n", "app.nack", "Nack", show=False, id="alarm.nack"),
+        Binding("i", "app.investigate", "Investigate", show=False, id="alarm.investigate"),
     ]
