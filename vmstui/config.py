@@ -10,12 +10,12 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
-from vmstui.config_desk import BellBand, Shift, check_bands
+from vmstui.config_shifts import Shift
 from vmstui.config_sources import (
     SOURCE_KINDS,
     CamioConfig,
@@ -32,7 +32,7 @@ __all__ = [
     "NO_PASSWORD",
     "SOURCE_KINDS",
     "AlarmsConfig",
-    "BellBand",
+    "BellRing",
     "CacheConfig",
     "CamioConfig",
     "ConfigError",
@@ -85,6 +85,20 @@ class LogConfig(Strict):
     """The console's log file, appended to, created with mode 0600."""
 
 
+def _bell_ring(value: Any) -> Any:
+    """One clear line for a value that is none of the three (not pydantic's two)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value in ("once", "off") or (number and 1 <= value <= 3600):
+        return value
+    raise ValueError(f'{value!r} must be "once", "off", or every how many seconds (1 to 3600)')
+
+
+# How a priority band rings: once, every N seconds while unacknowledged, or never.
+BellRing = Annotated[
+    Literal["once", "off"] | Annotated[float, Field(ge=1, le=3600)], BeforeValidator(_bell_ring)
+]
+
+
 class UiConfig(Strict):
     """How the console looks and sounds."""
 
@@ -93,12 +107,17 @@ class UiConfig(Strict):
     Textual's (`nord`, ...) or one of your files in `$XDG_CONFIG_HOME/vmstui/themes/`. An
     unknown name gives `vmstui-dark`."""
     bell: bool = True
-    """Ring the terminal bell for alarms: once when an alarm at `bell_priority` or more
-    urgent is triggered, or as its band in `[[bell_bands]]` says. False: never."""
-    bell_priority: Annotated[int, Field(ge=0, le=255)] = 50
-    """Ring once for new alarms at this priority or more urgent that no `[[bell_bands]]`
-    band holds (Security Center: 1 is the most urgent; an alarm that gives no priority
-    rings)."""
+    """Ring the terminal bell for alarms, as `bell_high`, `bell_medium` and `bell_low` say
+    for each priority band (the bands of `[alarms]`: `high_priority`, `medium_priority`).
+    False: never."""
+    bell_high: BellRing = 30
+    """How an alarm of the high band rings: `"once"` as it arrives; a number N: then again
+    every N seconds while it is not acknowledged (1: Security Desk's "continuously"; `m`
+    silences the repeat for the alarms waiting); `"off"`: never."""
+    bell_medium: BellRing = "once"
+    """How an alarm of the medium band rings (as `bell_high`)."""
+    bell_low: BellRing = "off"
+    """How an alarm of the low band rings (as `bell_high`)."""
     clock: bool = True
     """Show a clock in the status line."""
     always_show_priority: Annotated[int, Field(ge=0, le=255)] = 10
@@ -139,9 +158,6 @@ class Settings(Strict):
     """Where the bridge's rules may deliver besides Genetec, one `[[sinks]]` table each."""
     rules: list[Rule] = Field(default_factory=list)
     """What the bridge does with events, one `[[rules]]` table each."""
-    bell_bands: Annotated[list[BellBand], AfterValidator(check_bands)] = Field(default_factory=list)
-    """How each priority band rings in the console, one `[[bell_bands]]` table each, from
-    the most urgent."""
     shifts: list[Shift] = Field(default_factory=list)
     """The site's shifts, one `[[shifts]]` table each, for `vmstui report --shift NAME`."""
 

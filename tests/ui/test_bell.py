@@ -8,7 +8,6 @@ import asyncio
 from itertools import pairwise
 from pathlib import Path
 
-from vmstui.config import BellBand
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
@@ -23,8 +22,8 @@ async def test_the_bell_repeats_for_its_band_and_stops_on_silence(
     base = console_settings(sim, tmp_path / "console.db")
     settings = base.model_copy(
         update={
-            "ui": base.ui.model_copy(update={"bell": True, "bell_priority": 50}),
-            "bell_bands": [BellBand(up_to=1, ring="every", every_s=1), BellBand(up_to=60)],
+            # the high band (up to priority 10 by default) every second, the medium once
+            "ui": base.ui.model_copy(update={"bell": True, "bell_high": 1, "bell_medium": "once"}),
         }
     )
     panic, door = (e.guid for e in sim.entities["Alarm"][:2])

@@ -17,14 +17,11 @@ def alarm(instance: int, priority: int, **changes: object) -> Alarm:
 
 
 def bell(**ui: object) -> Bell:
+    """High: priorities 1 to 1, every 5 s; medium: 2 to 10, once; low: the rest, off."""
     settings = parse_settings(
         {
-            "ui": {"bell_priority": 50, **ui},
-            "bell_bands": [
-                {"up_to": 1, "ring": "every", "every_s": 5},
-                {"up_to": 10, "ring": "once"},
-                {"up_to": 20, "ring": "off"},
-            ],
+            "ui": {"bell_high": 5, "bell_medium": "once", "bell_low": "off", **ui},
+            "alarms": {"high_priority": 1, "medium_priority": 10},
         }
     )
     return Bell.from_settings(settings)
@@ -39,10 +36,12 @@ def test_bands_by_priority() -> None:
     assert b.band(1) == ("every", 5)
     assert b.band(0) == ("every", 5)  # no priority given: the most urgent
     assert b.band(2)[0] == b.band(10)[0] == "once"
-    assert b.band(15)[0] == "off"
-    assert b.band(50)[0] == "once"  # past the bands: bell_priority
-    assert b.band(51)[0] == "off"
+    assert b.band(11)[0] == b.band(255)[0] == "off"
     assert bell(bell=False).band(1)[0] == "off"
+    assert bell(bell_low="once").band(200)[0] == "once"
+    defaults = Bell.from_settings(parse_settings({}))
+    assert defaults.band(10) == ("every", 30)  # the [alarms] high band: up to 10
+    assert defaults.band(50)[0] == "once" and defaults.band(51)[0] == "off"
 
 
 def test_an_urgent_alarm_rings_every_n_seconds_until_acknowledged() -> None:
@@ -68,7 +67,7 @@ def test_once_off_and_alarms_from_the_cache() -> None:
     b = bell()
     door = alarm(1, 10)
     assert rings(b, [door], range(0, 30)) == [0]
-    assert rings(b, [door, alarm(2, 15)], range(30, 40)) == []  # an off band
+    assert rings(b, [door, alarm(2, 15)], range(30, 40)) == []  # the low band: off
     cached = alarm(3, 1, stale=True)
     # shown from the cache at start: no ring now, but it still repeats while it waits
     assert rings(b, [door, cached], range(40, 46)) == [45]

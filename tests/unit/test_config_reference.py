@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from vmstui import config_doc
 from vmstui.config import (
-    BellBand,
     CacheConfig,
     CamioConfig,
     EenConfig,
@@ -53,7 +52,6 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         Sensor,
         OcularisSink,
         Rule,
-        BellBand,
         Shift,
     ]
 

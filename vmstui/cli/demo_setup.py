@@ -28,13 +28,10 @@ DEMO_SUBSCRIPTIONS = [
 ]
 
 
-# The demo's bell: the panic alarm rings every 10 s until acknowledged (or `m`), alarms up
-# to priority 10 once, the rest not at all.
-DEMO_BELL_BANDS = [
-    {"up_to": 1, "ring": "every", "every_s": 10},
-    {"up_to": 10, "ring": "once"},
-    {"up_to": 255, "ring": "off"},
-]
+# The demo's bell: its high band is the life-safety alarms (the panic button, 1, and the
+# fire panel, 3), which ring every 10 s until acknowledged (or `m`); up to 50 once.
+DEMO_UI = {"bell": True, "bell_high": 10, "bell_medium": "once", "bell_low": "off"}
+DEMO_ALARMS = {"high_priority": 3}
 
 
 async def with_demo_simulator(
@@ -89,8 +86,8 @@ def demo_settings(sim: Simulator, cache: Path) -> Settings:
     data = {
         "site": "demo (simulator)",
         "cache": {"path": str(cache)},
-        "ui": {"bell": True, "bell_priority": 10},
-        "bell_bands": DEMO_BELL_BANDS,
+        "ui": DEMO_UI,
+        "alarms": DEMO_ALARMS,
         "sources": [
             {
                 "name": "sim",

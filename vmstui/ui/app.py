@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -347,22 +346,6 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
         status.active = len(table.alarms)
         status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
         status.stale = table.stale
-
-    def ring(self) -> None:
-        """The terminal bell, when an alarm on screen is due to ring (bell.py says which)."""
-        if not self.is_running:
-            return
-        if self.ringer.due(self.query_one(AlarmTable).alarms.values(), time.monotonic()):
-            self.bell()
-
-    def action_silence_bell(self) -> None:
-        """`m`: the bell stops repeating for the alarms waiting now; new ones still ring."""
-        repeating = self.ringer.silence()
-        self._say(
-            f"Bell silenced for {repeating} repeating alarm{'s' if repeating != 1 else ''}"
-            if repeating
-            else "No alarm is repeating the bell now"
-        )
 
     # --- selection → details --------------------------------------------------------------
 

@@ -1,16 +1,18 @@
-"""Which alarms ring the terminal bell, and when, given a clock: the rules of `[ui] bell`,
-`bell_priority` and `[[bell_bands]]`, apart from the screen so that a test can drive them
-second by second. The console asks `due()` whenever its alarms change and every tick, and
-rings once when it says so (several alarms due at once ring once)."""
+"""Which alarms ring the terminal bell, and when, given a clock: the rules of `[ui] bell`
+and `bell_high` / `bell_medium` / `bell_low` by the priority bands of `[alarms]`, apart from
+the screen so that a test can drive them second by second. The console asks `due()`
+whenever its alarms change and every tick, and rings once when it says so (several alarms
+due at once ring once)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from vmstui.config import BellBand, Settings
+from vmstui.config import BellRing, Settings
 from vmstui.models import Alarm
+from vmstui.ui.widgets.alarm_text import band
 
 Ring = Literal["once", "every", "off"]
 # Never more than one bell this close together: in a flood (60 alarms in 30 s) a bell per
@@ -20,37 +22,47 @@ MIN_GAP_S = 1.0
 
 @dataclass(slots=True)
 class _Waiting:
-    next_at: float | None  # when it rings again (every-N bands), on the bell's clock
+    next_at: float | None  # when it rings again (a repeating band), on the bell's clock
     silenced: bool = False
 
 
 class Bell:
-    def __init__(self, enabled: bool, bell_priority: int, bands: Sequence[BellBand]) -> None:
+    def __init__(
+        self,
+        enabled: bool,
+        rings: tuple[BellRing, BellRing, BellRing],
+        high: int,
+        medium: int,
+    ) -> None:
+        """`rings`: how the high, medium and low bands ring; `high`, `medium`: the least
+        urgent priority of those bands."""
         self.enabled = enabled
-        self.bell_priority = bell_priority
-        self.bands = list(bands)
+        self.rings = rings
+        self.high, self.medium = high, medium
         self._waiting: dict[str, _Waiting] = {}
         self._rang_at: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Bell:
-        return cls(settings.ui.bell, settings.ui.bell_priority, settings.bell_bands)
+        ui, alarms = settings.ui, settings.alarms
+        rings = (ui.bell_high, ui.bell_medium, ui.bell_low)
+        return cls(ui.bell, rings, alarms.high_priority, alarms.medium_priority)
 
     def band(self, priority: int) -> tuple[Ring, float]:
-        """How an alarm of `priority` rings, and every how many seconds ("every")."""
-        if not self.enabled:
+        """How an alarm of `priority` rings, and every how many seconds ("every"). An alarm
+        that gives no priority (0) is of the high band."""
+        ring = self.rings[band(priority, self.high, self.medium)]
+        if not self.enabled or ring == "off":
             return "off", 0.0
-        # An alarm that gives no priority (0) counts as the most urgent.
-        for band in self.bands:
-            if max(1, priority) <= band.up_to:
-                return band.ring, band.every_s
-        return ("once" if priority <= self.bell_priority else "off"), 0.0
+        if ring == "once":
+            return "once", 0.0
+        return "every", float(ring)
 
     def due(self, alarms: Iterable[Alarm], now: float) -> bool:
         """Whether the bell rings now, for `alarms` (those on screen) at `now` (seconds, a
         monotonic clock). An unacknowledged alarm seen for the first time rings unless its
         band is off or it is stale (shown from the cache: it rang, if at all, when it came);
-        one in an `every` band rings again each `every_s` until acknowledged or silenced.
+        one in a repeating band rings again each N seconds until acknowledged or silenced.
         Never twice within MIN_GAP_S."""
         ring = False
         present: set[str] = set()
