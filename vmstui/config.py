@@ -88,8 +88,10 @@ class LogConfig(Strict):
 def _bell_ring(value: Any) -> Any:
     """One clear line for a value that is none of the three (not pydantic's two)."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if value in ("once", "off") or (number and 1 <= value <= 3600):
+    if value in ("once", "off"):
         return value
+    if number and 1 <= value <= 3600:
+        return float(value)  # a float, as the type says (an int would not serialize as one)
     raise ValueError(f'{value!r} must be "once", "off", or every how many seconds (1 to 3600)')
 
 
@@ -110,7 +112,7 @@ class UiConfig(Strict):
     """Ring the terminal bell for alarms, as `bell_high`, `bell_medium` and `bell_low` say
     for each priority band (the bands of `[alarms]`: `high_priority`, `medium_priority`).
     False: never."""
-    bell_high: BellRing = 30
+    bell_high: BellRing = 30.0
     """How an alarm of the high band rings: `"once"` as it arrives; a number N: then again
     every N seconds while it is not acknowledged (1: Security Desk's "continuously"; `m`
     silences the repeat for the alarms waiting); `"off"`: never."""
