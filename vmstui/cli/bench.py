@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,6 +116,53 @@ def disk(counts: tuple[int, ...], as_json: bool) -> None:
             f"writer CPU {packed['writer_cpu_us_per_event']} against "
             f"{plain['writer_cpu_us_per_event']} µs an event"
         )
+
+
+@bench.command()
+@click.option(
+    "--events",
+    "counts",
+    multiple=True,
+    type=click.IntRange(min=TRAIN_SAMPLES_FLOOR),
+    help="Events in each cache (repeat for several; default: 1,000,000 and 5,000,000).",
+)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Build the caches in this folder and keep them; a cache already there is reused.",
+)
+@click.option("--no-export", is_flag=True, help="Leave out the export part.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def history(counts: tuple[int, ...], keep: Path | None, no_export: bool, as_json: bool) -> None:
+    """Reading history back from a large cache built by the store: the feed's pages with and
+    without a filter, one door's first page and 10,000 of its events back, counts, cold
+    start and export, against bare sqlite3 (the best plan by hand) on the same file."""
+    from vmstui.bench.history import run_history
+
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    result = run(run_history(list(counts) or [1_000_000, 5_000_000], keep, not no_export))
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    for figures in result["runs"]:
+        click.echo(f"{figures['events']:,} events ({figures['site']} site):")
+        for name, case in [*figures["reads"].items(), ("cold_start", figures["cold_start"])]:
+            if isinstance(case, dict):
+                click.echo(
+                    f"  {name}: store {case['store_ms']} ms, bare {case['bare_ms']} ms, "
+                    f"ratio {case['ratio']}, {case['rows']} rows"
+                    + ("" if case["same"] else " (NOT the same events)")
+                )
+        if "export" in figures:
+            out = figures["export"]
+            click.echo(
+                f"  export: {out['events_per_s']:,} events/s, bare {out['bare_events_per_s']:,}"
+                f"/s, ratio {out['ratio']}; by CPU time {out['events_per_cpu_s']:,} against "
+                f"{out['bare_events_per_cpu_s']:,} a CPU second, ratio {out['cpu_ratio']}"
+                + ("" if out["same_output"] else " (NOT the same output)")
+            )
 
 
 @bench.command()
