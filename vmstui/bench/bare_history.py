@@ -36,7 +36,7 @@ COLUMNS = (
 NEWEST = " ORDER BY time DESC, seq DESC"
 Cursor = tuple[int, int]
 # A decoded event: seq, id, source, vendor, kind, type, topic, time_us, entity, summary, raw.
-Decoded = tuple[int, str, str, str, str, str, str, int, str, str, bytes]
+BareEvent = tuple[int, str, str, str, str, str, str, int, str, str, bytes]
 
 
 class Bare:
@@ -54,7 +54,7 @@ class Bare:
     def close(self) -> None:
         self.db.close()
 
-    def decode(self, row: Sequence[Any]) -> Decoded:
+    def decode(self, row: Sequence[Any]) -> BareEvent:
         seq, id_, source, vendor, kind, type_, topic, time, entity, summary, raw, _at, dict_id = row
         if type(entity) is bytes:
             entity = entity_text(entity, topic)
@@ -86,13 +86,13 @@ class Bare:
             )
         return [int(row[0]) for row in rows]
 
-    def page(self, limit: int, before: Cursor | None = None) -> list[Decoded]:
+    def page(self, limit: int, before: Cursor | None = None) -> list[BareEvent]:
         """No filter: the time index, newest first."""
         where, params = ("", []) if before is None else (" WHERE (time, seq) < (?, ?)", [*before])
         sql = f"SELECT {COLUMNS} FROM events e{where}{NEWEST} LIMIT ?"  # noqa: S608 - fixed fragments
         return [self.decode(row) for row in self.db.execute(sql, [*params, limit])]
 
-    def walked_page(self, topic_ids: Sequence[int], limit: int) -> list[Decoded]:
+    def walked_page(self, topic_ids: Sequence[int], limit: int) -> list[BareEvent]:
         """A filter matching a large share of the events: walk the time index newest first,
         testing each row's topic id (unary + keeps SQLite off the topic index)."""
         marks = ", ".join("?" * len(topic_ids))
@@ -101,7 +101,7 @@ class Bare:
 
     def merged_page(
         self, topic_ids: Sequence[int], limit: int, before: Cursor | None = None
-    ) -> list[Decoded]:
+    ) -> list[BareEvent]:
         """A few topics: each one's newest `limit` keys off the (topic_id, time) index, merged
         by SQLite's compound ORDER BY, then only the rows that made the page, by rowid."""
         keyset = "" if before is None else " AND (time, seq) < (?, ?)"
