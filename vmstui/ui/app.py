@@ -38,6 +38,7 @@ from vmstui.hub import (
 from vmstui.models import Alarm, Event, Gap, SourceStatus
 from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
+from vmstui.shelving import Shelf
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.failures import Failures
@@ -45,13 +46,15 @@ from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.outages import Outages
 from vmstui.ui.pacer import FramePacer
 from vmstui.ui.palette import state_colours
+from vmstui.ui.procedure_actions import ProcedureActions
 from vmstui.ui.screens.details import DetailsScreen
+from vmstui.ui.shelf_actions import SHELF_TICK_S, ShelfActions
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
 from vmstui.ui.times import local_time
 from vmstui.ui.view_actions import ViewActions
 from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
-from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
+from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event, raw_json
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
@@ -64,7 +67,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(ViewActions, App[None]):
+class VmstuiApp(ProcedureActions, ShelfActions, ViewActions, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -108,6 +111,9 @@ class VmstuiApp(ViewActions, App[None]):
         self.feed_pacer = FramePacer()
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
+        # Alarms shelved here stay out of the table (store and desk: bound in on_mount).
+        self.shelf = Shelf(None, runtime.desk, self.settings.shelving)
+        self._ticks: dict[str, set[int]] = {}  # procedure steps ticked, by alarm key
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
         self.theme = (
@@ -161,8 +167,11 @@ class VmstuiApp(ViewActions, App[None]):
     async def on_mount(self) -> None:
         self._fit_width(self.size.width)
         store = self.runtime.store
+        self.shelf.store, self.shelf.desk = store, self.runtime.desk
         if store is not None:
-            self.query_one(AlarmTable).load(await store.alarms(), stale=True)
+            await self.shelf.load()
+            cached = self._sift(None, await store.alarms(), full=False)
+            self.query_one(AlarmTable).load(cached, stale=True)
             self._count_alarms()
         feed = self.query_one(EventFeed)
         await feed.load_initial()
@@ -171,6 +180,7 @@ class VmstuiApp(ViewActions, App[None]):
             for gap in await store.gaps(since=datetime.now(UTC) - timedelta(days=1)):
                 feed.add_gap(gap)
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
+        self.set_interval(SHELF_TICK_S, self.failures.guarded("The shelf", self._shelf_tick))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
         # the collector from pausing the screen for 100 ms and more once a second (measured
@@ -294,6 +304,7 @@ class VmstuiApp(ViewActions, App[None]):
             self._show_alarm(shown)
 
     def _alarms_changed(self, source: str, alarms: Sequence[Alarm], full: bool) -> None:
+        alarms = self._sift(source, alarms, full)  # the shelved ones stay out of the table
         table = self.query_one(AlarmTable)
         ended: list[Alarm] = []
         if full:
@@ -330,6 +341,7 @@ class VmstuiApp(ViewActions, App[None]):
         status.active = len(table.alarms)
         status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
         status.stale = table.stale
+        status.shelved = len(self.shelf)
 
     def _ring_for(self, events: Iterable[Event]) -> None:
         ui = self.settings.ui
@@ -374,25 +386,38 @@ class VmstuiApp(ViewActions, App[None]):
         elif message.alarm is not None and shown == message.alarm.key:
             self._show_alarm(message.alarm)
 
-    def _show_alarm(self, alarm: Alarm, *, note: Text | None = None) -> None:
-        """The details of `alarm`; a note above them ("#3 ... left the list") stays while
-        they show the same alarm, however often it is redrawn (an update, new names)."""
+    def _show_alarm(self, alarm: Alarm, *, note: Text | None = None, scroll: bool = True) -> None:
+        """The details of `alarm`, its procedure under them; a note above them ("#3 ... left
+        the list") stays while they show the same alarm, however often it is redrawn."""
         if note is None and alarm.key == self._details_alarm:
             note = self._details_note
-        described = self._describe(alarm)
+        procedure = self.procedure_text(alarm)
+        described = self._describe(alarm, raw=procedure is None)
         self._details_alarm, self._details_note = alarm.key, note
-        self.query_one(DetailsPane).show(Group(note, described) if note else described)
+        self.query_one(DetailsPane).show(
+            Group(note, described) if note else described,
+            procedure=procedure,
+            raw=raw_json(alarm.raw) if procedure is not None else None,
+            scroll=scroll,
+        )
 
     def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
         # Enter: where the details pane is hidden, the details open over the screen.
         if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                self.push_screen(DetailsScreen(self._describe(alarm)))
+                procedure = self.procedure_text(alarm)
+                self.push_screen(
+                    DetailsScreen(
+                        self._describe(alarm, raw=procedure is None),
+                        procedure=procedure,
+                        raw=raw_json(alarm.raw) if procedure is not None else None,
+                    )
+                )
 
-    def _describe(self, alarm: Alarm) -> RenderableType:
+    def _describe(self, alarm: Alarm, *, raw: bool = True) -> RenderableType:
         named = named_alarm(alarm, self.runtime.namer(alarm.source))
-        described = describe_alarm(named, time_format=self.settings.ui.time_format)
+        described = describe_alarm(named, time_format=self.settings.ui.time_format, raw=raw)
         outage = self.outages.down.get(alarm.source)
         if outage is None:
             return described

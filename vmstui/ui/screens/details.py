@@ -1,8 +1,8 @@
 """The details of one alarm or event, full screen: where the side column does not fit.
 
 Below 100 columns the details pane is hidden and the alarm table cuts long text to fit, so
-Enter on an alarm or event row opens its details here instead: every field, whole, and the
-raw vendor JSON. Esc, Enter or q closes it.
+Enter on an alarm or event row opens its details here instead: every field, whole, the
+alarm's procedure (Markdown) and the raw vendor JSON. Esc, Enter or q closes it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 
 class TextScreen(ModalScreen[None]):
@@ -60,3 +60,32 @@ class DetailsScreen(TextScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
     ]
+    DEFAULT_CSS = """
+    DetailsScreen #procedure { margin: 1 0; padding: 0 1; background: $boost; }
+    """
+
+    def __init__(
+        self,
+        renderable: RenderableType,
+        *,
+        procedure: str | None = None,
+        raw: RenderableType | None = None,
+    ) -> None:
+        super().__init__(renderable)
+        self._procedure = procedure
+        self._raw = raw
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id=self.BOX_ID, classes="text-box") as box:
+            box.border_title = Content(self.TITLE_TEXT)
+            box.border_subtitle = Content("↑↓ scroll · Esc close")
+            yield Static(self._renderable, id=self.TEXT_ID)
+            if self._procedure is not None:
+                yield Markdown(self._procedure, id="procedure")
+            if self._raw is not None:
+                yield Static(self._raw, id="details-raw")
+
+    def show_procedure(self, procedure: str) -> None:
+        """A tick changed while it is open: the steps again."""
+        for markdown in self.query("#procedure").results(Markdown):
+            markdown.update(procedure)

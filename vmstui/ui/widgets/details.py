@@ -1,8 +1,11 @@
-"""Every field of the selected alarm or event, and the raw vendor JSON, pretty-printed."""
+"""Every field of the selected alarm or event, and the raw vendor JSON, pretty-printed; for an
+alarm with an operating procedure, the procedure (Markdown) between its fields and its JSON.
+An alarm's URLs are terminal hyperlinks (http and https only)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,22 +13,39 @@ from rich.console import Group, RenderableType
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 from vmstui.models import Alarm, Event, skew_text
 from vmstui.printable import printable
 from vmstui.ui.times import TIME_FORMAT, local_time
 
+LINKED = ("http://", "https://")
 
-def _table(rows: list[tuple[str, str]]) -> Table:
+
+def link(url: str) -> Text:
+    """A URL from the VMS as a terminal hyperlink: printable (no escape sequence can ride in
+    it), and linked only when it is http(s) and has no blank (anything else is plain text)."""
+    shown = printable(url)
+    linked = shown.lower().startswith(LINKED) and shown == url and " " not in url
+    return Text(shown, style=f"link {url}" if linked else "")
+
+
+def _table(rows: Sequence[tuple[str, str | Text]]) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
         # Text, not str: Rich reads a str as markup. Values are the VMS's text.
-        table.add_row(Text(key), Text(printable(value, keep_newlines=True)))
+        shown = value if isinstance(value, Text) else Text(printable(value, keep_newlines=True))
+        table.add_row(Text(key), shown)
     return table
+
+
+def raw_json(data: Any) -> JSON:
+    """The vendor's JSON, pretty-printed and printable."""
+    return _json(data)
 
 
 def _json(data: Any) -> JSON:
@@ -63,10 +83,16 @@ def _named(name: str, guid: str) -> str:
 
 
 def describe_alarm(
-    alarm: Alarm, name: str = "", entity_name: str = "", *, time_format: str = TIME_FORMAT
+    alarm: Alarm,
+    name: str = "",
+    entity_name: str = "",
+    *,
+    time_format: str = TIME_FORMAT,
+    raw: bool = True,
 ) -> RenderableType:
     """Every field of `alarm`, names beside GUIDs: its own (`naming.named_alarm` fills them
-    from the config and the VMS), or `name` and `entity_name` when given."""
+    from the config and the VMS), or `name` and `entity_name` when given; the raw JSON after
+    them unless `raw` is False (it then goes below a procedure)."""
 
     def when(value: datetime | None) -> str:
         return local_time(value, time_format, dated=True)
@@ -85,7 +111,7 @@ def describe_alarm(
             alarm.attached, alarm.attached_names + [""] * len(alarm.attached), strict=False
         )
     )
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("alarm", _named(name or alarm.alarm_name, alarm.alarm_guid)),
         ("instance", str(alarm.instance_id)),
         ("source", alarm.source),
@@ -106,22 +132,48 @@ def describe_alarm(
     ]
     if alarm.attached:
         rows.append(("attached", attached))
-    return Group(_table(rows), _json(alarm.raw))
+    for number, url in enumerate(alarm.urls, start=1):
+        rows.append(("link" if len(alarm.urls) == 1 else f"link {number}", link(url)))
+    return Group(_table(rows), _json(alarm.raw)) if raw else _table(rows)
 
 
 class DetailsPane(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     DetailsPane { border: round $panel; }
     DetailsPane:focus-within { border: round $accent; }
+    DetailsPane #procedure { margin: 1 0; padding: 0 1; background: $boost; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Details"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("Select an alarm or an event.", id="details-body")
+        yield Markdown(id="procedure")
+        yield Static(id="details-raw")
 
-    def show(self, renderable: RenderableType) -> None:
+    def on_mount(self) -> None:
+        self.query_one("#procedure").display = False
+        self.query_one("#details-raw").display = False
+
+    def show(
+        self,
+        renderable: RenderableType,
+        *,
+        procedure: str | None = None,
+        raw: RenderableType | None = None,
+        scroll: bool = True,
+    ) -> None:
+        """`procedure`: Markdown under the fields, then `raw` (the JSON) under it.
+        `scroll`: back to the top (not when only a tick changed)."""
         self.query_one("#details-body", Static).update(renderable)
-        self.scroll_home(animate=False)
+        markdown = self.query_one("#procedure", Markdown)
+        markdown.display = procedure is not None
+        if procedure is not None and procedure != markdown.source:
+            markdown.update(procedure)
+        tail = self.query_one("#details-raw", Static)
+        tail.display = raw is not None
+        tail.update(raw if raw is not None else "")
+        if scroll:
+            self.scroll_home(animate=False)
