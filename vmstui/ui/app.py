@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Group
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,7 +36,6 @@ from vmstui.hub import (
     Subscriber,
 )
 from vmstui.models import Alarm, Event, Gap, SourceStatus
-from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
 from vmstui.shelving import Shelf
 from vmstui.store import StoredEvent
@@ -50,11 +49,10 @@ from vmstui.ui.procedure_actions import ProcedureActions
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.shelf_actions import SHELF_TICK_S, ShelfActions
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
-from vmstui.ui.times import local_time
 from vmstui.ui.view_actions import ViewActions
 from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
-from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event, raw_json
+from vmstui.ui.widgets.details import DetailsPane, describe_event
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
@@ -391,13 +389,12 @@ class VmstuiApp(ProcedureActions, ShelfActions, ViewActions, App[None]):
         the list") stays while they show the same alarm, however often it is redrawn."""
         if note is None and alarm.key == self._details_alarm:
             note = self._details_note
-        procedure = self.procedure_text(alarm)
-        described = self._describe(alarm, raw=procedure is None)
+        described, procedure, after = self._details(alarm)
         self._details_alarm, self._details_note = alarm.key, note
         self.query_one(DetailsPane).show(
             Group(note, described) if note else described,
             procedure=procedure,
-            raw=raw_json(alarm.raw) if procedure is not None else None,
+            after=after,
             scroll=scroll,
         )
 
@@ -406,28 +403,8 @@ class VmstuiApp(ProcedureActions, ShelfActions, ViewActions, App[None]):
         if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
             alarm = message.data_table.current_alarm()
             if alarm is not None:
-                procedure = self.procedure_text(alarm)
-                self.push_screen(
-                    DetailsScreen(
-                        self._describe(alarm, raw=procedure is None),
-                        procedure=procedure,
-                        raw=raw_json(alarm.raw) if procedure is not None else None,
-                    )
-                )
-
-    def _describe(self, alarm: Alarm, *, raw: bool = True) -> RenderableType:
-        named = named_alarm(alarm, self.runtime.namer(alarm.source))
-        described = describe_alarm(named, time_format=self.settings.ui.time_format, raw=raw)
-        outage = self.outages.down.get(alarm.source)
-        if outage is None:
-            return described
-        since = local_time(outage.since, self.settings.ui.time_format, dated=True)
-        note = Text(
-            f"Stale: {alarm.source} is not live since {since}. This is the alarm as last"
-            " seen; the VMS may have changed it.",
-            style="bold",
-        )
-        return Group(note, described)
+                described, procedure, after = self._details(alarm)
+                self.push_screen(DetailsScreen(described, procedure=procedure, after=after))
 
     def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
         if message.event is not None:

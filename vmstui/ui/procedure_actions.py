@@ -1,8 +1,8 @@
-"""Operating procedures in the console: the procedure of the alarm the details show, under
-its fields, with its steps ticked by the keys 1 to 9 (each tick audited: action
-"procedure-step", the step's text as the note), and the acknowledge refused while a procedure
-that requires its steps has some left. Which procedure, its steps and the ticked Markdown come
-from `vmstui.procedures`.
+"""Operating procedures in the console, and what the details show of an alarm: with a
+procedure, its head, the procedure, then the whole alarm. The keys 1 to 9 tick its steps (each
+tick audited: action "procedure-step", the step's text as the note), and the acknowledge is
+refused while a procedure that requires its steps has some left. Which procedure, its steps
+and the ticked Markdown come from `vmstui.procedures`.
 """
 
 from __future__ import annotations
@@ -10,25 +10,60 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
+from rich.console import Group, RenderableType
+from rich.text import Text
 from textual import work
 
 from vmstui.config import Procedure
 from vmstui.desk import describe_refs
 from vmstui.models import Alarm
+from vmstui.naming import named_alarm
 from vmstui.printable import printable
 from vmstui.procedures import left, procedure_for, steps, with_ticks
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.ui.actions import AlarmActions
+from vmstui.ui.outages import Outages
 from vmstui.ui.screens.details import DetailsScreen
+from vmstui.ui.times import local_time
 from vmstui.ui.widgets.alarms import AlarmTable
+from vmstui.ui.widgets.details import alarm_head, describe_alarm
 
 
 class ProcedureActions(AlarmActions):
+    outages: Outages
     _details_alarm: str | None
     _ticks: dict[str, set[int]]  # alarm key → the steps ticked
 
     def _show_alarm(self, alarm: Alarm, *, scroll: bool = True) -> None:
         raise NotImplementedError  # the app's: the details pane
+
+    def _details(self, alarm: Alarm) -> tuple[RenderableType, str | None, RenderableType | None]:
+        """The details of `alarm`: with a procedure, its head, the procedure, then the whole
+        alarm (the steps in sight at once); else the whole alarm."""
+        procedure = self.procedure_text(alarm)
+        if procedure is None:
+            return self._describe(alarm), None, None
+        named = named_alarm(alarm, self.runtime.namer(alarm.source))
+        whole = describe_alarm(named, time_format=self.runtime.settings.ui.time_format)
+        return self._describe(alarm, head=True), procedure, whole
+
+    def _describe(self, alarm: Alarm, *, head: bool = False) -> RenderableType:
+        named = named_alarm(alarm, self.runtime.namer(alarm.source))
+        described = (
+            alarm_head(named)
+            if head
+            else describe_alarm(named, time_format=self.runtime.settings.ui.time_format)
+        )
+        outage = self.outages.down.get(alarm.source)
+        if outage is None:
+            return described
+        since = local_time(outage.since, self.runtime.settings.ui.time_format, dated=True)
+        note = Text(
+            f"Stale: {alarm.source} is not live since {since}. This is the alarm as last"
+            " seen; the VMS may have changed it.",
+            style="bold",
+        )
+        return Group(note, described)
 
     def procedure_of(self, alarm: Alarm) -> Procedure | None:
         name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name

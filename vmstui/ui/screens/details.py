@@ -69,11 +69,12 @@ class DetailsScreen(TextScreen):
         renderable: RenderableType,
         *,
         procedure: str | None = None,
-        raw: RenderableType | None = None,
+        after: RenderableType | None = None,
     ) -> None:
+        """`procedure` (Markdown) under `renderable`, then `after` (the whole alarm)."""
         super().__init__(renderable)
         self._procedure = procedure
-        self._raw = raw
+        self._after = after
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id=self.BOX_ID, classes="text-box") as box:
@@ -82,8 +83,8 @@ class DetailsScreen(TextScreen):
             yield Static(self._renderable, id=self.TEXT_ID)
             if self._procedure is not None:
                 yield Markdown(self._procedure, id="procedure")
-            if self._raw is not None:
-                yield Static(self._raw, id="details-raw")
+            if self._after is not None:
+                yield Static(self._after, id="details-raw")
 
     def show_procedure(self, procedure: str) -> None:
         """A tick changed while it is open: the steps again."""

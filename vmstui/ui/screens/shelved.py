@@ -22,10 +22,11 @@ from vmstui.models import Alarm, from_us
 from vmstui.printable import printable
 from vmstui.store.shelves import ShelvedRow
 from vmstui.ui.times import TIME_FORMAT, local_time
-from vmstui.ui.widgets.alarm_text import priority_text
+from vmstui.ui.widgets.alarm_text import fair_caps, priority_text
 
 Listing = Callable[[], Sequence[tuple[ShelvedRow, Alarm | None]]]
-COLUMNS = ("pri", "alarm", "left", "returns", "state", "reason")
+COLUMNS = ("pri", "left", "alarm", "reason", "state", "returns")
+FREE = ("alarm", "reason")  # cut to fit the width (80 columns too); the rest stay whole
 
 
 def time_left(until_us: int, now_us: int) -> str:
@@ -79,8 +80,6 @@ class ShelvedScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
         self.refill()
         self.set_interval(1.0, self.refill)
         table.focus()
@@ -91,22 +90,48 @@ class ShelvedScreen(ModalScreen[None]):
         current = self.current()
         rows = self._listing()
         now = self._now_us()
-        table.clear()
+        table.clear(columns=True)  # the columns' widths too: they fit the cut texts
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        texts = []
         for row, alarm in rows:
             state = (alarm.state.value if alarm.active else "ended") if alarm else "not seen yet"
-            table.add_row(
-                Text(priority_text(row.priority)),
-                Text(printable(self._label(row, alarm))),
-                Text(time_left(row.until_us, now), style="bold"),
-                Text(local_time(from_us(row.until_us), self._time_format)),
-                Text(state),
-                Text(printable(row.reason)),
-                key=row.key,
+            texts.append(
+                {
+                    "pri": priority_text(row.priority),
+                    "left": time_left(row.until_us, now),
+                    "alarm": printable(self._label(row, alarm)),
+                    "reason": printable(row.reason),
+                    "state": state,
+                    "returns": local_time(from_us(row.until_us), self._time_format),
+                }
             )
+        caps = self._caps(texts)
+        for (shelved, _), text in zip(rows, texts, strict=True):
+            cells = []
+            for column in COLUMNS:
+                cell = Text(text[column], style="bold" if column == "left" else "")
+                if column in caps:
+                    cell.truncate(caps[column], overflow="ellipsis")
+                cells.append(cell)
+            table.add_row(*cells, key=shelved.key)
         keys = [row.key for row, _ in rows]
         if current in keys:
             table.move_cursor(row=keys.index(current), animate=False)
         self.query_one("#shelved-empty").display = not rows
+
+    def _caps(self, texts: list[dict[str, str]]) -> dict[str, int]:
+        table = self.query_one(DataTable)
+        width = table.content_region.width - table.styles.scrollbar_size_vertical
+        if width <= 0 or not texts:
+            return {}
+        natural = {c: max([len(c)] + [len(t[c]) for t in texts]) for c in COLUMNS}
+        fixed = sum(natural[c] for c in COLUMNS if c not in FREE)
+        room = width - fixed - 2 * table.cell_padding * len(COLUMNS)
+        return fair_caps({c: natural[c] for c in FREE}, room, {c: len(c) for c in FREE})
+
+    def on_resize(self) -> None:
+        self.refill()
 
     def current(self) -> str | None:
         table = self.query_one(DataTable)

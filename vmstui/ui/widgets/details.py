@@ -43,11 +43,6 @@ def _table(rows: Sequence[tuple[str, str | Text]]) -> Table:
     return table
 
 
-def raw_json(data: Any) -> JSON:
-    """The vendor's JSON, pretty-printed and printable."""
-    return _json(data)
-
-
 def _json(data: Any) -> JSON:
     # json.dumps escapes C0 controls in strings, not C1 or bidirectional ones; the layout's
     # own newlines stay.
@@ -82,17 +77,35 @@ def _named(name: str, guid: str) -> str:
     return f"{name} {guid}".strip() or "-"
 
 
+def _links(alarm: Alarm) -> list[tuple[str, str | Text]]:
+    many = len(alarm.urls) > 1
+    return [(f"link {n}" if many else "link", link(url)) for n, url in enumerate(alarm.urls, 1)]
+
+
+def alarm_head(alarm: Alarm) -> RenderableType:
+    """What the operator reads before a procedure: the alarm by name and instance, its
+    priority and state, where, its context and its links (the whole alarm follows the
+    procedure). `alarm` with its names filled in (`naming.named_alarm`)."""
+    rows: list[tuple[str, str | Text]] = [
+        ("alarm", f"{alarm.alarm_name or alarm.alarm_guid} #{alarm.instance_id}"),
+        (
+            "priority",
+            (str(alarm.priority) if alarm.priority else "?")
+            + f" · {alarm.state.value}"
+            + (" (stale)" if alarm.stale else ""),
+        ),
+        ("entity", alarm.trigger_entity_name or alarm.trigger_entity or "-"),
+        ("context", alarm.context or "-"),
+        *_links(alarm),
+    ]
+    return _table(rows)
+
+
 def describe_alarm(
-    alarm: Alarm,
-    name: str = "",
-    entity_name: str = "",
-    *,
-    time_format: str = TIME_FORMAT,
-    raw: bool = True,
+    alarm: Alarm, name: str = "", entity_name: str = "", *, time_format: str = TIME_FORMAT
 ) -> RenderableType:
     """Every field of `alarm`, names beside GUIDs: its own (`naming.named_alarm` fills them
-    from the config and the VMS), or `name` and `entity_name` when given; the raw JSON after
-    them unless `raw` is False (it then goes below a procedure)."""
+    from the config and the VMS), or `name` and `entity_name` when given."""
 
     def when(value: datetime | None) -> str:
         return local_time(value, time_format, dated=True)
@@ -132,9 +145,8 @@ def describe_alarm(
     ]
     if alarm.attached:
         rows.append(("attached", attached))
-    for number, url in enumerate(alarm.urls, start=1):
-        rows.append(("link" if len(alarm.urls) == 1 else f"link {number}", link(url)))
-    return Group(_table(rows), _json(alarm.raw)) if raw else _table(rows)
+    rows += _links(alarm)
+    return Group(_table(rows), _json(alarm.raw))
 
 
 class DetailsPane(VerticalScroll, can_focus=True):
@@ -162,18 +174,18 @@ class DetailsPane(VerticalScroll, can_focus=True):
         renderable: RenderableType,
         *,
         procedure: str | None = None,
-        raw: RenderableType | None = None,
+        after: RenderableType | None = None,
         scroll: bool = True,
     ) -> None:
-        """`procedure`: Markdown under the fields, then `raw` (the JSON) under it.
-        `scroll`: back to the top (not when only a tick changed)."""
+        """`procedure`: Markdown under `renderable`, then `after` (the whole alarm) under
+        it. `scroll`: back to the top (not when only a tick changed)."""
         self.query_one("#details-body", Static).update(renderable)
         markdown = self.query_one("#procedure", Markdown)
         markdown.display = procedure is not None
         if procedure is not None and procedure != markdown.source:
             markdown.update(procedure)
         tail = self.query_one("#details-raw", Static)
-        tail.display = raw is not None
-        tail.update(raw if raw is not None else "")
+        tail.display = after is not None
+        tail.update(after if after is not None else "")
         if scroll:
             self.scroll_home(animate=False)
