@@ -9,12 +9,16 @@ order written; the keys 1 to 9 tick the first nine.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from vmstui import topics
 from vmstui.config_procedures import Procedure
-from vmstui.models import Alarm
+from vmstui.models import Alarm, AuditEntry
+
+STEP_ACTION = "procedure-step"  # the audit's action for a tick
 
 MAX_STEPS = 9  # one key each
 # A list item: indent, marker (-, *, + or 1. / 1)), an optional task box, the text.
@@ -78,3 +82,24 @@ def with_ticks(markdown: str, ticked: set[int]) -> str:
 def left(markdown: str, ticked: set[int]) -> list[Step]:
     """The steps not ticked yet."""
     return [step for step in steps(markdown) if step.number not in ticked]
+
+
+def ticks_from_audit(entries: Iterable[AuditEntry]) -> dict[str, set[int]]:
+    """The steps ticked per alarm key, replayed from the audit's ticks (oldest first), so
+    that a restart keeps them. A row that does not read as a tick is passed over."""
+    ticks: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry.action != STEP_ACTION or not entry.ok:
+            continue
+        try:
+            result = orjson.loads(entry.result)
+            step, done = int(result["step"]), bool(result["done"])
+            instance = int(entry.target.split("/", 1)[0])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        ticked = ticks.setdefault(f"{entry.source}:{instance}", set())
+        if done:
+            ticked.add(step)
+        else:
+            ticked.discard(step)
+    return ticks

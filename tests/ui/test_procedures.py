@@ -16,6 +16,7 @@ from vmstui.config import Procedure
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
+from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialogs import TextDialog
 from vmstui.ui.widgets.details import DetailsPane
 
@@ -150,3 +151,39 @@ async def test_urls_are_hyperlinks(sim: Simulator, runtime: Runtime) -> None:
         text = "".join(s.text for s in segments)
         assert "link 1 https://tickets.example/INC-42" in " ".join(text.split())
         assert "link 2 javascript:alert(1)" in " ".join(text.split())
+
+
+async def test_ticks_survive_a_restart_and_tick_at_80_columns(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    door = sim.entities["Alarm"][0]
+    instance = await sim.trigger_alarm(door.guid, context="Door forced", priority=3)
+    first = await procedure_runtime(sim, tmp_path, door.name)
+    try:
+        app = VmstuiApp(first)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await until(pilot, lambda: live(app), "source live")
+            (await alarms_in_table(app, pilot, 1)).focus()
+            await until(pilot, lambda: "Send the patrol" in markdown_of(app), "the procedure")
+            await pilot.press("2")
+            await until(pilot, lambda: "- **2** ☑ Send the patrol" in markdown_of(app), "ticked")
+            await app.workers.wait_for_complete()
+    finally:
+        await first.close()
+
+    second = await procedure_runtime(sim, tmp_path, door.name)
+    try:
+        app = VmstuiApp(second)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: live(app), "source live")
+            (await alarms_in_table(app, pilot, 1)).focus()
+            await pilot.press("enter")  # 80 columns: the details full screen
+            await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details")
+            shown = app.screen.query_one("#procedure", Markdown)
+            assert "- **2** ☑ Send the patrol" in shown.source  # kept across the restart
+            await pilot.press("1", "3")
+            await until(pilot, lambda: "- **3** ☑ Call the tenant" in shown.source, "ticks")
+            await pilot.press("escape", "a")
+            await until(pilot, lambda: instance not in sim.alarms.active, "acknowledged")
+    finally:
+        await second.close()

@@ -122,3 +122,10 @@ def test_shelved_time_left_is_from_the_pinned_clock() -> None:
     assert time_left(row.until_us, to_us(OPENED_AT)) == "12:25"
     assert time_left(row.until_us, to_us(OPENED_AT + timedelta(hours=1))) == "0:00"
     assert time_left(to_us(OPENED_AT) + 3_725_000_000, to_us(OPENED_AT)) == "1:02:05"
+
+
+def test_shelve_dialog_80x24(tmp_path: Path, snap_compare: Any) -> None:
+    """`z` on the Fire panel alarm: the durations on their keys (15 min, the default,
+    highlighted), the reason to give; the dialog names the alarm."""
+    app = console(tmp_path, [])
+    assert snap_compare(app, terminal_size=(80, 24), press=["z"])

@@ -168,6 +168,7 @@ class VmstuiApp(ProcedureActions, ShelfActions, ViewActions, App[None]):
         self.shelf.store, self.shelf.desk = store, self.runtime.desk
         if store is not None:
             await self.shelf.load()
+            await self.restore_ticks()
             cached = self._sift(None, await store.alarms(), full=False)
             self.query_one(AlarmTable).load(cached, stale=True)
             self._count_alarms()
@@ -374,7 +375,13 @@ class VmstuiApp(ProcedureActions, ShelfActions, ViewActions, App[None]):
         # The pane showed the one that left, or already moved on to the neighbour with the
         # cursor (the cursor's own highlight can arrive first).
         if message.gone is not None and shown in (message.gone.key, now):
-            why = "is hidden by the alarm filter" if message.hidden else "left the list"
+            why = (
+                "is hidden by the alarm filter"
+                if message.hidden
+                else "is shelved"
+                if message.gone.key in self.shelf
+                else "left the list"
+            )
             note = Text(f"{self.alarm_label(message.gone)} {why}.", style="bold")
             if message.alarm is None:
                 self._details_alarm = None

@@ -8,6 +8,7 @@ and the ticked Markdown come from `vmstui.procedures`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import orjson
 from rich.console import Group, RenderableType
@@ -16,10 +17,17 @@ from textual import work
 
 from vmstui.config import Procedure
 from vmstui.desk import describe_refs
-from vmstui.models import Alarm
+from vmstui.models import Alarm, utcnow
 from vmstui.naming import named_alarm
 from vmstui.printable import printable
-from vmstui.procedures import left, procedure_for, steps, with_ticks
+from vmstui.procedures import (
+    STEP_ACTION,
+    left,
+    procedure_for,
+    steps,
+    ticks_from_audit,
+    with_ticks,
+)
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.outages import Outages
@@ -27,6 +35,8 @@ from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.times import local_time
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import alarm_head, describe_alarm
+
+TICKS_KEPT = timedelta(days=1)  # how far back a restart looks for ticks
 
 
 class ProcedureActions(AlarmActions):
@@ -64,6 +74,14 @@ class ProcedureActions(AlarmActions):
             style="bold",
         )
         return Group(note, described)
+
+    async def restore_ticks(self) -> None:
+        """The ticks of the last day, from the audit: a restart keeps what was done."""
+        store = self.runtime.store
+        if store is None or not self.runtime.settings.procedures:
+            return
+        since = utcnow() - TICKS_KEPT
+        self._ticks = ticks_from_audit(reversed(await store.audit_entries(since=since)))
 
     def procedure_of(self, alarm: Alarm) -> Procedure | None:
         name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name
@@ -129,7 +147,7 @@ class ProcedureActions(AlarmActions):
                 self.screen.show_procedure(shown)
         await self.runtime.desk.record(
             alarm.source,
-            "procedure-step",
+            STEP_ACTION,
             describe_refs([AlarmRef(alarm.instance_id, alarm.alarm_guid)]),
             ok=True,
             result=result,

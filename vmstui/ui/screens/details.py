@@ -59,6 +59,12 @@ class DetailsScreen(TextScreen):
     TEXT_ID = "details-full"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close", show=False, id="details.close"),
+        # The procedure's steps tick here too (a modal screen hides the app's keys); the
+        # same ids, so that a key rebound in the keymap is rebound here as well.
+        *(
+            Binding(str(n), f"app.tick_step({n})", show=False, id=f"procedure.step{n}")
+            for n in range(1, 10)
+        ),
     ]
     DEFAULT_CSS = """
     DetailsScreen #procedure { margin: 1 0; padding: 0 1; background: $boost; }
