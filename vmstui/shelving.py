@@ -133,6 +133,8 @@ class Shelf:
         returns those that return now (their alarm is then in the list). `full`: the source
         whose whole active list this is (its shelved alarms missing from it have ended)."""
         assert isinstance(alarms, list)
+        if not self.rows:
+            return []  # the usual case, on every update: nothing to hold back
         returned: list[Returned] = []
         passing: list[Alarm] = []
         seen: set[str] = set()

@@ -125,7 +125,7 @@ async def test_shelved_survives_a_restart_and_unshelves_by_hand(
     second = await console_runtime()  # the same cache
     try:
         app = VmstuiApp(second)
-        async with app.run_test(size=(160, 50)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:  # the count shows at 80 columns too
             await until(pilot, lambda: live(app), "source live")
             table = app.query_one(AlarmTable)
             await until(pilot, lambda: not table.stale, "the VMS's answer")
