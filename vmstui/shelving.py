@@ -6,7 +6,9 @@ shelved and keeps the latest state of what is, so a shelved alarm never reaches 
 until it returns: when its time ends (`due`), by hand (`release`), or at once when its
 priority rises or the same alarm triggers again on the same entity (the config says which).
 Returns are taken off the shelf at once and written by `settle` (the cache row and the
-audit), so the caller's batch stays synchronous.
+audit), so the caller's batch stays synchronous. A re-trigger is an instance of the same alarm
+on the same entity triggered after the shelve (the VMS's trigger time against this console's
+clock: an older sibling, shown all along, is not one).
 
 The audit, which the shift report reads: action "shelve", target the alarm ref as
 `desk.describe_refs` writes it, named with the alarm's name, note the reason, result

@@ -129,3 +129,10 @@ def test_shelve_dialog_80x24(tmp_path: Path, snap_compare: Any) -> None:
     highlighted), the reason to give; the dialog names the alarm."""
     app = console(tmp_path, [])
     assert snap_compare(app, terminal_size=(80, 24), press=["z"])
+
+
+def test_main_with_shelved_alarms_80x24(tmp_path: Path, snap_compare: Any) -> None:
+    """The two shelved alarms are out of the table (three rows left) and counted in the status
+    line, which keeps "shelved (2)" at 80 columns."""
+    app = console(tmp_path, SHELF)
+    assert snap_compare(app, terminal_size=(80, 24))
