@@ -140,13 +140,20 @@ class Shelf:
         returned: list[Returned] = []
         passing: list[Alarm] = []
         seen: set[str] = set()
+        # Shelved rows by what a re-trigger shares with them: one lookup per alarm.
+        siblings: dict[tuple[str, str, str], list[ShelvedRow]] = {}
+        if self.cfg.return_on_retrigger:
+            for shelved in self.rows.values():
+                trio = (shelved.source, shelved.alarm_guid, shelved.trigger_entity)
+                siblings.setdefault(trio, []).append(shelved)
         for alarm in alarms:
             seen.add(alarm.key)
             row = self.rows.get(alarm.key)
             if row is None:
                 passing.append(alarm)
-                if alarm.active and self.cfg.return_on_retrigger:
-                    returned += self._retriggered(alarm)
+                trio = (alarm.source, alarm.alarm_guid, alarm.trigger_entity)
+                if alarm.active and trio in siblings:
+                    returned += self._retriggered(alarm, siblings[trio])
                 continue
             self.alarms[alarm.key] = alarm
             if self.cfg.return_on_priority and _rose(row.priority, alarm.priority):
@@ -164,17 +171,16 @@ class Shelf:
         alarms[:] = passing
         return returned
 
-    def _retriggered(self, alarm: Alarm) -> list[Returned]:
+    def _retriggered(self, alarm: Alarm, rows: list[ShelvedRow]) -> list[Returned]:
+        """Those of the shelved `rows` (the same alarm and entity) that `alarm` brings back:
+        still shelved (one may have returned earlier in the batch) and older than it."""
         if alarm.trigger_time is None:
             return []
         triggered = to_us(alarm.trigger_time)
         return [
             self._take(row, "retrigger")
-            for row in list(self.rows.values())
-            if row.source == alarm.source
-            and row.alarm_guid == alarm.alarm_guid
-            and row.trigger_entity == alarm.trigger_entity
-            and triggered > row.since_us
+            for row in rows
+            if row.key in self.rows and triggered > row.since_us
         ]
 
     def _take(self, row: ShelvedRow, why: Why) -> Returned:

@@ -183,3 +183,23 @@ def test_a_procedure_file_is_read_beside_the_config(tmp_path: Path) -> None:
     (tmp_path / "door.md").unlink()
     with pytest.raises(ConfigError, match=r"procedures\[0\].*cannot read .*door.md"):
         load_settings(config)
+
+
+async def test_one_batch_with_a_rise_and_a_retrigger(tmp_path: Path) -> None:
+    """Two shelved instances of one alarm: in one update one rises and a newer instance comes;
+    each returns once, for its own reason."""
+    store = await Store.open(tmp_path / "cache.db")
+    try:
+        shelf = Shelf(store, AlarmDesk({}, store), ShelvingConfig(), clock=lambda: T0)
+        await shelf.shelve(alarm(1, minutes=-9), 30, "a", "Door forced")
+        await shelf.shelve(alarm(2, minutes=-8), 30, "b", "Door forced")
+        batch = [alarm(1, priority=1, minutes=-9), alarm(3, minutes=1), alarm(2, minutes=-8)]
+        returned = shelf.sift(batch)
+        assert sorted((r.row.instance_id, r.why) for r in returned) == [
+            (1, "priority"),
+            (2, "retrigger"),
+        ]
+        assert sorted(a.instance_id for a in batch) == [1, 2, 3]
+        assert len(shelf) == 0
+    finally:
+        await store.close()
