@@ -18,7 +18,7 @@ from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialogs import TextDialog
-from vmstui.ui.widgets.details import DetailsPane
+from vmstui.ui.widgets.details import DetailsPane, link
 
 from .conftest import console_settings
 from .test_acting_on_what_is_read import notices
@@ -187,3 +187,12 @@ async def test_ticks_survive_a_restart_and_tick_at_80_columns(
             await until(pilot, lambda: instance not in sim.alarms.active, "acknowledged")
     finally:
         await second.close()
+
+
+def test_a_url_is_linked_only_when_it_is_plain_http() -> None:
+    assert link("https://tickets.example/INC-42").style == "link https://tickets.example/INC-42"
+    # An escape sequence riding in a URL: shown defused, never linked (OSC 8 would carry it).
+    hostile = link("https://x.example/\x1b]52;c;AAAA\x07")
+    assert "\x1b" not in hostile.plain and hostile.style == ""
+    assert link("file:///etc/passwd").style == ""
+    assert link("https://x.example/a b").style == ""
