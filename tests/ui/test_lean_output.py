@@ -87,7 +87,9 @@ class TwinApp(VmstuiApp):
 
     def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
         if isinstance(renderable, ChopsUpdate | LayoutUpdate):
-            self.console._color_system = ColorSystem.EIGHT_BIT  # headless has none
+            # Headless has none. Truecolor: Rich keeps a style's first SGR on the style whatever
+            # the system asked next, and other tests in this process export truecolor SVGs.
+            self.console._color_system = ColorSystem.TRUECOLOR
             size = (self.size.width, self.size.height)
             if size != self.twin.size:
                 self.twin.resize(*size)
