@@ -189,6 +189,8 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
         # the collector from pausing the screen for 100 ms and more once a second (measured
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
+        # Suspended (ctrl+z, a shell): the terminal no longer shows what the encoder wrote.
+        self.app_resume_signal.subscribe(self, lambda _app: self.action_redraw())
         gc.set_threshold(*GC_THRESHOLDS)
         if self.connect:
             self.runtime.start()

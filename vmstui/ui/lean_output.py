@@ -50,6 +50,7 @@ class LeanTerminal:
     def __init__(self) -> None:
         self.shadow = Shadow()
         self.updates = 0
+        self.full_updates = 0  # every cell written (start, resize, ctrl+l, after a suspend)
         self.scrolls = 0  # updates that moved a block on the terminal
 
     def forget(self) -> None:
@@ -64,6 +65,7 @@ class LeanTerminal:
         if isinstance(renderable, ChopsUpdate):
             return LeanUpdate(self._partial, renderable)
         if isinstance(renderable, LayoutUpdate):
+            self.full_updates += 1
             return LeanUpdate(self._full, renderable)
         return renderable
 
