@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
+from vmstui.config_procedures import Procedure, ShelvingConfig
 from vmstui.config_sources import (
     SOURCE_KINDS,
     CamioConfig,
@@ -29,6 +31,7 @@ from vmstui.paths import default_cache_path, default_config_path, default_log_pa
 __all__ = [
     "NO_PASSWORD",
     "SOURCE_KINDS",
+    "AlarmsConfig",
     "CacheConfig",
     "CamioConfig",
     "ConfigError",
@@ -36,7 +39,9 @@ __all__ = [
     "GenetecConfig",
     "LogConfig",
     "PasswordSource",
+    "Procedure",
     "Settings",
+    "ShelvingConfig",
     "SourceConfig",
     "UiConfig",
     "default_cache_path",
@@ -119,6 +124,8 @@ class Settings(Strict):
     """The console's log: `[log]`."""
     ui: UiConfig = Field(default_factory=UiConfig)
     """The console's look: `[ui]`."""
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    """Alarm floods, grouping and priority bands: `[alarms]`."""
     sources: list[SourceConfig] = Field(default_factory=list)
     """The systems to read events and alarms from, one `[[sources]]` table each; its `kind`
     says which system it is."""
@@ -130,6 +137,10 @@ class Settings(Strict):
     """Where the bridge's rules may deliver besides Genetec, one `[[sinks]]` table each."""
     rules: list[Rule] = Field(default_factory=list)
     """What the bridge does with events, one `[[rules]]` table each."""
+    shelving: ShelvingConfig = Field(default_factory=ShelvingConfig)
+    """Putting an alarm aside for a while: `[shelving]`."""
+    procedures: list[Procedure] = Field(default_factory=list)
+    """What to do for an alarm, one `[[procedures]]` table each."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -145,6 +156,9 @@ class Settings(Strict):
         rules = [rule.name for rule in self.rules]
         if len(set(rules)) != len(rules):
             raise ValueError("two rules have the same name")
+        procedures = [procedure.name for procedure in self.procedures]
+        if len(set(procedures)) != len(procedures):
+            raise ValueError("two procedures have the same name")
         return self
 
     @model_validator(mode="after")
@@ -204,9 +218,12 @@ def format_validation_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_settings(data: dict[str, Any], origin: str = "config") -> Settings:
+def parse_settings(
+    data: dict[str, Any], origin: str = "config", base: Path | None = None
+) -> Settings:
+    """`base`: the folder relative paths in it are read from (a procedure's file)."""
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"base": base or Path.cwd()})
     except ValidationError as exc:
         raise ConfigError(f"{origin}: {format_validation_error(exc)}") from None
 
@@ -230,4 +247,4 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:  # Python's TOML reader recurses once per level of nesting
         raise ConfigError(f"{path}: not valid TOML: nested too deeply to read") from None
-    return parse_settings(data, str(path))
+    return parse_settings(data, str(path), base=path.parent)

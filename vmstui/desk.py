@@ -1,7 +1,9 @@
 """The alarm desk: operator actions on alarms, each one audited, for the CLI and the console.
 
 Every action goes to the VMS through the source's client and leaves an audit row (who, what,
-which alarm, when, and what the VMS answered), whether it worked or not.
+which alarm, when, and what the VMS answered), whether it worked or not. An action on several
+instances (acknowledge, investigate) is one request to the VMS and one audit row per
+instance, each with its alarm's name: the audit reads alarm by alarm, as the shift report does.
 """
 
 from __future__ import annotations
@@ -96,6 +98,36 @@ class AlarmDesk:
         )
         return result
 
+    async def _audited_each(
+        self,
+        source: str,
+        action: str,
+        refs: Sequence[AlarmRef],
+        call: Callable[[], Awaitable[None]],
+        note: str = "",
+    ) -> None:
+        """One request for all `refs`, then one audit row per instance (the same outcome for
+        each: the VMS answers the request as a whole)."""
+        self.client(source)  # an unknown source fails before anything is sent
+        try:
+            await call()
+        except Exception as exc:
+            ok, result = False, str(exc)
+            raise
+        else:
+            ok, result = True, _brief(None)
+        finally:
+            for ref in refs:
+                await self.record(
+                    source,
+                    action,
+                    describe_refs([ref]),
+                    ok=ok,
+                    result=result,
+                    named=self._names(source, [ref.alarm_guid]),
+                    note=note,
+                )
+
     async def record(
         self,
         source: str,
@@ -144,13 +176,8 @@ class AlarmDesk:
     ) -> None:
         client = self.client(source)
         action = "ack" if ack_type == "Ack" else "nack"
-        await self._audited(
-            source,
-            action,
-            describe_refs(refs),
-            lambda: client.acknowledge(refs, ack_type),
-            [r.alarm_guid for r in refs],
-            note=note,
+        await self._audited_each(
+            source, action, refs, lambda: client.acknowledge(refs, ack_type), note=note
         )
 
     async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:
@@ -169,13 +196,7 @@ class AlarmDesk:
 
     async def investigate(self, source: str, refs: Sequence[AlarmRef]) -> None:
         client = self.client(source)
-        await self._audited(
-            source,
-            "investigate",
-            describe_refs(refs),
-            lambda: client.investigate(refs),
-            [r.alarm_guid for r in refs],
-        )
+        await self._audited_each(source, "investigate", refs, lambda: client.investigate(refs))
 
     async def forward(self, source: str, instance_id: int, recipients: Sequence[str]) -> None:
         client = self.client(source)

@@ -369,6 +369,7 @@ class Alarm(BaseModel):
     forwards: list[Forward] = Field(default_factory=list)
     attached: list[str] = Field(default_factory=list)  # entity GUIDs in its dynamic content
     attached_names: list[str] = Field(default_factory=list)  # beside them, "" where unknown
+    urls: list[str] = Field(default_factory=list)  # its dynamic content's Urls, as received
     has_source_condition: bool = False
     active: bool = True
     stale: bool = False

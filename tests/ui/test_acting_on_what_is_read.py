@@ -99,6 +99,8 @@ async def test_every_notice_names_the_alarm(sim: Simulator, runtime: Runtime) ->
         for _ in many:
             await pilot.press("space", "down")
         await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
         await until(pilot, lambda: "Investigating 5 alarms: #" in notices(app), "the bulk notice")
         bulk = next(n for n in notices(app).splitlines() if "Investigating 5 alarms" in n)
         assert bulk.count("#") == 3 and bulk.endswith("and 2 more")

@@ -13,6 +13,7 @@ from vmstui.models import AlarmState
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.ui.app import VmstuiApp
+from vmstui.ui.screens.dialogs import ConfirmDialog
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
@@ -74,17 +75,22 @@ async def test_ack_nack_investigate_and_bulk(sim: Simulator, runtime: Runtime) -
         assert table.current_alarm() is not None
         await pilot.press("space", "down", "space")
         assert len(table.selected) == 2
-        await pilot.press("n")  # one AcknowledgeAlarm request for both (bulk form)
+        requests = sim.stats.alarm_requests
+        await pilot.press("n")  # several: it asks first, saying how many
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        assert isinstance(app.screen, ConfirmDialog) and app.screen._title == "Nack 2 alarms"
+        await pilot.press("y")  # one AcknowledgeAlarm request for both (bulk form)
         await until(pilot, lambda: table.row_count == 0, "bulk nack")
+        assert sim.stats.alarm_requests == requests + 1
 
         audit = await runtime.store.audit_entries() if runtime.store else []
         actions = [(e.action, e.ok) for e in reversed(audit)]
-        assert actions == [("investigate", True), ("ack", True), ("nack", True)]
-        assert (
-            audit[0].target.count(",") == 1
-            and str(second) in audit[0].target
-            and str(third) in audit[0].target
-        )
+        assert actions == [("investigate", True), ("ack", True), ("nack", True), ("nack", True)]
+        # One row per instance, each naming its alarm.
+        assert {audit[0].target.split("/")[0], audit[1].target.split("/")[0]} == {
+            str(second),
+            str(third),
+        }
         assert all(e.vms_user == "operator" and e.local_user for e in audit)
 
 

@@ -285,7 +285,7 @@ async def test_feed_filter_and_alarm_filter_apart_then_clear(
         assert (await runtime.store.recent_patterns())[0] == pattern
         # The feed's filter is the feed's: the alarm pane shows both, unfiltered.
         assert table.row_count == 2 and table.filter is None
-        assert str(table.border_title) == "Active alarms"
+        assert "showing" not in str(table.border_title)
 
         # The alarm pane's own filter: the same topic pattern, in its own dialog.
         await opened(app, pilot, "s", AlarmFilterDialog)
@@ -295,10 +295,10 @@ async def test_feed_filter_and_alarm_filter_apart_then_clear(
         shown = table.current_alarm()
         assert shown is not None and shown.instance_id == one
         assert set(table.alarms) == {f"sim:{one}", f"sim:{two}"}  # hidden, still counted
-        assert str(table.border_title) == f"Active alarms · showing 1 of 2 · {pattern}"
+        assert str(table.border_title).endswith(f" · showing 1 of 2 · {pattern}")
         await pilot.press("S")
         await until(pilot, lambda: table.row_count == 2, "every alarm row back")
-        assert str(table.border_title) == "Active alarms"
+        assert "showing" not in str(table.border_title)
 
         await pilot.press("backslash")
         await until(pilot, lambda: feed.filter_text is None, "the feed unfiltered")

@@ -74,7 +74,7 @@ async def test_the_feed_filter_hides_no_alarm_and_a_new_panic_alarm_shows(
 
         await feed_filter(app, pilot, "Perimeter")  # words: still the feed's alone
         await pilot.pause(0.2)
-        assert table.row_count == 3 and str(table.border_title) == "Active alarms"
+        assert table.row_count == 3 and "showing" not in str(table.border_title)
 
 
 async def test_the_alarm_filter_by_state_priority_words_and_pattern(
@@ -106,7 +106,7 @@ async def test_the_alarm_filter_by_state_priority_words_and_pattern(
         await until(pilot, lambda: table.row_count == 1, "only the investigated alarm")
         assert table.current_alarm() is not None
         assert table.current_alarm().instance_id == forced  # type: ignore[union-attr]
-        assert str(table.border_title) == "Active alarms · showing 1 of 3 · INVESTIGATING"
+        assert str(table.border_title).endswith(" · showing 1 of 3 · INVESTIGATING")
 
         # Priority, and the dialog opens with the filter that is on.
         await opened(app, pilot, "s", AlarmFilterDialog)
@@ -122,14 +122,14 @@ async def test_the_alarm_filter_by_state_priority_words_and_pattern(
             tamper,
             forced,
         }
-        assert str(table.border_title) == "Active alarms · showing 2 of 3 · pri <=30"
+        assert str(table.border_title).endswith(" · showing 2 of 3 · pri <=30")
 
         # Words: in the name, the entity or the context, any case, all of them.
         table.set_filter(AlarmFilter(text=parse_text("perimeter FENCE")))
         assert [table.alarms[k].instance_id for k in table.shown_keys()] == [tamper]
         table.set_filter(AlarmFilter(text=parse_text("door open")))
         assert {table.alarms[k].instance_id for k in table.shown_keys()} == {held, forced}
-        assert str(table.border_title) == "Active alarms · showing 2 of 3 · door open"
+        assert str(table.border_title).endswith(" · showing 2 of 3 · door open")
         # A topic pattern: genetec.alarm.{alarm guid}.{trigger event}.
         pattern = f"genetec.alarm.{alarm_guid(sim, 'Door held open')}.#"
         table.set_filter(AlarmFilter(text=parse_text(pattern)))
@@ -139,12 +139,12 @@ async def test_the_alarm_filter_by_state_priority_words_and_pattern(
         assert table.row_count == 0
         table.set_filter(AlarmFilter(sources=frozenset({"sim"}), priority=">=50"))
         assert [table.alarms[k].instance_id for k in table.shown_keys()] == [held]
-        assert str(table.border_title) == "Active alarms · showing 1 of 3 · pri >=50, source sim"
+        assert str(table.border_title).endswith(" · showing 1 of 3 · pri >=50, source sim")
 
         # The status line still counts every alarm; S clears the pane's filter.
         assert app.query_one(StatusBar).active == 3
         await pilot.press("S")
-        assert table.row_count == 3 and str(table.border_title) == "Active alarms"
+        assert table.row_count == 3 and "showing" not in str(table.border_title)
 
 
 async def test_an_urgent_alarm_shows_outside_the_filter_marked(
@@ -160,7 +160,7 @@ async def test_an_urgent_alarm_shows_outside_the_filter_marked(
         table = await alarms_in_table(app, pilot, 2)
         table.set_filter(AlarmFilter(text=parse_text("perimeter")))
         assert table.row_count == 1
-        assert str(table.border_title) == "Active alarms · showing 1 of 2 · perimeter"
+        assert str(table.border_title).endswith(" · showing 1 of 2 · perimeter")
 
         panic = await sim.trigger_alarm(alarm_guid(sim, "Panic button"), priority=1)
         await until(pilot, lambda: table.row_count == 2, "the panic alarm, outside the filter")
@@ -168,8 +168,8 @@ async def test_an_urgent_alarm_shows_outside_the_filter_marked(
         assert table.get_row_index(key) == 0
         assert state_cell(table, key) == "ACTIVE (outside filter)"
         assert "(outside filter)" not in state_cell(table, table.shown_keys()[1])
-        assert str(table.border_title) == (
-            "Active alarms · showing 2 of 3 · 1 urgent outside filter · perimeter"
+        assert str(table.border_title).endswith(
+            " · showing 2 of 3 · 1 urgent outside filter · perimeter"
         )
         table.set_filter(None)
         assert state_cell(table, key) == "ACTIVE"  # no filter, nothing outside it
@@ -189,7 +189,7 @@ async def test_the_threshold_is_a_setting(
             await sim.trigger_alarm(alarm_guid(sim, "Panic button"), priority=1)
             await until(pilot, lambda: len(table.alarms) == 2, "the panic alarm known")
             assert table.row_count == 1  # 0: a filter may hide any alarm
-            assert str(table.border_title) == "Active alarms · showing 1 of 2 · pri >=50"
+            assert str(table.border_title).endswith(" · showing 1 of 2 · pri >=50")
     finally:
         await runtime.close()
 

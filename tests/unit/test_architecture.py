@@ -14,6 +14,7 @@ CORE = [
     "vmstui.topics",
     "vmstui.filters",
     "vmstui.config",
+    "vmstui.flood",
     "vmstui.paths",
     "vmstui.store",
     "vmstui.hub",

@@ -16,34 +16,40 @@ from vmstui.bench.sweep import percentile
 from vmstui.bench.terminal import Marker, Terminal, cpu_seconds
 from vmstui.config import parse_settings
 
-# As the console drew one alarm's context, seen in its pty (styles shortened).
-TABLE = b"\x1b[1;38;5;16m 06:08:41  \x1b[0m\x1b[1;38;5;16m Zq01000  \x1b[0m"
-FEED = b"\x1b[38;5;188m  bench      alarm AlarmTriggered #1 Admin: Zq01000\x1b[0m"
-DETAILS = b"\x1b[38;5;188;48;5;16m \x1b[0m\x1b[38;5;188;48;5;16mZq01000     "
+# As the console drew one alarm's context (styles shortened): the table's row above the
+# feed's title, the feed's line for the alarm event and the details pane below it.
+TITLE = "\x1b[6;1H╭─ Events ──────────╮".encode()
+TABLE = b"\x1b[3;1H\x1b[1;38;5;16m 06:08:41  \x1b[0m\x1b[1;38;5;16m Zq01000  \x1b[0m"
+FEED = b"\x1b[8;2H\x1b[38;5;188m  bench      alarm AlarmTriggered #1 Admin: Zq01000\x1b[0m"
+DETAILS = b"\x1b[9;50H\x1b[38;5;188;48;5;16m \x1b[0m\x1b[38;5;188;48;5;16mZq01000     "
 
 
-def alarm_marker() -> Marker:
-    return Marker("Zq01000", prefix=b" ", not_after=b":")
+def _shown(data: bytes, marker: Marker) -> bool:
+    terminal = Terminal(["true"], {}, (100, 24))
+    terminal.expect(marker)
+    terminal._take(data, 1.0)
+    return marker.seen is not None
 
 
 def test_an_alarm_marker_counts_in_the_table_only() -> None:
-    assert alarm_marker().find(TABLE)
-    assert not alarm_marker().find(FEED)
-    assert not alarm_marker().find(DETAILS)
-    assert alarm_marker().find(FEED + DETAILS + TABLE)
-    assert Marker("Zq01000").find(FEED)  # without the rule, the feed's line would count
+    assert not _shown(TITLE + FEED + DETAILS, Marker("Zq01000", pane="alarms"))
+    assert _shown(TITLE + FEED + DETAILS + TABLE, Marker("Zq01000", pane="alarms"))
+    assert _shown(TITLE + FEED, Marker("Zq01000", pane="feed"))
+    assert not _shown(TITLE + TABLE, Marker("Zq01000", pane="feed"))
+    assert _shown(FEED, Marker("Zq01000"))  # anywhere
 
 
-def test_a_marker_split_between_two_reads_is_found() -> None:
+def test_a_marker_written_in_pieces_is_found_when_whole_on_screen() -> None:
+    """The console writes only the cells that change: a marker may never be whole in the
+    bytes, only on the screen."""
     terminal = Terminal(["true"], {}, (80, 24))
-    marker = terminal.expect(alarm_marker())
-    cut = TABLE.index(b"Zq01") + 2
-    terminal._take(TABLE[:cut], 1.0)
+    marker = terminal.expect(Marker("Zq01000", pane="alarms"))
+    terminal._take(TITLE + TABLE.replace(b"Zq01000", b"Zq01999"), 1.0)
     assert terminal.pending == [marker]
-    terminal._take(TABLE[cut:], 2.0)
+    terminal._take(b"\x1b[3;17H000", 2.0)  # the three cells that differ
     assert marker.seen == 2.0
     assert terminal.pending == []
-    assert terminal.bytes_read == len(TABLE)
+    assert terminal.bytes_read == len(TITLE + TABLE) + len(b"\x1b[3;17H000")
 
 
 def test_percentiles_count_a_missed_probe_as_the_slowest() -> None:

@@ -18,10 +18,13 @@ from vmstui.config import (
     EenConfig,
     GenetecConfig,
     LogConfig,
+    Procedure,
     Settings,
+    ShelvingConfig,
     UiConfig,
     parse_settings,
 )
+from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 
@@ -42,6 +45,7 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         CacheConfig,
         LogConfig,
         UiConfig,
+        AlarmsConfig,
         GenetecConfig,
         EenConfig,
         CamioConfig,
@@ -49,6 +53,8 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         Sensor,
         OcularisSink,
         Rule,
+        ShelvingConfig,
+        Procedure,
     ]
 
 

@@ -182,10 +182,10 @@ async def measure_console(bench: Bench, size: tuple[int, int], sweep: Sweep) -> 
         alarms: list[Marker] = []
         feed: list[Marker] = []
         for i in range(sweep.probes):
-            alarm = terminal.expect(Marker(bench.marker("Z", i), prefix=b" ", not_after=b":"))
-            await bench.sim.trigger(i, alarm.text.decode())
-            mark = terminal.expect(Marker(bench.marker("F", i)))
-            await bench.sim.custom_event(bench.camera, mark.text.decode())
+            alarm = terminal.expect(Marker(bench.marker("Z", i), pane="alarms"))
+            await bench.sim.trigger(i, alarm.text)
+            mark = terminal.expect(Marker(bench.marker("F", i), pane="feed"))
+            await bench.sim.custom_event(bench.camera, mark.text)
             alarms.append(alarm)
             feed.append(mark)
             # One probe alarm at a time: the table keeps its cursor's alarm in view, so new
@@ -227,7 +227,7 @@ async def _first_event(bench: Bench, terminal: Terminal, config: Path) -> None:
             raise BenchError(f"the console exited at start: {_said(config)}")
         mark = terminal.expect(Marker(bench.marker("W", len(marks))))
         marks.append(mark)
-        await bench.sim.custom_event(bench.camera, mark.text.decode())
+        await bench.sim.custom_event(bench.camera, mark.text)
         await asyncio.sleep(0.5)
         if any(m.seen is not None for m in marks):
             terminal.pending = [m for m in terminal.pending if m not in marks]

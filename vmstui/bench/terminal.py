@@ -2,9 +2,12 @@
 
 `Terminal` runs a command (the console) in a pty of a given size and reads the master side,
 counting the bytes (the real output of the terminal driver, escape sequences included) and
-noting when a marker string first arrives. `link_kbps` reads no faster than a link of that
-many kbit/s would carry (a token bucket), so the child's writes back up as behind a slow
-SSH session. CPU and RSS are read from /proc (every thread of the process).
+noting when a marker string first shows on the screen. The screen is what a terminal makes
+of those bytes (pyte, a VT emulator): the console writes only the cells that change and
+moves scrolled lines on the terminal, so a marker is seldom whole in the bytes. `link_kbps`
+reads no faster than a link of that many kbit/s would carry (a token bucket), so the
+child's writes back up as behind a slow SSH session. CPU and RSS are read from /proc
+(every thread of the process).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import time
 from collections.abc import Sequence
 from types import TracebackType
 
+import pyte
+
 _CHUNK = 65_536
-_KEEP = 64  # bytes carried over between reads: a marker split by a read is still found
 _BURST_S = 0.02  # the throttled link sends at most this much of a second's worth at once
 
 
@@ -41,33 +45,34 @@ def rss_mb(pid: int) -> float:
 
 
 class Marker:
-    """A string awaited in the output, and when it was asked for and first arrived.
+    """A string awaited on the screen, and when it was asked for and first showed.
 
-    `prefix`: the bytes that must come right before it, and `not_after` the byte that must
-    not come before those. The alarm table draws an alarm's context after a cell's padding
-    (a space); the feed's line for the alarm event draws it after ": ", and the details
-    pane right after its style's escape sequence: prefix b" " and not_after b":" tell the
-    table's from the others.
+    `pane`: where it counts. "alarms": above the feed's title (the alarm table; an alarm's
+    context also shows in the feed's line for the alarm event and in the details pane, both
+    lower); "feed": below it; None: anywhere.
     """
 
-    def __init__(self, text: str, prefix: bytes = b"", not_after: bytes = b"") -> None:
-        self.text = text.encode()
-        self._pattern = prefix + self.text
-        self._not_after = not_after
+    def __init__(self, text: str, pane: str | None = None) -> None:
+        self.text = text
+        self.pane = pane
         self.asked = time.perf_counter()
         self.seen: float | None = None
 
-    def find(self, window: bytes) -> bool:
-        start = window.find(self._pattern)
-        while start >= 0:
-            if not self._not_after or not window.endswith(self._not_after, 0, start):
-                return True
-            start = window.find(self._pattern, start + 1)
-        return False
+    def found(self, line: str, y: int, feed_title: int | None) -> bool:
+        if self.text not in line:
+            return False
+        if self.pane is None:
+            return True
+        if feed_title is None:
+            return False
+        return y < feed_title if self.pane == "alarms" else y > feed_title
 
     @property
     def latency_ms(self) -> float | None:
         return None if self.seen is None else (self.seen - self.asked) * 1000
+
+
+FEED_TITLE = "─ Events"
 
 
 class Terminal:
@@ -87,7 +92,8 @@ class Terminal:
         self.rate = link_kbps * 1000 / 8  # bytes a second; 0: read as fast as it comes
         self.bytes_read = 0
         self.pending: list[Marker] = []
-        self._tail = b""
+        self.screen = pyte.Screen(*size)
+        self._stream = pyte.ByteStream(self.screen)
         self._master = -1
         self._process: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -168,12 +174,31 @@ class Terminal:
 
     def _take(self, data: bytes, now: float) -> None:
         self.bytes_read += len(data)
-        if self.pending:
-            window = self._tail + data
-            for marker in [m for m in self.pending if m.find(window)]:
-                marker.seen = now
-                self.pending.remove(marker)
-        self._tail = data[-_KEEP:] if len(data) >= _KEEP else (self._tail + data)[-_KEEP:]
+        self._stream.feed(data)
+        screen = self.screen
+        if self.pending and screen.dirty:
+            feed_title: int | None = -1  # found when a marker's text shows
+            for y in sorted(screen.dirty):
+                if not 0 <= y < screen.lines:
+                    continue
+                line = self.line(y)
+                for marker in [m for m in self.pending if m.text in line]:
+                    if feed_title == -1:
+                        feed_title = self.find_line(FEED_TITLE)
+                    if marker.found(line, y, feed_title):
+                        marker.seen = now
+                        self.pending.remove(marker)
+        screen.dirty.clear()
+
+    def line(self, y: int) -> str:
+        row = self.screen.buffer[y]
+        return "".join(row[x].data for x in range(self.screen.columns))
+
+    def find_line(self, text: str) -> int | None:
+        for y in range(self.screen.lines):
+            if text in self.line(y):
+                return y
+        return None
 
     async def wait_for(self, markers: Sequence[Marker], timeout_s: float) -> None:
         """Until every marker has arrived, the child has exited or `timeout_s` has passed."""

@@ -49,6 +49,7 @@ class SimStats:
     """Counters since start. Also readable as `stats["parts_written"]`."""
 
     requests: int = 0  # HTTP requests on both ports
+    alarm_requests: int = 0  # GET /alarm?q=... (one per request, however many calls or instances)
     auth_failures: int = 0  # 401 and 403 answers (REST) and 401 on unknown stream sessions
     streams_opened: int = 0
     streams_closed: int = 0

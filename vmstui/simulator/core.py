@@ -283,9 +283,10 @@ class Simulator:
         *,
         event: str = "ManualAction",
         attached: Sequence[str] = (),
+        urls: Sequence[str] = (),
     ) -> int:
         """Trigger an alarm as `event` (as a rule on that event would); without a source the
-        trigger entity is Admin. `attached`: entity GUIDs in its content."""
+        trigger entity is Admin. `attached`: entity GUIDs in its content; `urls`: its Urls."""
         alarm = self.directory.alarm(parse_guid(alarm_guid))
         source = self.resolve(source_guid).guid if source_guid else None
         if priority is not None and not 1 <= priority <= 255:
@@ -294,7 +295,10 @@ class Simulator:
         if trigger_event is None:
             raise ValueError(f"unknown event type {event!r}")
         content = DynamicContent(
-            context=context, priority=priority or 0, attached=[parse_guid(g) for g in attached]
+            context=context,
+            priority=priority or 0,
+            attached=[parse_guid(g) for g in attached],
+            urls=list(urls),
         )
         inst, notes = self.alarms.trigger(
             alarm, source, content, trigger_event=trigger_event, actor=ADMINISTRATOR

@@ -51,6 +51,7 @@ class RestApi:
             result = await self._events(request, session, sub, segs[2:], need)
         elif head == "alarm" and len(low) == 1:
             need("GET")
+            self.sim.stats.alarm_requests += 1
             result = render.ok(self.sim.alarm_calls.run(_q(request), session.user))
         elif head == "activealarms" and len(low) == 1 and self.sim.cfg.active_alarms_endpoint:
             need("GET")

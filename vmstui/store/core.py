@@ -22,7 +22,7 @@ import orjson
 from vmstui import filters
 from vmstui.errors import CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
-from vmstui.store import connect, faults, outbox, queries, retention, scan
+from vmstui.store import connect, faults, outbox, queries, retention, scan, shelves
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -361,6 +361,20 @@ class Store:
             row,
         )
 
+    async def shelve(self, row: shelves.ShelvedRow) -> None:
+        """Keep a shelved alarm (the same instance shelved again: its new row replaces it)."""
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await shelves.put(db, row)
+
+        await self._write(op)
+
+    async def unshelve(self, source: str, instance_id: int) -> None:
+        async def op(db: aiosqlite.Connection) -> None:
+            await shelves.drop(db, source, instance_id)
+
+        await self._write(op)
+
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""
         rows = [name_row(cached) for cached in names]
@@ -563,6 +577,11 @@ class Store:
         """Priority ascending (1 is the most urgent), then the newest trigger first."""
         with self._reading():
             return await queries.alarms(self._db(), source, active_only)
+
+    async def shelved(self) -> list[shelves.ShelvedRow]:
+        """Every shelved alarm, the soonest to return first."""
+        with self._reading():
+            return await shelves.every(self._db())
 
     async def gaps(self, source: str | None = None, since: datetime | None = None) -> list[Gap]:
         """Oldest first; with `since`, the gaps that end at or after it."""

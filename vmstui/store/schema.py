@@ -175,6 +175,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # for the audit and the shift report; '' when none was given.
         "ALTER TABLE audit ADD COLUMN note TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        # Alarms this console shelved (local: the VMS knows nothing of it), kept across a
+        # restart until they return. `priority` is the one shelved at (a rise brings it back),
+        # `since_us`/`until_us` µs since the epoch; alarm_guid and trigger_entity find a
+        # re-trigger (a newer instance of the same alarm on the same entity).
+        """CREATE TABLE shelved (
+            source TEXT NOT NULL,
+            instance_id INTEGER NOT NULL,
+            alarm_guid TEXT NOT NULL,
+            trigger_entity TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            since_us INTEGER NOT NULL,
+            until_us INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (source, instance_id)) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

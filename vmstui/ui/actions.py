@@ -19,6 +19,7 @@ from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
     ForwardDialog,
@@ -27,11 +28,14 @@ from vmstui.ui.screens.dialogs import (
     TriggerRequest,
     TypedConfirmDialog,
 )
+from vmstui.ui.widgets.alarm_groups import common
 from vmstui.ui.widgets.alarms import AlarmTable
 
 log = logging.getLogger(__name__)
 
 NAMED_AT_MOST = 3  # alarms named in a notice about several; the rest are counted
+KINDS_AT_MOST = 3  # kinds of alarm named in a confirmation about several
+MAX_NOTE = 2000  # an acknowledge's note, as the audit keeps it
 
 
 def _check_context(text: str) -> str | None:
@@ -40,6 +44,15 @@ def _check_context(text: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def _note_check(required: bool) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        if len(text) > MAX_NOTE:
+            return f"at most {MAX_NOTE} characters"
+        return "the procedure asks for a note" if required and not text.strip() else None
+
+    return check
 
 
 class AlarmActions(App[None]):
@@ -63,7 +76,17 @@ class AlarmActions(App[None]):
         self.notify(printable(message), markup=False, **kwargs)
 
     def _targets(self) -> tuple[str, list[Alarm]] | None:
-        targets = self.query_one(AlarmTable).targets()
+        table = self.query_one(AlarmTable)
+        if isinstance(self.screen, DetailsScreen):
+            # Read full screen (80 columns): the keys act on the alarm read, or on nothing.
+            read = table.alarms.get(self.screen.alarm_key or "")
+            if read is None or read.key != table.current_key():
+                self._say("The details shown are not of the alarm under the cursor.")
+                return None
+            self.pop_screen()
+            targets = [read]  # not a selection made before: the one read
+        else:
+            targets = table.targets()
         if not targets:
             self._say("No alarm selected.", severity="warning")
             return None
@@ -89,6 +112,36 @@ class AlarmActions(App[None]):
         more = len(alarms) - len(labels)
         listed = ", ".join(labels) + (f" and {more} more" if more else "")
         return f"{len(alarms)} alarms: {listed}"
+
+    def _kinds(self, alarms: Sequence[Alarm]) -> str:
+        """Several alarms by kind, as a confirmation says them: "24 alarms: 24× Door forced
+        (Lobby door)", "37 alarms: 24× Door held open (5 entities), 8× Intrusion (Gate) and
+        5 of 2 more kinds"."""
+        where: dict[str, list[str]] = {}
+        for alarm in alarms:
+            name = self.name_of(alarm.source, alarm.alarm_guid) or alarm.alarm_name or "alarm"
+            entity = alarm.trigger_entity_name or self.name_of(alarm.source, alarm.trigger_entity)
+            where.setdefault(name, []).append(entity or "?")
+        kinds = sorted(where.items(), key=lambda kind: -len(kind[1]))
+        listed = ", ".join(
+            f"{len(entities)}× {name} ({common(entities, 'entities')})"
+            for name, entities in kinds[:KINDS_AT_MOST]
+        )
+        rest = kinds[KINDS_AT_MOST:]
+        if rest:
+            more = sum(len(entities) for _, entities in rest)
+            listed += f" and {more} of {len(rest)} more kind{'s' if len(rest) > 1 else ''}"
+        return printable(f"{len(alarms)} alarms: {listed}")
+
+    async def _confirm_many(self, verb: str, alarms: Sequence[Alarm]) -> bool:
+        """An action on several alarms (a group, a selection) says how many and what first;
+        one alarm is acted on at once."""
+        if len(alarms) < 2:
+            return True
+        confirmed: bool | None = await self.push_screen_wait(
+            ConfirmDialog(f"{verb} {len(alarms)} alarms", f"{verb} {self._kinds(alarms)}?")
+        )
+        return bool(confirmed)
 
     async def _act(
         self,
@@ -122,21 +175,55 @@ class AlarmActions(App[None]):
         await self._acknowledge("Ack")
 
     @work(group="alarm-action", exit_on_error=False)
+    async def action_ack_note(self) -> None:
+        await self._acknowledge("Ack", ask_note=True)
+
+    @work(group="alarm-action", exit_on_error=False)
     async def action_nack(self) -> None:
         await self._acknowledge("Nack")
 
-    async def _acknowledge(self, kind: qexpr.AckType) -> None:
+    def ack_refused(self, alarms: Sequence[Alarm]) -> str | None:
+        """Why these alarms may not be acknowledged yet (a procedure's steps), or None."""
+        return None
+
+    def note_required(self, alarms: Sequence[Alarm]) -> bool:
+        """A procedure asks for a note with the acknowledge of one of these."""
+        return False
+
+    async def _acknowledge(self, kind: qexpr.AckType, *, ask_note: bool = False) -> None:
         chosen = self._targets()
         if chosen is None:
             return
         source, alarms = chosen
+        refused = self.ack_refused(alarms)
+        if refused:
+            self._say(refused, severity="error", timeout=15)
+            return
+        note = ""
+        required = self.note_required(alarms)
+        if ask_note or required:
+            verb_text = "Acknowledge" if kind == "Ack" else "Nack"
+            written: str | None = await self.push_screen_wait(
+                TextDialog(
+                    f"{verb_text} with a note",
+                    f"Note for {self._named(alarms)}"
+                    + (" (the procedure asks for one)" if required else ""),
+                    validate=_note_check(required),
+                    allow_sanitize=False,
+                )
+            )
+            if written is None:
+                return
+            note = written.strip()
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
         verb = ("Acknowledge", "Acknowledged") if kind == "Ack" else ("Nack", "Nacked")
+        if not await self._confirm_many(verb[0], alarms):
+            return
         await self._act(
             verb,
             self._named(alarms),
             source,
-            lambda: self.runtime.desk.acknowledge(source, refs, kind),
+            lambda: self.runtime.desk.acknowledge(source, refs, kind, note=note),
         )
 
     @work(group="alarm-action", exit_on_error=False)
@@ -146,6 +233,8 @@ class AlarmActions(App[None]):
             return
         source, alarms = chosen
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
+        if not await self._confirm_many("Investigate", alarms):
+            return
         await self._act(
             ("Investigate", "Investigating"),
             self._named(alarms),
@@ -230,7 +319,11 @@ class AlarmActions(App[None]):
 
     @work(group="alarm-action", exit_on_error=False)
     async def action_edit_context(self) -> None:
-        alarm = self.query_one(AlarmTable).current_alarm()
+        table = self.query_one(AlarmTable)
+        if table.current_group():
+            self._say("Open the group (Enter) to edit one alarm's context.", severity="warning")
+            return
+        alarm = table.current_alarm()
         if alarm is None:
             self._say("No alarm selected.", severity="warning")
             return

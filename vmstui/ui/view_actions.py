@@ -11,6 +11,7 @@ from textual import work
 from vmstui.filters import AlarmFilter, parse_text
 from vmstui.ui.actions import AlarmActions
 from vmstui.ui.keymap import BINDINGS
+from vmstui.ui.lean_output import LeanTerminal
 from vmstui.ui.palette import state_colours
 from vmstui.ui.screens.dialog_alarm_filter import AlarmFilterDialog
 from vmstui.ui.screens.dialogs import ConfirmDialog, FilterDialog, SubscriptionDialog
@@ -23,6 +24,13 @@ log = logging.getLogger(__name__)
 
 
 class ViewActions(AlarmActions):
+    lean_terminal: LeanTerminal
+
+    def action_redraw(self) -> None:
+        """`ctrl+l`: every cell written again; what the terminal shows is no longer assumed."""
+        self.lean_terminal.forget()
+        self.screen.refresh()
+
     async def action_quit(self) -> None:
         """`q`: with unacknowledged alarms on screen, ask once (naming them) before leaving."""
         self._quit_when_confirmed()

@@ -205,6 +205,7 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
         )
         priority = content.get("Priority") or body.get("Priority") or 0
         attached = [_guid(g) for g in as_list(content.get("AttachedEntities"))]
+        urls = [u for u in as_list(content.get("Urls")) if isinstance(u, str) and u]
         return Alarm(
             source=event.source,
             instance_id=body["InstanceId"],
@@ -217,6 +218,7 @@ def apply_notification(current: Alarm | None, event: Event) -> Alarm | None:
             context=str(content.get("Context") or ""),
             has_source_condition=bool(body.get("HasSourceCondition")),
             attached=[g for g in attached if g],
+            urls=urls,
             updated=now,
             raw=body,
         )
@@ -259,26 +261,29 @@ def _name(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def dynamic_content(xml: Any) -> tuple[str, list[str]]:
-    """The plain <Context> text and the <AttachedEntities> GUIDs of a DynamicContent XML
-    string (empty when absent or unreadable)."""
+def dynamic_content(xml: Any) -> tuple[str, list[str], list[str]]:
+    """The plain <Context> text, the <AttachedEntities> GUIDs and the <Urls> of a
+    DynamicContent XML string (empty when absent or unreadable)."""
     if not isinstance(xml, str) or not xml.strip():
-        return "", []
+        return "", [], []
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
-        return "", []  # never let a payload declare entities
+        return "", [], []  # never let a payload declare entities
     try:
         root = ET.fromstring(xml)  # noqa: S314 - DTDs refused above
     except (ET.ParseError, ValueError):  # ValueError: text that is not Unicode (surrogates)
-        return "", []
+        return "", [], []
     context: str | None = None
     attached: list[str] = []
+    urls: list[str] = []
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "Context" and context is None:
             context = element.text or ""
         elif tag == "AttachedEntities" and not attached:
             attached = [g for item in element if (g := _guid(item.text))]
-    return context or "", attached
+        elif tag == "Urls" and not urls:
+            urls = [item.text.strip() for item in element if item.text and item.text.strip()]
+    return context or "", attached, urls
 
 
 def forward_information(value: Any) -> list[Forward]:
@@ -317,7 +322,7 @@ def active_alarm(source: str, row: Any) -> Alarm:
     if instance is None or not alarm_guid:
         raise Malformed("active alarm row without a 64-bit integer InstanceID and a Guid")
     context = row.get("DynamicContext")
-    from_xml, attached = dynamic_content(row.get("DynamicContent"))
+    from_xml, attached, urls = dynamic_content(row.get("DynamicContent"))
     if not isinstance(context, str):
         context = from_xml
     priority = row.get("Priority")
@@ -339,6 +344,7 @@ def active_alarm(source: str, row: Any) -> Alarm:
         investigated_time=parse_time(row.get("InvestigatedTime")),
         forwards=forward_information(row.get("ForwardInformation")),
         attached=attached,
+        urls=urls,
         has_source_condition=bool(row.get("HasSourceCondition")),
         raw=row,
     )

@@ -1,14 +1,15 @@
-"""What the alarm pane writes: its columns, the states as text, a priority, the filter as
-the title says it, and how the free columns are cut to fit (`fair_caps`)."""
+"""What the alarm pane writes: its columns, the states as text, a priority, the filter and
+the counts by priority band and state as the title says them, and how the free columns are
+cut to fit (`fair_caps`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rich.style import Style
 
 from vmstui.filters import AlarmFilter
-from vmstui.models import AlarmState
+from vmstui.models import Alarm, AlarmState
 from vmstui.printable import printable
 
 COLUMNS = ("sel", "pri", "state", "alarm", "source entity", "triggered", "context", "by")
@@ -93,3 +94,39 @@ def fair_caps(natural: dict[str, int], room: int, labels: dict[str, int]) -> dic
         widest = max(caps, key=lambda column: natural[column])
         caps[widest] += max(0, room - used(low))
     return caps
+
+
+# --- the title's counts: by priority band and by state (as Smart Client's tree) -----------
+
+BAND_WORDS = (("high", "high", "h"), ("medium", "med", "m"), ("low", "low", "l"))
+STATE_WORDS = {
+    AlarmState.ACTIVE: ("active", "active", "act"),
+    AlarmState.INVESTIGATING: ("investigating", "inv", "inv"),
+    AlarmState.SOURCE_CONDITION: ("condition", "cond", "cond"),
+    AlarmState.ACKNOWLEDGED: ("acked", "acked", "ack"),
+    AlarmState.UNKNOWN: ("unknown", "unknown", "unk"),
+}
+
+
+def band(priority: int, high: int, medium: int) -> int:
+    """0 high (an unknown priority, 0, counts as high), 1 medium, 2 low."""
+    return 0 if priority <= high else 1 if priority <= medium else 2
+
+
+def count_forms(alarms: Iterable[Alarm], high: int, medium: int) -> list[list[str]]:
+    """The counts by band and by state, longest form first: `3 high · 12 medium · 45 low` and
+    `40 active · 5 investigating`; `3 high 12 med 45 low`; `3h 12m 45l` and `40act 5inv`.
+    Every band is said (0 high is news too); a state only when some alarm is in it."""
+    bands = [0, 0, 0]
+    states: dict[AlarmState, int] = dict.fromkeys(STATE_WORDS, 0)
+    for alarm in alarms:
+        bands[band(alarm.priority, high, medium)] += 1
+        states[alarm.state] += 1
+    forms = []
+    for level, (joint, spaced) in enumerate(((" · ", " "), (" ", " "), (" ", ""))):
+        by_band = joint.join(f"{n}{spaced}{BAND_WORDS[i][level]}" for i, n in enumerate(bands))
+        by_state = joint.join(
+            f"{n}{spaced}{STATE_WORDS[state][level]}" for state, n in states.items() if n
+        )
+        forms.append([by_band, by_state] if by_state else [by_band])
+    return forms
