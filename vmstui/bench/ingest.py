@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus, pin
+from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus
 from vmstui.config import GenetecConfig
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.sources.genetec.client import GenetecClient
@@ -178,11 +178,10 @@ def _bytes_per_event(cache: Path) -> float:
 
 
 async def run_ingest(count: int) -> dict[str, Any]:
-    before = cpus()
-    with tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp, SimulatorProcess() as sim:
-        # The client under test, its SQLite writer thread included, runs on one core.
-        client_cpu = before[0] if sim.cpu is not None else None
-        pin(client_cpu)
+    with (
+        tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp,
+        SimulatorProcess(replay=True) as sim,
+    ):
         password = SecretStr(sim.password)
         cfg = genetec_config(sim.base_url, Path(tmp) / "cache.db")
         raw_cpu, e2e_cpu = CpuClock(), CpuClock()
@@ -210,8 +209,6 @@ async def run_ingest(count: int) -> dict[str, Any]:
             ]
         )
     raw_us = raw_cpu.per_event_us(count)["loop"]
-    if hasattr(os, "sched_setaffinity") and before:
-        os.sched_setaffinity(0, set(before))
     return {
         "benchmark": "ingest",
         "events": count,
@@ -221,7 +218,7 @@ async def run_ingest(count: int) -> dict[str, Any]:
         "ratio": round(e2e / raw, 3),
         "peak_rss_mb": round(peak, 1),
         "rss_before_e2e_mb": round(rss_before, 1),
-        "client_cpus": 1 if client_cpu is not None else len(before),
+        "client_cpus": len(cpus()) or os.cpu_count(),
         "raw_cpu_us_per_event": raw_cpu.per_event_us(count),
         "cpu_us_per_event": e2e_cpu.per_event_us(count),
         # With one row per event on one core, even free normalization could not beat this:
