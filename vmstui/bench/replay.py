@@ -120,12 +120,14 @@ class ReplayServer:
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 conn.close()
                 return
-            conn.sendall(_head(str(uuid.uuid4())))
+            # Open before the client can know it is (a burst asked for as soon as the
+            # headers arrive must find it), and nothing written to it before its headers.
+            with self._lock:
+                self._streams.add(conn)
+                conn.sendall(_head(str(uuid.uuid4())))
         except OSError:
-            conn.close()
+            self._drop(conn)
             return
-        with self._lock:
-            self._streams.add(conn)
         # Nothing more comes from the client: its close (or the server's) ends the stream.
         with contextlib.suppress(OSError):
             while conn.recv(4096):
