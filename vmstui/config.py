@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
+from vmstui.config_procedures import Procedure, ShelvingConfig
 from vmstui.config_shifts import Shift
 from vmstui.config_sources import (
     SOURCE_KINDS,
@@ -40,7 +41,9 @@ __all__ = [
     "GenetecConfig",
     "LogConfig",
     "PasswordSource",
+    "Procedure",
     "Settings",
+    "ShelvingConfig",
     "Shift",
     "SourceConfig",
     "UiConfig",
@@ -160,6 +163,10 @@ class Settings(Strict):
     """Where the bridge's rules may deliver besides Genetec, one `[[sinks]]` table each."""
     rules: list[Rule] = Field(default_factory=list)
     """What the bridge does with events, one `[[rules]]` table each."""
+    shelving: ShelvingConfig = Field(default_factory=ShelvingConfig)
+    """Putting an alarm aside for a while: `[shelving]`."""
+    procedures: list[Procedure] = Field(default_factory=list)
+    """What to do for an alarm, one `[[procedures]]` table each."""
     shifts: list[Shift] = Field(default_factory=list)
     """The site's shifts, one `[[shifts]]` table each, for `vmstui report --shift NAME`."""
 
@@ -177,6 +184,9 @@ class Settings(Strict):
         rules = [rule.name for rule in self.rules]
         if len(set(rules)) != len(rules):
             raise ValueError("two rules have the same name")
+        procedures = [procedure.name for procedure in self.procedures]
+        if len(set(procedures)) != len(procedures):
+            raise ValueError("two procedures have the same name")
         shifts = [shift.name for shift in self.shifts]
         if len(set(shifts)) != len(shifts):
             raise ValueError("two shifts have the same name")
@@ -246,9 +256,12 @@ def format_validation_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_settings(data: dict[str, Any], origin: str = "config") -> Settings:
+def parse_settings(
+    data: dict[str, Any], origin: str = "config", base: Path | None = None
+) -> Settings:
+    """`base`: the folder relative paths in it are read from (a procedure's file)."""
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"base": base or Path.cwd()})
     except ValidationError as exc:
         raise ConfigError(f"{origin}: {format_validation_error(exc)}") from None
 
@@ -272,4 +285,4 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:  # Python's TOML reader recurses once per level of nesting
         raise ConfigError(f"{path}: not valid TOML: nested too deeply to read") from None
-    return parse_settings(data, str(path))
+    return parse_settings(data, str(path), base=path.parent)

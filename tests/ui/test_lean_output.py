@@ -87,7 +87,9 @@ class TwinApp(VmstuiApp):
 
     def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
         if isinstance(renderable, ChopsUpdate | LayoutUpdate):
-            self.console._color_system = ColorSystem.EIGHT_BIT  # headless has none
+            # Headless has none. Truecolor: Rich keeps a style's first SGR on the style whatever
+            # the system asked next, and other tests in this process export truecolor SVGs.
+            self.console._color_system = ColorSystem.TRUECOLOR
             size = (self.size.width, self.size.height)
             if size != self.twin.size:
                 self.twin.resize(*size)
@@ -125,6 +127,20 @@ async def test_a_busy_console_looks_the_same_for_fewer_bytes(
     assert app.twin.updates > 30
     # The feed scrolling an event at a time: the lean output is a fraction of Textual's.
     assert feed_lean < 0.5 * feed_plain, (feed_lean, feed_plain)
+
+
+async def test_after_a_suspend_and_ctrl_l_every_cell_is_written_again(runtime: Runtime) -> None:
+    app = VmstuiApp(runtime, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        lean = app.lean_terminal
+        before = lean.full_updates
+        app.app_resume_signal.publish(app)  # back from ctrl+z or a shell
+        await pilot.pause(0.2)
+        assert lean.full_updates == before + 1
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        assert lean.full_updates == before + 2
 
 
 # --- the shadow on random screens ------------------------------------------------------

@@ -18,7 +18,9 @@ from vmstui.config import (
     EenConfig,
     GenetecConfig,
     LogConfig,
+    Procedure,
     Settings,
+    ShelvingConfig,
     Shift,
     UiConfig,
     parse_settings,
@@ -52,6 +54,8 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         Sensor,
         OcularisSink,
         Rule,
+        ShelvingConfig,
+        Procedure,
         Shift,
     ]
 

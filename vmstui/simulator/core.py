@@ -285,11 +285,13 @@ class Simulator:
         *,
         event: str = "ManualAction",
         attached: Sequence[str] = (),
+        urls: Sequence[str] = (),
         ago_s: float = 0,
     ) -> int:
         """Trigger an alarm as `event` (as a rule on that event would); without a source the
-        trigger entity is Admin. `attached`: entity GUIDs in its content. `ago_s`: its
-        trigger time that many seconds ago (an alarm already waiting when a demo starts)."""
+        trigger entity is Admin. `attached`: entity GUIDs in its content; `urls`: its Urls.
+        `ago_s`: its trigger time that many seconds ago (an alarm already waiting when a
+        demo starts)."""
         alarm = self.directory.alarm(parse_guid(alarm_guid))
         source = self.resolve(source_guid).guid if source_guid else None
         if priority is not None and not 1 <= priority <= 255:
@@ -298,7 +300,10 @@ class Simulator:
         if trigger_event is None:
             raise ValueError(f"unknown event type {event!r}")
         content = DynamicContent(
-            context=context, priority=priority or 0, attached=[parse_guid(g) for g in attached]
+            context=context,
+            priority=priority or 0,
+            attached=[parse_guid(g) for g in attached],
+            urls=list(urls),
         )
         inst, notes = self.alarms.trigger(
             alarm,

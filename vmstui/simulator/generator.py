@@ -77,6 +77,29 @@ _SECONDS_0 = f'"{render.seconds(0)}"'.encode()
 _TICKS_0 = f'"{render.ticks(0)}"'.encode()
 
 
+Template = tuple[bytes, bytes, bytes]
+
+
+def motion_templates(cameras: list[Entity]) -> list[Template]:
+    """Each camera's CameraMotion part in the documented framing, cut around its two time
+    stamps (render them in with `motion_part`)."""
+    templates = []
+    for cam in cameras:
+        data = render.part(render.dumps(event_payload("CameraMotion", cam, 0)))
+        head, sep1, rest = data.partition(_SECONDS_0)
+        mid, sep2, tail = rest.partition(_TICKS_0)
+        assert sep1 and sep2, "event JSON changed shape"
+        templates.append((head + b'"', b'"' + mid + b'"', b'"' + tail))
+    return templates
+
+
+def motion_part(template: Template, ns: int) -> bytes:
+    """One CameraMotion part at time `ns`, as `render.part(render.dumps(event_payload(...)))`
+    writes it."""
+    head, mid, tail = template
+    return b"".join((head, render.seconds(ns).encode(), mid, render.ticks(ns).encode(), tail))
+
+
 def burst_chunks(
     cameras: list[Entity], n: int, start_ns: int, chunk_bytes: int
 ) -> Iterator[tuple[bytes, int]]:
@@ -86,13 +109,7 @@ def burst_chunks(
     time stamps change, so a million events cost neither a JSON encode each nor their
     whole size in memory at once.
     """
-    templates = []
-    for cam in cameras:
-        data = render.part(render.dumps(event_payload("CameraMotion", cam, 0)))
-        head, sep1, rest = data.partition(_SECONDS_0)
-        mid, sep2, tail = rest.partition(_TICKS_0)
-        assert sep1 and sep2, "event JSON changed shape"
-        templates.append((head + b'"', b'"' + mid + b'"', b'"' + tail))
+    templates = motion_templates(cameras)
     buf: list[bytes] = []
     size = count = 0
     second = -1

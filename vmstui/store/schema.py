@@ -126,7 +126,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # When vmstui received each event: retention goes by it, since `time` is the device's
         # clock (a camera wrong by months had its events purged at the next start), and
         # where `raw` sits in the stored bytes (codec.RAW_AT). NULL in the rows from before
-        # they were kept, which codec.stored_event reads as received at their own time and,
+        # they were kept, which rows.stored_event reads as received at their own time and,
         # for a Genetec stream part, its Result: setting them here would rewrite every row
         # of a cache at the first start (53 s, and the cache's size again in WAL, for a
         # million events).
@@ -174,6 +174,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The operator's own words with an action (an acknowledge's note, a shelve's reason):
         # for the audit and the shift report; '' when none was given.
         "ALTER TABLE audit ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    ),
+    (
+        # Alarms this console shelved (local: the VMS knows nothing of it), kept across a
+        # restart until they return. `priority` is the one shelved at (a rise brings it back),
+        # `since_us`/`until_us` µs since the epoch; alarm_guid and trigger_entity find a
+        # re-trigger (a newer instance of the same alarm on the same entity).
+        """CREATE TABLE shelved (
+            source TEXT NOT NULL,
+            instance_id INTEGER NOT NULL,
+            alarm_guid TEXT NOT NULL,
+            trigger_entity TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            since_us INTEGER NOT NULL,
+            until_us INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (source, instance_id)) WITHOUT ROWID""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

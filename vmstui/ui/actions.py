@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 NAMED_AT_MOST = 3  # alarms named in a notice about several; the rest are counted
 KINDS_AT_MOST = 3  # kinds of alarm named in a confirmation about several
+MAX_NOTE = 2000  # an acknowledge's note, as the audit keeps it
 
 
 def _check_context(text: str) -> str | None:
@@ -43,6 +44,15 @@ def _check_context(text: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def _note_check(required: bool) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        if len(text) > MAX_NOTE:
+            return f"at most {MAX_NOTE} characters"
+        return "the procedure asks for a note" if required and not text.strip() else None
+
+    return check
 
 
 class AlarmActions(App[None]):
@@ -165,14 +175,46 @@ class AlarmActions(App[None]):
         await self._acknowledge("Ack")
 
     @work(group="alarm-action", exit_on_error=False)
+    async def action_ack_note(self) -> None:
+        await self._acknowledge("Ack", ask_note=True)
+
+    @work(group="alarm-action", exit_on_error=False)
     async def action_nack(self) -> None:
         await self._acknowledge("Nack")
 
-    async def _acknowledge(self, kind: qexpr.AckType) -> None:
+    def ack_refused(self, alarms: Sequence[Alarm]) -> str | None:
+        """Why these alarms may not be acknowledged yet (a procedure's steps), or None."""
+        return None
+
+    def note_required(self, alarms: Sequence[Alarm]) -> bool:
+        """A procedure asks for a note with the acknowledge of one of these."""
+        return False
+
+    async def _acknowledge(self, kind: qexpr.AckType, *, ask_note: bool = False) -> None:
         chosen = self._targets()
         if chosen is None:
             return
         source, alarms = chosen
+        refused = self.ack_refused(alarms)
+        if refused:
+            self._say(refused, severity="error", timeout=15)
+            return
+        note = ""
+        required = self.note_required(alarms)
+        if ask_note or required:
+            verb_text = "Acknowledge" if kind == "Ack" else "Nack"
+            written: str | None = await self.push_screen_wait(
+                TextDialog(
+                    f"{verb_text} with a note",
+                    f"Note for {self._named(alarms)}"
+                    + (" (the procedure asks for one)" if required else ""),
+                    validate=_note_check(required),
+                    allow_sanitize=False,
+                )
+            )
+            if written is None:
+                return
+            note = written.strip()
         refs = [AlarmRef(a.instance_id, a.alarm_guid) for a in alarms]
         verb = ("Acknowledge", "Acknowledged") if kind == "Ack" else ("Nack", "Nacked")
         if not await self._confirm_many(verb[0], alarms):
@@ -181,7 +223,7 @@ class AlarmActions(App[None]):
             verb,
             self._named(alarms),
             source,
-            lambda: self.runtime.desk.acknowledge(source, refs, kind),
+            lambda: self.runtime.desk.acknowledge(source, refs, kind, note=note),
         )
 
     @work(group="alarm-action", exit_on_error=False)

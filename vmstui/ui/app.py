@@ -2,10 +2,9 @@
 `Runtime`. Updates from the hub are drained every ~50 ms and applied to the screen in one
 batch, never one widget call per event. Alarms and the status line are applied at once; the
 feed's events wait for its pacer (pacer.py): a few redraws a second while events stream.
-
-Over 400 lines: the flush, the details that follow the alarm table and the palette's commands
-all read the same app state (the shown alarm, its note, the outages); split, they would pass
-it back and forth.
+What it does is in the mixins it is made of: the details that follow the cursor
+(details_follow.py), procedures, shelving, floods, the view's keys and the alarm keys, and
+the lean encoding of its screen updates (lean_output.py).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,25 +34,24 @@ from vmstui.hub import (
     Subscriber,
 )
 from vmstui.models import Alarm, Event, Gap, SourceStatus
-from vmstui.naming import named_alarm
 from vmstui.runtime import Runtime
+from vmstui.shelving import Shelf
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.bell import Bell
+from vmstui.ui.details_follow import DetailsFollow
 from vmstui.ui.failures import Failures
-from vmstui.ui.flood_actions import FloodConsole
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.lean_output import LeanDisplay, LeanTerminal
 from vmstui.ui.outages import Outages
 from vmstui.ui.pacer import FramePacer
 from vmstui.ui.palette import state_colours
-from vmstui.ui.screens.details import DetailsScreen
+from vmstui.ui.shelf_actions import SHELF_TICK_S
 from vmstui.ui.themes import DEFAULT_THEME, load_themes
-from vmstui.ui.times import local_time
 from vmstui.ui.view_actions import ViewActions
 from vmstui.ui.widgets.alarm_text import TITLE
 from vmstui.ui.widgets.alarms import AlarmTable
-from vmstui.ui.widgets.details import DetailsPane, describe_alarm, describe_event
+from vmstui.ui.widgets.details import DetailsPane
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.flood_banner import FloodBanner
 from vmstui.ui.widgets.status import StatusBar
@@ -69,7 +66,7 @@ GC_THRESHOLDS = (2_000, 10, 100)
 log = logging.getLogger(__name__)
 
 
-class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
+class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
     TITLE = "vmstui"
     CSS = """
     /* Typed: App CSS reaches every screen, and a dialog's list may be called "alarms". */
@@ -115,6 +112,9 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
         self.lean_terminal = LeanTerminal()  # what the terminal shows: only changes go out
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
+        # Alarms shelved here stay out of the table (store and desk: bound in on_mount).
+        self.shelf = Shelf(None, runtime.desk, self.settings.shelving)
+        self._ticks: dict[str, set[int]] = {}  # procedure steps ticked, by alarm key
         for theme in load_themes(on_error=self._bad_theme):
             self.register_theme(theme)
         self.theme = (
@@ -171,8 +171,12 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
     async def on_mount(self) -> None:
         self._fit_width(self.size.width)
         store = self.runtime.store
+        self.shelf.store, self.shelf.desk = store, self.runtime.desk
         if store is not None:
-            self.query_one(AlarmTable).load(await store.alarms(), stale=True)
+            await self.shelf.load()
+            await self.restore_ticks()
+            cached = self._sift(None, await store.alarms(), full=False)
+            self.query_one(AlarmTable).load(cached, stale=True)
             self._count_alarms()
         feed = self.query_one(EventFeed)
         await feed.load_initial()
@@ -182,12 +186,15 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
                 feed.add_gap(gap)
         self.start_flood_watch()  # before the flush, which hands it the alarms
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
+        self.set_interval(SHELF_TICK_S, self.failures.guarded("The shelf", self._shelf_tick))
         self.set_interval(BELL_TICK_S, self.failures.guarded("Ringing the bell", self.ring))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
         # the collector from pausing the screen for 100 ms and more once a second (measured
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
+        # Suspended (ctrl+z, a shell): the terminal no longer shows what the encoder wrote.
+        self.app_resume_signal.subscribe(self, lambda _app: self.action_redraw())
         gc.set_threshold(*GC_THRESHOLDS)
         if self.connect:
             self.runtime.start()
@@ -309,6 +316,7 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
             self._show_alarm(shown)
 
     def _alarms_changed(self, source: str, alarms: Sequence[Alarm], full: bool) -> None:
+        alarms = self._sift(source, alarms, full)  # the shelved ones stay out of the table
         table = self.query_one(AlarmTable)
         ended: list[Alarm] = []
         if full:
@@ -346,79 +354,7 @@ class VmstuiApp(LeanDisplay, ViewActions, FloodConsole, App[None]):
         status.active = len(table.alarms)
         status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
         status.stale = table.stale
-
-    # --- selection → details --------------------------------------------------------------
-
-    def on_data_table_row_highlighted(self, message: AlarmTable.RowHighlighted) -> None:
-        if isinstance(message.data_table, AlarmTable):
-            alarm = message.data_table.current_alarm()
-            # Already shown: the table's Followed message keeps it current (and may have put
-            # a note above it that this must not wipe).
-            note = self.group_note()  # on a group: what the keys act on, above its newest
-            if note is not None and alarm is not None:
-                self._show_alarm(alarm, note=note)
-            elif alarm is not None and (
-                alarm.key != self._details_alarm or self._details_note is self.shown_group_note
-            ):
-                self._show_alarm(alarm)
-
-    def on_alarm_table_followed(self, message: AlarmTable.Followed) -> None:
-        """The alarm the keys act on changed under the operator: the details follow it, and
-        say so when the one they showed has left the list."""
-        shown = self._details_alarm
-        now = message.alarm.key if message.alarm is not None else None
-        # The pane showed the one that left, or already moved on to the neighbour with the
-        # cursor (the cursor's own highlight can arrive first).
-        if message.gone is not None and shown in (message.gone.key, now):
-            why = "is hidden by the alarm filter" if message.hidden else "left the list"
-            note = Text(f"{self.alarm_label(message.gone)} {why}.", style="bold")
-            if message.alarm is None:
-                self._details_alarm = None
-                self.query_one(DetailsPane).show(note)
-            else:
-                self._show_alarm(message.alarm, note=note)
-        elif message.alarm is not None and shown == message.alarm.key:
-            self._show_alarm(message.alarm)
-
-    def _show_alarm(self, alarm: Alarm, *, note: Text | None = None) -> None:
-        """The details of `alarm`; a note above them ("#3 ... left the list") stays while
-        they show the same alarm, however often it is redrawn (an update, new names)."""
-        if note is None and alarm.key == self._details_alarm:
-            note = self._details_note
-        described = self._describe(alarm)
-        self._details_alarm, self._details_note = alarm.key, note
-        self.query_one(DetailsPane).show(Group(note, described) if note else described)
-
-    def on_data_table_row_selected(self, message: AlarmTable.RowSelected) -> None:
-        # Enter: where the details pane is hidden, the details open over the screen.
-        if isinstance(message.data_table, AlarmTable) and self.has_class("-narrow"):
-            alarm = message.data_table.current_alarm()
-            if alarm is not None:
-                screen = DetailsScreen(self._describe(alarm))
-                screen.alarm_key = alarm.key  # the alarm keys act on it (actions._targets)
-                self.push_screen(screen)
-
-    def _describe(self, alarm: Alarm) -> RenderableType:
-        named = named_alarm(alarm, self.runtime.namer(alarm.source))
-        described = describe_alarm(named, time_format=self.settings.ui.time_format)
-        outage = self.outages.down.get(alarm.source)
-        if outage is None:
-            return described
-        since = local_time(outage.since, self.settings.ui.time_format, dated=True)
-        note = Text(
-            f"Stale: {alarm.source} is not live since {since}. This is the alarm as last"
-            " seen; the VMS may have changed it.",
-            style="bold",
-        )
-        return Group(note, described)
-
-    def on_event_feed_selected(self, message: EventFeed.Selected) -> None:
-        if message.event is not None:
-            self._details_alarm = None
-            shown = describe_event(message.event, time_format=self.settings.ui.time_format)
-            self.query_one(DetailsPane).show(shown)
-            if message.opened and self.has_class("-narrow"):
-                self.push_screen(DetailsScreen(shown))
+        status.shelved = len(self.shelf)
 
     # --- command palette: every action, and the themes ------------------------------------
 

@@ -19,9 +19,11 @@ from vmstui.errors import ConfigError
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialog_alarm import TriggerDialog
 from vmstui.ui.screens.dialog_base import DialogScreen
+from vmstui.ui.screens.dialog_shelve import ShelveDialog
 from vmstui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from vmstui.ui.screens.help import HelpScreen
 from vmstui.ui.screens.picker import Checklist
+from vmstui.ui.screens.shelved import ShelvedScreen
 
 
 def _key(key: str, action: str, label: str, id: str, does: str, show: bool = True) -> Binding:
@@ -32,6 +34,14 @@ def _key(key: str, action: str, label: str, id: str, does: str, show: bool = Tru
 BINDINGS: list[Binding] = [
     _key(
         "a", "ack", "Ack", "alarm.ack", "acknowledge the alarm under the cursor (or the selected)"
+    ),
+    _key(
+        "A",
+        "ack_note",
+        "Ack with note",
+        "alarm.ack_note",
+        "acknowledge with a note (kept in the audit and the shift report)",
+        False,
     ),
     _key("n", "nack", "Nack", "alarm.nack", "acknowledge as Nack (not a real alarm)"),
     _key("i", "investigate", "Investigate", "alarm.investigate", "mark it as being investigated"),
@@ -46,6 +56,33 @@ BINDINGS: list[Binding] = [
         "alarm.force_ack_all",
         "force-acknowledge every alarm (asks for a typed phrase)",
         False,
+    ),
+    _key(
+        "z",
+        "shelve",
+        "Shelve",
+        "alarm.shelve",
+        "shelve it for a while, with a reason: out of the table until it returns by itself",
+        False,
+    ),
+    _key(
+        "Z",
+        "shelved",
+        "Shelved",
+        "alarm.shelved",
+        "the shelved alarms, with the time left; unshelve from there",
+        False,
+    ),
+    *(
+        _key(
+            str(n),
+            f"tick_step({n})",
+            f"Step {n}",
+            f"procedure.step{n}",
+            f"tick (again: untick) step {n} of the shown alarm's procedure",
+            False,
+        )
+        for n in range(1, 10)
     ),
     _key("space", "toggle_select", "Select", "alarm.select", "select or unselect the row", False),
     _key(
@@ -153,6 +190,8 @@ BINDING_OWNERS: tuple[type[DOMNode], ...] = (
     Checklist,
     DetailsScreen,
     HelpScreen,
+    ShelveDialog,
+    ShelvedScreen,
 )
 
 

@@ -1,8 +1,9 @@
 """The details of one alarm or event, full screen: where the side column does not fit.
 
 Below 100 columns the details pane is hidden and the alarm table cuts long text to fit, so
-Enter on an alarm or event row opens its details here instead: every field, whole, and the
-raw vendor JSON. Esc, Enter or q closes it; over an alarm, the alarm keys act on it.
+Enter on an alarm or event row opens its details here instead: every field, whole, the
+alarm's procedure (Markdown) and the raw vendor JSON. Esc, Enter or q closes it; over an
+alarm, the alarm keys act on it and its procedure's steps tick.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 
 class TextScreen(ModalScreen[None]):
@@ -67,4 +68,40 @@ class DetailsScreen(TextScreen):
         Binding("a", "app.ack", "Ack", show=False, id="alarm.ack"),
         Binding("n", "app.nack", "Nack", show=False, id="alarm.nack"),
         Binding("i", "app.investigate", "Investigate", show=False, id="alarm.investigate"),
+        # The procedure's steps tick here too (a modal screen hides the app's keys); the
+        # same ids, so that a key rebound in the keymap is rebound here as well.
+        *(
+            Binding(str(n), f"app.tick_step({n})", show=False, id=f"procedure.step{n}")
+            for n in range(1, 10)
+        ),
     ]
+    DEFAULT_CSS = """
+    DetailsScreen #procedure { margin: 1 0; padding: 0 1; background: $boost; }
+    """
+
+    def __init__(
+        self,
+        renderable: RenderableType,
+        *,
+        procedure: str | None = None,
+        after: RenderableType | None = None,
+    ) -> None:
+        """`procedure` (Markdown) under `renderable`, then `after` (the whole alarm)."""
+        super().__init__(renderable)
+        self._procedure = procedure
+        self._after = after
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id=self.BOX_ID, classes="text-box") as box:
+            box.border_title = Content(self.TITLE_TEXT)
+            box.border_subtitle = Content("↑↓ scroll · Esc close")
+            yield Static(self._renderable, id=self.TEXT_ID)
+            if self._procedure is not None:
+                yield Markdown(self._procedure, id="procedure")
+            if self._after is not None:
+                yield Static(self._after, id="details-raw")
+
+    def show_procedure(self, procedure: str) -> None:
+        """A tick changed while it is open: the steps again."""
+        for markdown in self.query("#procedure").results(Markdown):
+            markdown.update(procedure)

@@ -1,8 +1,11 @@
-"""Every field of the selected alarm or event, and the raw vendor JSON, pretty-printed."""
+"""Every field of the selected alarm or event, and the raw vendor JSON, pretty-printed; for an
+alarm with an operating procedure, the procedure (Markdown) between its fields and its JSON.
+An alarm's URLs are terminal hyperlinks (http and https only)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,21 +13,33 @@ from rich.console import Group, RenderableType
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 from vmstui.models import Alarm, Event, skew_text
 from vmstui.printable import printable
 from vmstui.ui.times import TIME_FORMAT, local_time
 
+LINKED = ("http://", "https://")
 
-def _table(rows: list[tuple[str, str]]) -> Table:
+
+def link(url: str) -> Text:
+    """A URL from the VMS as a terminal hyperlink: printable (no escape sequence can ride in
+    it), and linked only when it is http(s) and has no blank (anything else is plain text)."""
+    shown = printable(url)
+    linked = shown.lower().startswith(LINKED) and shown == url and " " not in url
+    return Text(shown, style=f"link {url}" if linked else "")
+
+
+def _table(rows: Sequence[tuple[str, str | Text]]) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
         # Text, not str: Rich reads a str as markup. Values are the VMS's text.
-        table.add_row(Text(key), Text(printable(value, keep_newlines=True)))
+        shown = value if isinstance(value, Text) else Text(printable(value, keep_newlines=True))
+        table.add_row(Text(key), shown)
     return table
 
 
@@ -62,6 +77,30 @@ def _named(name: str, guid: str) -> str:
     return f"{name} {guid}".strip() or "-"
 
 
+def _links(alarm: Alarm) -> list[tuple[str, str | Text]]:
+    many = len(alarm.urls) > 1
+    return [(f"link {n}" if many else "link", link(url)) for n, url in enumerate(alarm.urls, 1)]
+
+
+def alarm_head(alarm: Alarm) -> RenderableType:
+    """What the operator reads before a procedure: the alarm by name and instance, its
+    priority and state, where, its context and its links (the whole alarm follows the
+    procedure). `alarm` with its names filled in (`naming.named_alarm`)."""
+    rows: list[tuple[str, str | Text]] = [
+        ("alarm", f"{alarm.alarm_name or alarm.alarm_guid} #{alarm.instance_id}"),
+        (
+            "priority",
+            (str(alarm.priority) if alarm.priority else "?")
+            + f" · {alarm.state.value}"
+            + (" (stale)" if alarm.stale else ""),
+        ),
+        ("entity", alarm.trigger_entity_name or alarm.trigger_entity or "-"),
+        ("context", alarm.context or "-"),
+        *_links(alarm),
+    ]
+    return _table(rows)
+
+
 def describe_alarm(
     alarm: Alarm, name: str = "", entity_name: str = "", *, time_format: str = TIME_FORMAT
 ) -> RenderableType:
@@ -85,7 +124,7 @@ def describe_alarm(
             alarm.attached, alarm.attached_names + [""] * len(alarm.attached), strict=False
         )
     )
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("alarm", _named(name or alarm.alarm_name, alarm.alarm_guid)),
         ("instance", str(alarm.instance_id)),
         ("source", alarm.source),
@@ -106,6 +145,7 @@ def describe_alarm(
     ]
     if alarm.attached:
         rows.append(("attached", attached))
+    rows += _links(alarm)
     return Group(_table(rows), _json(alarm.raw))
 
 
@@ -113,15 +153,39 @@ class DetailsPane(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     DetailsPane { border: round $panel; }
     DetailsPane:focus-within { border: round $accent; }
+    DetailsPane #procedure { margin: 1 0; padding: 0 1; background: $boost; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Details"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("Select an alarm or an event.", id="details-body")
+        yield Markdown(id="procedure")
+        yield Static(id="details-raw")
 
-    def show(self, renderable: RenderableType) -> None:
+    def on_mount(self) -> None:
+        self.query_one("#procedure").display = False
+        self.query_one("#details-raw").display = False
+
+    def show(
+        self,
+        renderable: RenderableType,
+        *,
+        procedure: str | None = None,
+        after: RenderableType | None = None,
+        scroll: bool = True,
+    ) -> None:
+        """`procedure`: Markdown under `renderable`, then `after` (the whole alarm) under
+        it. `scroll`: back to the top (not when only a tick changed)."""
         self.query_one("#details-body", Static).update(renderable)
-        self.scroll_home(animate=False)
+        markdown = self.query_one("#procedure", Markdown)
+        markdown.display = procedure is not None
+        if procedure is not None and procedure != markdown.source:
+            markdown.update(procedure)
+        tail = self.query_one("#details-raw", Static)
+        tail.display = after is not None
+        tail.update(after if after is not None else "")
+        if scroll:
+            self.scroll_home(animate=False)

@@ -1,5 +1,5 @@
 """The top line: site, clock, one chip per source (live / reconnecting in N s / failed: why),
-and the counts of active and unacknowledged alarms.
+and the counts of active and unacknowledged alarms (and of shelved ones, while any are).
 
 The counts are what the operator must always see: when the line is too long for the
 terminal, the chips shorten first (the longest first: its reason goes, then its state word
@@ -77,6 +77,7 @@ class StatusBar(Widget):
     active = reactive(0)
     unacknowledged = reactive(0)
     stale = reactive(True)
+    shelved = reactive(0)  # alarms shelved on this console: out of the table, not forgotten
 
     def __init__(
         self,
@@ -144,4 +145,7 @@ class StatusBar(Widget):
         text.append(f"{self.unacknowledged} unacked", style="bold")
         if self.stale:
             text.append(" (cached)")
+        if self.shelved:
+            text.append(", ")
+            text.append(f"shelved ({self.shelved})", style="bold")
         return text
