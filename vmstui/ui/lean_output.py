@@ -193,21 +193,8 @@ def _codes(style: Style, system: ColorSystem) -> str:
 
 
 def _attribute_codes(style: Style) -> str:
-    return Style(
-        bold=style.bold,
-        dim=style.dim,
-        italic=style.italic,
-        underline=style.underline,
-        blink=style.blink,
-        blink2=style.blink2,
-        reverse=style.reverse,
-        conceal=style.conceal,
-        strike=style.strike,
-        underline2=style.underline2,
-        frame=style.frame,
-        encircle=style.encircle,
-        overline=style.overline,
-    )._make_ansi_codes(ColorSystem.STANDARD)  # no colour: the same for every system
+    # A copy without colours has no codes cached yet; with none, every system says the same.
+    return style.without_color._make_ansi_codes(ColorSystem.STANDARD)
 
 
 def _attributes(style: Style) -> int:
