@@ -34,7 +34,12 @@ async def test_the_demo_board_the_panic_alarm_and_the_flood(tmp_path: Path) -> N
                 await until(pilot, lambda: len(table.alarms) == 5, "the board")
                 board = list(table.alarms.values())
                 named = {app.name_of(a.source, a.alarm_guid) for a in board}
-                assert scenes.FIRE_PANEL in named  # the one a procedure can be given
+                assert scenes.FIRE_PANEL in named  # the one with the demo's procedure
+                fire = next(
+                    a for a in board if app.name_of(a.source, a.alarm_guid) == scenes.FIRE_PANEL
+                )
+                procedure = app.procedure_text(fire)
+                assert procedure is not None and "fire brigade" in procedure
                 assert len({a.priority for a in board}) >= 4  # mixed priorities
                 before = datetime.now(UTC) - timedelta(minutes=1)
                 assert all(a.trigger_time is not None and a.trigger_time < before for a in board)

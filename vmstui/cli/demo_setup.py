@@ -32,6 +32,21 @@ DEMO_SUBSCRIPTIONS = [
 # fire panel, 3), which ring every 10 s until acknowledged (or `m`); up to 50 once.
 DEMO_UI = {"bell": True, "bell_high": 10, "bell_medium": "once", "bell_low": "off"}
 DEMO_ALARMS = {"high_priority": 3}
+# The demo's own fire panel alarm (simulator/scenes.py) comes with a procedure to work through.
+DEMO_PROCEDURES = [
+    {
+        "name": "server-room-fire",
+        "alarms": ["Server room fire panel"],
+        "require_steps": True,
+        "text": (
+            "**Server room fire panel: before acknowledging**\n\n"
+            "1. Look at the server room camera: smoke or flame?\n"
+            "2. Call the fire brigade on **112** if there is any doubt.\n"
+            "3. Call the facility manager on +41 44 000 00 00.\n"
+            "4. Send a guard to Server room door 2; keep the door closed.\n"
+        ),
+    }
+]
 
 
 async def with_demo_simulator(
@@ -88,6 +103,7 @@ def demo_settings(sim: Simulator, cache: Path) -> Settings:
         "cache": {"path": str(cache)},
         "ui": DEMO_UI,
         "alarms": DEMO_ALARMS,
+        "procedures": DEMO_PROCEDURES,
         "sources": [
             {
                 "name": "sim",
