@@ -269,7 +269,8 @@ async def run_sweep(sweep: Sweep) -> dict[str, Any]:
         "probe_timeout_s": sweep.probe_timeout_s,
         "method": (
             "children: `vmstui run` in a pty (TERM=xterm-256color), `vmstui tail` to a pipe; "
-            "CPU from /proc/<pid>/stat; latencies of markers in the pty's output"
+            "CPU from /proc/<pid>/stat; latencies of markers on the screen a VT emulator "
+            "(pyte) makes of the pty's output"
         ),
         "runs": runs,
     }
