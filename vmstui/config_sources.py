@@ -24,6 +24,7 @@ from vmstui.config_base import (
     Tls,
     TokenSource,
 )
+from vmstui.config_relay import AmqpAddress
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
@@ -230,7 +231,24 @@ class CamioConfig(TokenSource, Reconnecting, HttpListening):
         return self
 
 
-SourceConfig = Annotated[GenetecConfig | EenConfig | CamioConfig, Field(discriminator="kind")]
+class RelaySourceConfig(PasswordSource, AmqpAddress, Reconnecting):
+    """A `vmstui relay`: what it publishes (every event, alarm change, gap and status of the
+    relay's own sources) read from its RabbitMQ stream, resumed after the last one this
+    cache stored, and alarm actions sent to it as commands."""
+
+    kind: Literal["relay"]
+    """`relay`: a `vmstui relay` on RabbitMQ."""
+    relay: Name = "vmstui"
+    """The relay's `name` (its `[relay] name`): which stream and command queue to use."""
+    prefetch: Annotated[int, Field(ge=1, le=65535)] = 2000
+    """How many stream messages (each a batch of events) the broker may send ahead."""
+    connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds to wait for the connection to the broker."""
+
+
+SourceConfig = Annotated[
+    GenetecConfig | EenConfig | CamioConfig | RelaySourceConfig, Field(discriminator="kind")
+]
 
 
 def _kinds(union: object) -> frozenset[str]:

@@ -15,9 +15,10 @@ from pydantic import SecretStr
 from vmstui.bridge.service import Bridge
 from vmstui.bridge.status import outbox_status
 from vmstui.config import Settings
-from vmstui.config_base import Secrets
+from vmstui.config_base import NO_PASSWORD, ConfigError, Secrets
 from vmstui.desk import AlarmDesk
 from vmstui.hub import Hub
+from vmstui.relay.service import Relay
 from vmstui.sources.base import Runner
 from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.sources.genetec.source import GenetecSource
@@ -39,12 +40,16 @@ class Runtime:
         cache_path: Path | None = None,
         secrets: Mapping[str, SecretStr] | None = None,
         bridge: bool = False,
+        relay: bool = False,
     ) -> None:
         self.settings = settings
         # The bridge (sensor listeners, rules, delivery) runs in one process per cache: the
         # `vmstui bridge` service. A console on the same config only shows its status.
         self._with_bridge = bridge
         self.bridge: Bridge | None = None
+        # `vmstui relay`: what the sources give, published on RabbitMQ for the consoles.
+        self._with_relay = relay
+        self.relay: Relay | None = None
         self._only = only
         self._cache_path = cache_path or settings.cache.path
         # Each secret read once, under its own name (`sources.hq.password`); `secrets` holds
@@ -97,6 +102,12 @@ class Runtime:
             if KINDS[source.cfg.kind].alarm_actions
         }
         self.desk = AlarmDesk(acting, self.store, names=self.namer)
+        if self._with_relay:
+            relay = self.settings.relay
+            if relay is None:
+                raise ConfigError("the config has no [relay] section: nowhere to publish")
+            password = self.secrets.require(relay.password_ref, NO_PASSWORD)
+            self.relay = Relay(relay, self.hub, self.desk, password, sources=self.runners)
 
     def namer(self, source: str) -> Callable[[str], str]:
         """GUID → name for `source`'s ids ("" when none is known): the config's maps, then the
@@ -114,6 +125,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
         if self.bridge is not None:
             self.bridge.start()
+        if self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.settings.rules:
             self._tasks.append(asyncio.create_task(self._outbox_status(), name="outbox-status"))
 

@@ -19,6 +19,8 @@ from vmstui.config import (
     GenetecConfig,
     LogConfig,
     Procedure,
+    RelayConfig,
+    RelaySourceConfig,
     Settings,
     ShelvingConfig,
     UiConfig,
@@ -49,12 +51,14 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         GenetecConfig,
         EenConfig,
         CamioConfig,
+        RelaySourceConfig,
         BridgeConfig,
         Sensor,
         OcularisSink,
         Rule,
         ShelvingConfig,
         Procedure,
+        RelayConfig,
     ]
 
 

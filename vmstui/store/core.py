@@ -21,7 +21,7 @@ import orjson
 
 from vmstui import filters
 from vmstui.errors import CacheUnusable
-from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
+from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, from_us, to_us, utcnow
 from vmstui.store import connect, faults, outbox, queries, retention, shelves
 from vmstui.store.codec import (
     UPSERT_ALARM,
@@ -373,6 +373,26 @@ class Store:
             await shelves.drop(db, source, instance_id)
 
         await self._write(op)
+
+    async def save_relay_offset(self, source: str, offset: int, published: datetime) -> None:
+        """Where `source` (a relay) is in its stream: after this offset's events committed."""
+        await self._execute(
+            "INSERT INTO relay_offsets (source, stream_offset, published_us) VALUES (?, ?, ?)"
+            " ON CONFLICT (source) DO UPDATE SET stream_offset = excluded.stream_offset,"
+            " published_us = excluded.published_us",
+            (source, offset, to_us(published)),
+        )
+
+    async def relay_offset(self, source: str) -> tuple[int, datetime] | None:
+        """The last stream offset `source` stored, and when it was published; None: none yet."""
+        with self._reading():
+            rows = await self._db().execute_fetchall(
+                "SELECT stream_offset, published_us FROM relay_offsets WHERE source = ?",
+                [source],
+            )
+        for offset, published_us in rows:
+            return int(offset), from_us(int(published_us))
+        return None
 
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""

@@ -1,0 +1,228 @@
+"""`vmstui relay` and a console's `relay` source against the real RabbitMQ, fed by the Genetec
+simulator: events arrive in order with their ids, a console away backfills with nothing lost,
+nothing twice and no gap, and a command sent twice calls the VMS once.
+
+Each test has a relay name of its own (its stream, exchange and queues), deleted after it.
+Skipped where no broker answers, failed under CI (VMSTUI_REQUIRE_BROKER=1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from vmstui.config import RelaySourceConfig, Settings, parse_settings
+from vmstui.hub import EventsArrived, Subscriber
+from vmstui.runtime import Runtime
+from vmstui.simulator import Simulator
+from vmstui.sources.relay import wire
+from vmstui.sources.relay.commands import CommandSender
+from vmstui.store import Store
+
+from ..brokers import AMQP_PORT, HOST, LOGIN, PASSWORD, Amqp, amqp, require
+from ..conftest import make_settings, wait_for
+
+URL = f"amqp://{HOST}:{AMQP_PORT}/"
+SECRET = {"relay.password": SecretStr(PASSWORD), "sources.site.password": SecretStr(PASSWORD)}
+
+
+@pytest.fixture
+def relay_name() -> Any:
+    """A relay of the test's own; its stream, exchange and queues are deleted after it."""
+    require("RabbitMQ (AMQP)", AMQP_PORT)
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    with amqp() as broker:
+        forget(broker, name)
+
+
+def forget(broker: Amqp, name: str) -> None:
+    for queue in (
+        wire.stream_name(name),
+        wire.commands_name(name),
+        wire.dead_letters_name(name),
+    ):
+        with suppress(Exception):
+            broker.channel.queue_delete(queue)
+    for exchange in (wire.exchange_name(name), wire.dead_letters_name(name)):
+        with suppress(Exception):
+            broker.channel.exchange_delete(exchange)
+
+
+def relay_settings(sim: Simulator, tmp_path: Path, name: str) -> Settings:
+    base = make_settings(sim.base_url, tmp_path / "relay.db", active_alarms_refresh_s=3600)
+    data = base.model_dump(mode="json", exclude_defaults=True)
+    data["relay"] = {"url": URL, "username": LOGIN, "password_env": "UNUSED", "name": name}
+    return parse_settings(data)
+
+
+def console_settings(tmp_path: Path, name: str, cache: str = "console.db") -> Settings:
+    source = {
+        "name": "site",
+        "kind": "relay",
+        "url": URL,
+        "username": LOGIN,
+        "password_env": "UNUSED",
+        "relay": name,
+        "backoff_initial_s": 0.1,
+        "backoff_max_s": 0.5,
+    }
+    return parse_settings({"cache": {"path": str(tmp_path / cache)}, "sources": [source]})
+
+
+@asynccontextmanager
+async def running(settings: Settings, *, relay: bool = False) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, relay=relay, secrets=SECRET)
+    await runtime.open()
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def live(runtime: Runtime, name: str) -> None:
+    def state() -> str:
+        status = runtime.hub.statuses.get(name)
+        return f"{status.state}: {status.detail}" if status else "none"
+
+    await wait_for(lambda: state().startswith("live"), 20, what=f"{name} live ({state()})")
+
+
+def arrived(updates: Subscriber) -> list[str]:
+    """The ids of the events a subscriber has been handed so far, in order."""
+    ids: list[str] = []
+    for update in updates.drain():
+        if isinstance(update, EventsArrived):
+            ids.extend(event.id for event in update.events)
+    return ids
+
+
+async def collect(updates: Subscriber, ids: list[str], count: int) -> None:
+    async def enough() -> None:
+        while len(ids) < count:
+            ids.extend(arrived(updates))
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.wait_for(enough(), 30)
+    except TimeoutError:
+        raise AssertionError(f"got {len(ids)} of {count} events") from None
+
+
+async def stored_ids(path: Path, source: str = "hq") -> list[str]:
+    """The ids of `source`'s events in a cache, oldest first (through the store: a cache
+    keeps ids packed)."""
+    async with await Store.open(path, read_only=True, purge_every=None) as store:
+        return [event.id async for event in store.iter_events(source=source)]
+
+
+def gaps(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT count(*) FROM gaps").fetchone()[0])
+
+
+async def emit(sim: Simulator, count: int) -> None:
+    camera = sim.entities["Camera"][0].guid
+    for _ in range(count):
+        await sim.emit_event("CameraMotion", camera)
+
+
+async def test_events_reach_a_relay_console_in_order_with_their_ids(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    relay_cfg = relay_settings(sim, tmp_path, relay_name)
+    async with running(relay_cfg, relay=True) as relay:
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            await emit(sim, 300)
+            relayed: list[str] = []
+            await collect(at_relay, relayed, 300)
+            received: list[str] = []
+            await collect(at_console, received, 300)
+            # The relay's source status reached the console, under its own name.
+            await wait_for(lambda: "hq" in console.hub.statuses, what="hq's status")
+    assert len(set(relayed)) == 300
+    assert received == relayed
+    assert await stored_ids(tmp_path / "console.db") == await stored_ids(tmp_path / "relay.db")
+    assert gaps(tmp_path / "console.db") == 0
+
+
+async def test_a_console_away_backfills_what_it_missed_once_and_with_no_gap(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        relayed: list[str] = []
+        before: list[str] = []
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            await emit(sim, 200)
+            await collect(at_console, before, 200)
+        # The console is gone; the relay goes on.
+        await emit(sim, 500)
+        await collect(at_relay, relayed, 700)
+        assert relayed[:200] == before
+        after: list[str] = []
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            await emit(sim, 100)
+            await collect(at_relay, relayed, 800)
+            await collect(at_console, after, 600)
+            await asyncio.sleep(0.3)  # nothing more comes: nothing twice
+            after.extend(arrived(at_console))
+    # The restarted console was handed exactly what it had not: 0 lost, 0 read twice.
+    assert after == relayed[200:]
+    assert await stored_ids(tmp_path / "console.db") == relayed
+    assert gaps(tmp_path / "console.db") == 0
+
+
+async def test_the_same_command_twice_calls_the_vms_once(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.relay is not None
+        await live(relay, "hq")
+        await live(relay, "relay")
+        instance = await sim.trigger_alarm(alarm.guid)
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        command = wire.Command(
+            "investigate", "hq", refs=((instance, alarm.guid),), console="desk-2"
+        )
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-2") as sender:
+            calls = sim.stats.alarm_requests
+            first = await sender.send(command, key="k-1")
+            again = await sender.send(command, key="k-1")
+            assert sim.stats.alarm_requests - calls == 1
+            other = await sender.send(command, key="k-2")  # a new key runs again
+            assert sim.stats.alarm_requests - calls == 2
+        assert first == again == wire.Outcome(True, "ok")
+        assert other.ok
+        assert (relay.relay.commands.run_count, relay.relay.commands.repeated) == (2, 1)
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, local_user, ok FROM audit ORDER BY id").fetchall()
+    assert audit == [("investigate", f"{LOGIN} on desk-2", 1)] * 2
+    # One outcome event per key, which every console reads from the stream.
+    outcomes = await stored_ids(tmp_path / "relay.db", "hq")
+    assert [i for i in outcomes if i.startswith("relay.command:")] == [
+        "relay.command:k-1",
+        "relay.command:k-2",
+    ]

@@ -1,0 +1,183 @@
+"""`vmstui relay`'s publisher: everything its hub hears (events, alarm changes, gaps and the
+statuses of its sources) onto RabbitMQ, with publisher confirms.
+
+Each update goes to the stream `{name}.events` (one message per batch of events, each event
+with its own id; one per alarm change, gap or status), which consoles replay from an offset,
+and each event also to the topic exchange `{name}.topics` under its topic, so other tools can
+bind with the patterns the console uses. An update is taken off the hub's lossless
+subscription and held until the broker confirmed it: a session that drops re-sends what was
+not confirmed when the next one is up (a console stores an event id once, and alarm
+changes are latest-state, so a message the broker had kept after all does no harm). While
+the broker is away the subscription fills, and then holds the sources back.
+
+The session runs under the one reconnect supervisor and reports as the source `relay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange
+from pydantic import SecretStr
+
+from vmstui.config_relay import RelayConfig
+from vmstui.desk import AlarmDesk
+from vmstui.hub import (
+    AlarmsChanged,
+    EventsArrived,
+    GapRecorded,
+    Hub,
+    StatusChanged,
+    Subscriber,
+    Update,
+)
+from vmstui.models import utcnow
+from vmstui.relay.commands import CommandRunner
+from vmstui.sources.relay import amqp, wire
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+
+log = logging.getLogger(__name__)
+
+RELAY = "relay"  # the status chip of the relay's own link to its broker
+BATCH_MAX = 500  # events in one stream message
+PENDING_MAX = 100_000  # events the relay holds for the broker before its sources wait
+
+
+def items(updates: Iterable[Update], sources: frozenset[str]) -> list[wire.Item]:
+    """Updates in order as stream items: the events of consecutive batches together, up to
+    BATCH_MAX a message; statuses of the relay's own sources only (not its cache's)."""
+    out: list[wire.Item] = []
+    for update in updates:
+        if isinstance(update, EventsArrived):
+            events = list(update.events)
+            last = out[-1] if out else None
+            if isinstance(last, wire.Events) and len(last.events) < BATCH_MAX:
+                room = BATCH_MAX - len(last.events)
+                out[-1] = wire.Events([*last.events, *events[:room]])
+                events = events[room:]
+            out.extend(
+                wire.Events(events[i : i + BATCH_MAX]) for i in range(0, len(events), BATCH_MAX)
+            )
+        elif isinstance(update, AlarmsChanged):
+            out.append(wire.Alarms(update.source, update.alarms, update.full))
+        elif isinstance(update, GapRecorded):
+            out.append(wire.GapMarker(update.gap))
+        elif isinstance(update, StatusChanged) and update.status.source in sources:
+            out.append(wire.Status(update.status))
+    return out
+
+
+class Relay:
+    def __init__(
+        self,
+        cfg: RelayConfig,
+        hub: Hub,
+        desk: AlarmDesk,
+        password: SecretStr,
+        sources: Iterable[str],
+    ) -> None:
+        self.cfg = cfg
+        self.hub = hub
+        self._password = password
+        self._sources = frozenset(sources)
+        # Subscribed before any source starts: nothing they publish is missed.
+        self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
+        self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
+        self.commands = CommandRunner(cfg.name, hub, desk)
+        self.published = 0  # stream messages the broker confirmed
+        self.supervisor = Supervisor.reporting_to(
+            hub, RELAY, RELAY, self._session, backoff=Backoff(initial=1, maximum=30)
+        )
+
+    async def run(self) -> None:
+        try:
+            await self.supervisor.run()
+        finally:
+            self._updates.close()
+
+    def retry_now(self) -> bool:
+        return self.supervisor.retry_now()
+
+    async def declare(self, channel: AbstractChannel) -> AbstractExchange:
+        """The stream, the topic exchange and the command queue (with its dead letters)."""
+        cfg = self.cfg
+        arguments = amqp.stream_arguments(cfg.max_age_h, cfg.max_bytes, cfg.max_segment_bytes)
+        await channel.declare_queue(wire.stream_name(cfg.name), durable=True, arguments=arguments)
+        exchange = await channel.declare_exchange(
+            wire.exchange_name(cfg.name), aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        await self.commands.declare(channel)
+        return exchange
+
+    async def _session(self, control: SessionControl) -> None:
+        try:
+            connection = await amqp.connect(
+                self.cfg, self._password, what="[relay]", name=f"vmstui relay {self.cfg.name}"
+            )
+        except amqp.BrokerRefused as exc:
+            raise FatalSourceError(str(exc)) from None
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await self.declare(channel)
+            await self.commands.start(connection)
+            await control.live(f"publishing to {wire.stream_name(self.cfg.name)}")
+            closed: asyncio.Future[bool] = asyncio.ensure_future(channel.closed())
+            try:
+                await self._publish_all(channel, exchange, closed)
+            finally:
+                closed.cancel()
+        finally:
+            await self.commands.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
+
+    async def _publish_all(
+        self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[bool]
+    ) -> None:
+        while True:
+            if not self._unsent:
+                taken = asyncio.ensure_future(self._updates.next_updates())
+                waits: list[asyncio.Future[Any]] = [taken, closed]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if not taken.done():
+                    taken.cancel()
+                    raise amqp.BrokerUnreachable("[relay]: the broker closed the channel")
+                self._unsent = items(taken.result(), self._sources)
+            while self._unsent:
+                await self._publish(channel, exchange, self._unsent[0])
+                self._unsent.pop(0)
+                self.published += 1
+
+    async def _publish(
+        self, channel: AbstractChannel, exchange: AbstractExchange, item: wire.Item
+    ) -> None:
+        message = aio_pika.Message(
+            wire.encode(item),
+            content_type=wire.CONTENT_TYPE,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            timestamp=utcnow(),
+            type=wire.STREAM_TYPE,
+        )
+        await channel.default_exchange.publish(message, routing_key=wire.stream_name(self.cfg.name))
+        if isinstance(item, wire.Events):
+            # Each event under its topic, for tools bound with topic patterns: one body per
+            # event, confirmed together.
+            await asyncio.gather(
+                *(
+                    exchange.publish(
+                        aio_pika.Message(
+                            wire.encode(wire.Events([event])),
+                            content_type=wire.CONTENT_TYPE,
+                            message_id=event.id,
+                            type=wire.STREAM_TYPE,
+                        ),
+                        routing_key=event.topic,
+                    )
+                    for event in item.events
+                )
+            )
