@@ -16,13 +16,14 @@ from vmstui.bridge.service import Bridge
 from vmstui.bridge.status import outbox_status
 from vmstui.config import Settings
 from vmstui.config_base import NO_PASSWORD, ConfigError, Secrets
-from vmstui.desk import AlarmDesk
+from vmstui.desk import AlarmClient, AlarmDesk
 from vmstui.hub import Hub
 from vmstui.relay.service import Relay
 from vmstui.sources.base import Runner
 from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.registry import KINDS, build_runner
+from vmstui.sources.relay.source import RelaySource
 from vmstui.store import Store
 from vmstui.supervisor import cancel_all
 
@@ -96,12 +97,16 @@ class Runtime:
             for sensor_in in self.bridge.sensor_runners():
                 self.runners[sensor_in.name] = sensor_in
             self.store.route_outbox(self.bridge.route, self.bridge.committed)
-        acting = {
+        acting: dict[str, AlarmClient] = {
             name: source.client
             for name, source in self.genetec.items()
             if KINDS[source.cfg.kind].alarm_actions
         }
         self.desk = AlarmDesk(acting, self.store, names=self.namer)
+        for runner in self.runners.values():
+            if isinstance(runner, RelaySource):
+                # A source held here directly keeps its own client.
+                runner.acting = lambda source, actions: acting.setdefault(source, actions)
         if self._with_relay:
             relay = self.settings.relay
             if relay is None:

@@ -21,9 +21,12 @@ from pydantic import SecretStr
 
 from vmstui.config import RelaySourceConfig, Settings, parse_settings
 from vmstui.hub import EventsArrived, Subscriber
+from vmstui.models import AlarmState, Event
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
+from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.sources.relay import wire
+from vmstui.sources.relay.actions import console_name
 from vmstui.sources.relay.commands import CommandSender
 from vmstui.store import Store
 
@@ -226,3 +229,46 @@ async def test_the_same_command_twice_calls_the_vms_once(
         "relay.command:k-1",
         "relay.command:k-2",
     ]
+
+
+async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            instance = await sim.trigger_alarm(alarm.guid)
+            # The alarm reaches the console, and with it the desk's way to act on hq.
+            await wait_for(lambda: console.desk.can_act("hq"), 20, what="hq takes actions")
+            calls = sim.stats.alarm_requests
+            await console.desk.investigate("hq", [AlarmRef(instance, alarm.guid)])
+            assert sim.stats.alarm_requests - calls == 1
+            seen: list[Event] = []
+
+            def outcome() -> bool:
+                for update in at_console.drain():
+                    if isinstance(update, EventsArrived):
+                        seen.extend(e for e in update.events if e.vendor == "relay")
+                return bool(seen)
+
+            await wait_for(outcome, 20, what="the outcome event")
+            assert console.store is not None
+
+            async def investigating() -> bool:
+                assert console.store is not None
+                (shown,) = await console.store.alarms("hq")
+                return shown.state == AlarmState.INVESTIGATING
+
+            deadline = asyncio.get_running_loop().time() + 20
+            while not await investigating():
+                assert asyncio.get_running_loop().time() < deadline, "never investigating"
+                await asyncio.sleep(0.05)
+    (said,) = seen
+    assert said.summary == f"alarm {instance} investigated by {LOGIN} on {console_name()}: ok"
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, local_user FROM audit").fetchall()
+    assert audit == [("investigate", f"{LOGIN} on {console_name()}")]

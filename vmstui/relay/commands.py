@@ -44,6 +44,7 @@ VERBS = {
     "nack": "nacked",
     "investigate": "investigated",
     "force-ack": "force-acknowledged",
+    "force-ack-all": "all force-acknowledged",
     "forward": "forwarded",
     "context": "context edited",
     "trigger": "triggered",
@@ -131,8 +132,8 @@ class CommandRunner:
             return known
         operator = f"{user} on {command.console}" if command.console else user
         try:
-            result = await self._run(command, operator)
-            outcome = wire.Outcome(True, result)
+            instance = await self._run(command, operator)
+            outcome = wire.Outcome(True, "ok", instance)
         except Exception as exc:  # the VMS's refusal is the answer; the desk audited it
             outcome = wire.Outcome(False, str(exc) or type(exc).__name__)
         self.run_count += 1
@@ -151,15 +152,21 @@ class CommandRunner:
         if event is None:
             return None
         raw = event.raw
-        return wire.Outcome(bool(raw.get("ok")), str(raw.get("result", "")))
+        instance = raw.get("instance")
+        return wire.Outcome(
+            bool(raw.get("ok")),
+            str(raw.get("result", "")),
+            instance if type(instance) is int else None,
+        )
 
-    async def _run(self, command: wire.Command, operator: str) -> str:
+    async def _run(self, command: wire.Command, operator: str) -> int | None:
+        """Run the command through the desk; a trigger's instance id, else None."""
         # The desk as this operator: the audit row names who asked, on which console.
         desk = AlarmDesk(self.desk.clients, self.desk.store, names=self.desk.names)
         desk.local_user = operator
         source = command.source
         refs = [AlarmRef(instance, guid or None) for instance, guid in command.refs]
-        if command.action != "trigger" and not refs:
+        if command.action not in ("trigger", "force-ack-all") and not refs:
             raise ValueError(f"{command.action} names no alarm")
         if command.action in ("ack", "nack"):
             await desk.acknowledge(
@@ -169,14 +176,16 @@ class CommandRunner:
             await desk.investigate(source, refs)
         elif command.action == "force-ack":
             await desk.force_acknowledge(source, refs[0])
+        elif command.action == "force-ack-all":
+            await desk.force_acknowledge_all(source)
         elif command.action == "forward":
             recipients = [r for r in command.text.split(",") if r]
             await desk.forward(source, refs[0].instance_id, recipients)
         elif command.action == "context":
             await desk.edit_context(source, refs[0], command.text)
         else:
-            return f"ok: instance {await desk.trigger(source, command.text)}"
-        return "ok"
+            return await desk.trigger(source, command.text, command.entity or None)
+        return None
 
     async def _announce(
         self, key: str, user: str, operator: str, command: wire.Command, outcome: wire.Outcome
@@ -192,6 +201,7 @@ class CommandRunner:
             "refs": [list(ref) for ref in command.refs],
             "ok": outcome.ok,
             "result": outcome.result,
+            "instance": outcome.instance,
         }
         event = Event(
             id=outcome_id(key),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -25,14 +26,16 @@ from pydantic import SecretStr
 from vmstui.config_sources import RelaySourceConfig
 from vmstui.errors import Malformed
 from vmstui.hub import Hub
-from vmstui.models import Event, Gap, as_utc, utcnow
+from vmstui.models import Alarm, Event, Gap, as_utc, utcnow
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
+from vmstui.sources.relay.actions import RelayActions, RelayCommands
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl
 
 log = logging.getLogger(__name__)
 
 VENDOR = "relay"
+ACTING_VENDORS = frozenset({"genetec"})  # whose alarms take actions (through the relay)
 TAKE_MAX = 2000  # stream messages handled per round (each one a batch of events)
 _LOST = None  # put in the inbox when the channel closes
 
@@ -62,6 +65,21 @@ class RelaySource(Runner):
         self._read: int | None = None  # the last offset read in this session
         self.published: datetime | None = None
         self.messages = 0  # stream messages read (events, alarms, gaps, statuses)
+        # Alarm actions on the relay's sources go to the relay as commands: each source is
+        # handed to `acting` (the desk) as its alarms are first seen.
+        self.commands = RelayCommands(cfg, self._password)
+        self.acting: Callable[[str, RelayActions], object] | None = None
+        self._acts_for: set[str] = set()
+
+    def _learn(self, alarms: Iterable[Alarm]) -> None:
+        for alarm in alarms:
+            if alarm.vendor in ACTING_VENDORS and alarm.source not in self._acts_for:
+                self._acts_for.add(alarm.source)
+                if self.acting is not None:
+                    self.acting(alarm.source, RelayActions(self.commands, alarm.source))
+
+    async def aclose(self) -> None:
+        await self.commands.close()
 
     async def _start(self) -> int | str:
         """Where to read from: after the last offset committed, or the stream's start."""
@@ -69,6 +87,7 @@ class RelaySource(Runner):
             stored = await self.hub.store.relay_offset(self.name)
             if stored is not None:
                 self.offset, self.published = stored
+                self._learn(await self.hub.store.alarms())  # kept from earlier runs
         self._read = self.offset
         return self.offset + 1 if self.offset is not None else "first"
 
@@ -168,6 +187,7 @@ class RelaySource(Runner):
 
     async def _apply(self, item: wire.Item) -> None:
         if isinstance(item, wire.Alarms):
+            self._learn(item.alarms)
             await self.hub.alarms(item.source, item.alarms, full=item.full)
         elif isinstance(item, wire.GapMarker):
             await self.hub.gap(item.gap)

@@ -138,9 +138,11 @@ def _first_error(exc: ValidationError) -> str:
 
 # ---- commands ---------------------------------------------------------------------------
 
-Action = Literal["ack", "nack", "investigate", "force-ack", "forward", "context", "trigger"]
+Action = Literal[
+    "ack", "nack", "investigate", "force-ack", "force-ack-all", "forward", "context", "trigger"
+]
 ACTIONS: frozenset[str] = frozenset(
-    ("ack", "nack", "investigate", "force-ack", "forward", "context", "trigger")
+    ("ack", "nack", "investigate", "force-ack", "force-ack-all", "forward", "context", "trigger")
 )
 
 
@@ -148,13 +150,14 @@ ACTIONS: frozenset[str] = frozenset(
 class Command:
     """An alarm action a console asks the relay for. `refs`: (instance id, alarm GUID or "")
     of the alarms it acts on; `text`: a forward's recipients (comma-separated), a context's
-    text, a trigger's alarm; `console` says which console asked (the operator is the
-    message's broker-checked user id, not a field here)."""
+    text, a trigger's alarm; `entity`: a trigger's entity; `console` says which console
+    asked (the operator is the message's broker-checked user id, not a field here)."""
 
     action: Action
     source: str
     refs: tuple[tuple[int, str], ...] = ()
     text: str = ""
+    entity: str = ""
     note: str = ""
     console: str = ""
 
@@ -166,6 +169,7 @@ def encode_command(command: Command) -> bytes:
             "source": command.source,
             "refs": [list(ref) for ref in command.refs],
             "text": command.text,
+            "entity": command.entity,
             "note": command.note,
             "console": command.console,
         }
@@ -208,6 +212,7 @@ def decode_command(data: bytes) -> Command:
         source=source,
         refs=tuple(refs),
         text=_text(body, "text"),
+        entity=_text(body, "entity", 200),
         note=_text(body, "note"),
         console=_text(body, "console", 100),
     )
@@ -215,17 +220,22 @@ def decode_command(data: bytes) -> Command:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What the relay answered: done or not, the VMS's words, and a trigger's instance."""
+
     ok: bool
     result: str
+    instance: int | None = None
 
 
 def encode_outcome(outcome: Outcome) -> bytes:
-    return _dump({"ok": outcome.ok, "result": outcome.result})
+    return _dump({"ok": outcome.ok, "result": outcome.result, "instance": outcome.instance})
 
 
 def decode_outcome(data: bytes) -> Outcome:
     body = _body(data)
-    ok, result = body.get("ok"), body.get("result", "")
+    ok, result, instance = body.get("ok"), body.get("result", ""), body.get("instance")
     if not isinstance(ok, bool) or not isinstance(result, str):
         raise Malformed("outcome is not {ok, result}")
-    return Outcome(ok, result)
+    if instance is not None and type(instance) is not int:
+        raise Malformed("outcome instance is not a number")
+    return Outcome(ok, result, instance)
