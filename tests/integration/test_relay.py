@@ -16,7 +16,9 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import pytest
+from aio_pika.abc import AbstractIncomingMessage
 from pydantic import SecretStr
 
 from vmstui.config import RelaySourceConfig, Settings, parse_settings
@@ -126,6 +128,22 @@ async def stored_ids(path: Path, source: str = "hq") -> list[str]:
     keeps ids packed)."""
     async with await Store.open(path, read_only=True, purge_every=None) as store:
         return [event.id async for event in store.iter_events(source=source)]
+
+
+async def first_offset(relay: str) -> int:
+    """The offset of the first message the relay's stream still holds."""
+    connection = await aio_pika.connect(f"amqp://{LOGIN}:{PASSWORD}@{HOST}:{AMQP_PORT}/")
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=1)
+        queue = await channel.declare_queue(wire.stream_name(relay), passive=True)
+        got: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        await queue.consume(got.put, arguments={"x-stream-offset": "first"})
+        offset = (await asyncio.wait_for(got.get(), 10)).headers["x-stream-offset"]
+        assert isinstance(offset, int)
+        return offset
+    finally:
+        await connection.close()
 
 
 def gaps(path: Path) -> int:
@@ -272,3 +290,113 @@ async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
     with sqlite3.connect(tmp_path / "relay.db") as db:
         audit = db.execute("SELECT action, local_user FROM audit").fetchall()
     assert audit == [("investigate", f"{LOGIN} on {console_name()}")]
+
+
+async def test_a_message_that_does_not_read_is_counted_and_the_rest_flow(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        with amqp() as broker:
+            broker.publish("", wire.stream_name(relay_name), b"not what the relay writes")
+            broker.publish("", wire.stream_name(relay_name), b'{"v": 99, "what": "events"}')
+        await emit(sim, 20)
+        relayed: list[str] = []
+        await collect(at_relay, relayed, 20)
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            received: list[str] = []
+            await collect(at_console, received, 20)
+            status = console.hub.statuses["site"]
+            assert (status.malformed, status.state) == (2, "live")
+    assert received == relayed
+    with sqlite3.connect(tmp_path / "console.db") as db:
+        reasons = [row[0] for row in db.execute("SELECT reason FROM rejects ORDER BY id")]
+    assert len(reasons) == 2 and "not JSON" in reasons[0] and "version" in reasons[1]
+
+
+async def test_a_console_without_its_relay_says_what_is_missing(
+    tmp_path: Path, relay_name: str
+) -> None:
+    async with running(console_settings(tmp_path, relay_name)) as console:
+
+        def detail() -> str:
+            status = console.hub.statuses.get("site")
+            return status.detail if status else ""
+
+        await wait_for(lambda: "has `vmstui relay`" in detail(), 20, what="the reason")
+        assert f"{relay_name}.events" in detail()
+
+
+async def test_a_repeated_command_after_a_relay_restart_gets_the_first_answer(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    instance = await sim.trigger_alarm(alarm.guid)
+    source = console_settings(tmp_path, relay_name).sources[0]
+    assert isinstance(source, RelaySourceConfig)
+    command = wire.Command("ack", "hq", refs=((instance, alarm.guid),), console="desk-1")
+    answers: list[object] = []
+    for _ in range(2):  # the relay stopped and started again between the two
+        async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+            await live(relay, "hq")
+            await live(relay, "relay")
+            async with CommandSender(source, SecretStr(PASSWORD), "desk-1") as sender:
+                calls = sim.stats.alarm_requests
+                answers.append(await sender.send(command, key="ack-once"))
+                answers.append(sim.stats.alarm_requests - calls)
+    assert answers == [wire.Outcome(True, "ok"), 1, wire.Outcome(True, "ok"), 0]
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+
+
+async def test_a_console_the_retention_passed_records_a_gap(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    settings = relay_settings(sim, tmp_path, relay_name)
+    data = settings.model_dump(mode="json", exclude_defaults=True)
+    data["relay"].update(max_bytes=1024 * 1024, max_segment_bytes=64 * 1024)
+    async with running(parse_settings(data), relay=True) as relay:
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        before: list[str] = []
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            await emit(sim, 10)
+            await collect(at_console, before, 10)
+        relayed: list[str] = []
+        await collect(at_relay, relayed, 10)
+        await sim.burst(8000)  # several MB: the stream keeps the last 1 MB or so
+        await collect(at_relay, relayed, 8010)
+        # RabbitMQ drops the oldest segments a moment after a new one begins.
+        async with await Store.open(tmp_path / "console.db", read_only=True) as cache:
+            kept = await cache.relay_offset("site")
+        assert kept is not None
+        deadline = asyncio.get_running_loop().time() + 20
+        while await first_offset(relay_name) <= kept[0]:
+            assert asyncio.get_running_loop().time() < deadline, "the retention never ran"
+            await asyncio.sleep(0.2)
+        after: list[str] = []
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            await emit(sim, 1)
+            await collect(at_relay, relayed, 8011)
+
+            def newest() -> bool:
+                after.extend(arrived(at_console))
+                return after[-1:] == relayed[-1:]
+
+            await wait_for(newest, 30, what="the newest event")
+    with sqlite3.connect(tmp_path / "console.db") as db:
+        gap_rows = db.execute("SELECT source, reason FROM gaps").fetchall()
+    assert len(gap_rows) == 1 and gap_rows[0][0] == "site"
+    assert "retention passed" in gap_rows[0][1]
+    # What came after the gap is the newest part of what the relay published, in order.
+    assert 0 < len(after) < len(relayed) - 10
+    assert after == relayed[-len(after) :]

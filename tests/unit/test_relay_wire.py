@@ -49,8 +49,12 @@ def test_every_item_reads_back_as_written() -> None:
 def test_a_command_and_its_outcome_read_back() -> None:
     command = wire.Command("ack", "hq", refs=((7, "a"),), note="seen", console="desk-2")
     assert wire.decode_command(wire.encode_command(command)) == command
-    outcome = wire.Outcome(False, "the VMS said no")
-    assert wire.decode_outcome(wire.encode_outcome(outcome)) == outcome
+    for outcome in (wire.Outcome(False, "the VMS said no"), wire.Outcome(True, "ok", 12)):
+        assert wire.decode_outcome(wire.encode_outcome(outcome)) == outcome
+    trigger = wire.Command("trigger", "hq", text="Leak alarm", entity="Door 1")
+    assert wire.decode_command(wire.encode_command(trigger)) == trigger
+    with pytest.raises(Malformed):
+        wire.decode_outcome(b'{"v": 1, "ok": true, "result": "ok", "instance": "12"}')
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
-from aiormq.exceptions import ProbableAuthenticationError
+from aiormq.exceptions import ChannelNotFoundEntity, ProbableAuthenticationError
 from pydantic import SecretStr
 from yarl import URL
 
@@ -64,11 +64,24 @@ def stream_arguments(max_age_h: float, max_bytes: int, segment_bytes: int) -> di
     }
 
 
+class NotDeclared(BrokerUnreachable):
+    """The relay's stream or command queue is not there: the relay has not run yet."""
+
+
+async def _declared(channel: AbstractChannel, name: str, relay: str) -> AbstractQueue:
+    try:
+        return await channel.declare_queue(name, passive=True)
+    except ChannelNotFoundEntity:
+        raise NotDeclared(
+            f"the broker has no queue {name}: has `vmstui relay` (name {relay!r}) run yet?"
+        ) from None
+
+
 async def stream(channel: AbstractChannel, relay: str) -> AbstractQueue:
     """The relay's stream as it stands (declared by the relay; a console never creates it)."""
-    return await channel.declare_queue(wire.stream_name(relay), passive=True)
+    return await _declared(channel, wire.stream_name(relay), relay)
 
 
 async def commands(channel: AbstractChannel, relay: str) -> AbstractQueue:
     """The relay's command queue as it stands (declared by the relay)."""
-    return await channel.declare_queue(wire.commands_name(relay), passive=True)
+    return await _declared(channel, wire.commands_name(relay), relay)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
+from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import SecretStr
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 VENDOR = "relay"
 ACTING_VENDORS = frozenset({"genetec"})  # whose alarms take actions (through the relay)
+STOP_WAIT_S = 2.0  # a stopping session finishes the batch in hand for this long at most
 TAKE_MAX = 2000  # stream messages handled per round (each one a batch of events)
 _LOST = None  # put in the inbox when the channel closes
 
@@ -45,9 +47,10 @@ def stream_offset(message: AbstractIncomingMessage) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def published_at(message: AbstractIncomingMessage) -> datetime:
+def published_at(message: AbstractIncomingMessage) -> datetime | None:
+    """When the relay published it (to the second), if the message says."""
     stamp = message.timestamp
-    return as_utc(stamp) if isinstance(stamp, datetime) else utcnow()
+    return as_utc(stamp) if isinstance(stamp, datetime) else None
 
 
 class RelaySource(Runner):
@@ -63,6 +66,7 @@ class RelaySource(Runner):
         self._password = password if password is not None else cfg.password()
         self.offset: int | None = None  # the last stream offset whose events are committed
         self._read: int | None = None  # the last offset read in this session
+        self._resuming = False  # the session's first message is still to come
         self.published: datetime | None = None
         self.messages = 0  # stream messages read (events, alarms, gaps, statuses)
         # Alarm actions on the relay's sources go to the relay as commands: each source is
@@ -88,8 +92,14 @@ class RelaySource(Runner):
             if stored is not None:
                 self.offset, self.published = stored
                 self._learn(await self.hub.store.alarms())  # kept from earlier runs
+        # From the last offset stored, not the one after: a stream that still holds it
+        # delivers it (skipped: had already), so nothing in between can have gone; one whose
+        # first message is later has dropped it, and maybe what followed. (Offsets need not
+        # be consecutive: the stream's own bookkeeping takes some, so a jump in a session
+        # is no loss; only a resume tells.)
         self._read = self.offset
-        return self.offset + 1 if self.offset is not None else "first"
+        self._resuming = self.offset is not None
+        return self.offset if self.offset is not None else "first"
 
     async def _session(self, control: SessionControl) -> None:
         try:
@@ -136,9 +146,28 @@ class RelaySource(Runner):
             messages = [message for message in taken if message is not None]
             if messages:
                 control.seen_data()
-                await self._handle(messages, control)
+                await self._finish(self._handle(messages, control))
             if len(messages) < len(taken):
                 raise amqp.BrokerUnreachable("the broker closed the channel")
+
+    @staticmethod
+    async def _finish(handling: Coroutine[Any, Any, None]) -> None:
+        """Run `handling` to its end even when the session is stopped meanwhile (up to
+        STOP_WAIT_S): what was handed to the hub gets its offset kept, so the next start
+        resumes after it rather than handing it on again."""
+        task = asyncio.ensure_future(handling)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            deadline = asyncio.get_running_loop().time() + STOP_WAIT_S
+            while not task.done():
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    task.cancel()
+                    break
+                with contextlib.suppress(asyncio.CancelledError):  # asked again: still bounded
+                    await asyncio.wait({task}, timeout=left)
+            raise
 
     async def _handle(
         self, messages: list[AbstractIncomingMessage], control: SessionControl
@@ -152,12 +181,13 @@ class RelaySource(Runner):
                 malformed += 1
                 await self.hub.reject(self.name, "stream message without an offset", message.body)
                 continue
+            if self._resuming:
+                self._resuming = False
+                await self._resumed(offset, published_at(message))
             if self._read is not None and offset <= self._read:
                 continue  # the broker starts at its chunk's first message: had already
-            if self._read is not None and offset > self._read + 1:
-                await self._passed(self._read, offset, published_at(message))
             self._read = offset
-            last = (offset, published_at(message))
+            last = (offset, published_at(message) or utcnow())
             self.messages += 1
             try:
                 item = wire.decode(message.body)
@@ -194,17 +224,22 @@ class RelaySource(Runner):
         elif isinstance(item, wire.Status) and item.status.source != self.name:
             self.hub.status(item.status)
 
-    async def _passed(self, read: int, offset: int, published: datetime) -> None:
-        """The stream no longer held what followed our offset: its retention passed it."""
-        start = self.published or published
-        await self.hub.gap(
-            Gap(
-                source=self.name,
-                start=min(start, published),
-                end=published,
-                reason=(
-                    f"the relay's stream no longer held offsets {read + 1} to "
-                    f"{offset - 1} (its retention passed them)"
-                ),
+    async def _resumed(self, offset: int, stamp: datetime | None) -> None:
+        """The first message after a resume from `self._read`: a gap if the stream no
+        longer held it (its retention passed it), or if the stream is a new one."""
+        read, since, published = self._read, self.published, stamp or utcnow()
+        assert read is not None
+        start = min(since or published, published)
+        if offset > read + 1:
+            reason = (
+                f"the relay's stream no longer held offsets {read} to {offset - 1}"
+                " (its retention passed them)"
             )
-        )
+        elif offset <= read and since is not None and stamp is not None and stamp > since:
+            # Published after our last message, yet numbered before it: the stream was
+            # deleted and declared again. All of it is new to us.
+            self._read = offset - 1
+            reason = f"the relay's stream {wire.stream_name(self.cfg.relay)} was made anew"
+        else:
+            return
+        await self.hub.gap(Gap(source=self.name, start=start, end=published, reason=reason))
