@@ -400,3 +400,34 @@ async def test_a_console_the_retention_passed_records_a_gap(
     # What came after the gap is the newest part of what the relay published, in order.
     assert 0 < len(after) < len(relayed) - 10
     assert after == relayed[-len(after) :]
+
+
+async def test_a_command_that_does_not_read_is_dead_lettered_and_the_next_one_runs(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.relay is not None
+        commands = relay.relay.commands
+        await live(relay, "hq")
+        await live(relay, "relay")
+        instance = await sim.trigger_alarm(alarm.guid)
+        with amqp() as broker:
+            queue = wire.commands_name(relay_name)
+            broker.publish("", queue, b'{"v": 1, "action": "ack"}')  # no key, no user
+            broker.publish("", queue, b"not a command")
+            await wait_for(lambda: commands.refused == 2, 20, what="two refused")
+            await wait_for(
+                lambda: broker.queue_depth(wire.dead_letters_name(relay_name)) == 2,
+                20,
+                what="both in the dead letters",
+            )
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-3") as sender:
+            command = wire.Command("ack", "hq", refs=((instance, alarm.guid),))
+            assert await sender.send(command) == wire.Outcome(True, "ok")
+            unknown = wire.Command("ack", "elsewhere", refs=((instance, alarm.guid),))
+            refused = await sender.send(unknown)
+        assert not refused.ok and "elsewhere" in refused.result
+        assert (commands.run_count, commands.refused) == (2, 2)
