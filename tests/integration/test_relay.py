@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from vmstui.config import RelaySourceConfig, Settings, parse_settings
 from vmstui.hub import EventsArrived, Subscriber
 from vmstui.models import AlarmState, Event
+from vmstui.relay import service
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.qexpr import AlarmRef
@@ -182,8 +183,10 @@ async def test_events_reach_a_relay_console_in_order_with_their_ids(
 
 
 async def test_a_console_away_backfills_what_it_missed_once_and_with_no_gap(
-    sim: Simulator, tmp_path: Path, relay_name: str
+    sim: Simulator, tmp_path: Path, relay_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The relay says its sources' statuses again this often: a console back learns them.
+    monkeypatch.setattr(service, "STATUS_EVERY_S", 0.2)
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
         at_relay = relay.hub.subscribe(lossless=True)
         await live(relay, "hq")
@@ -206,6 +209,7 @@ async def test_a_console_away_backfills_what_it_missed_once_and_with_no_gap(
             await emit(sim, 100)
             await collect(at_relay, relayed, 800)
             await collect(at_console, after, 600)
+            await wait_for(lambda: "hq" in console.hub.statuses, what="hq's status")
             await asyncio.sleep(0.3)  # nothing more comes: nothing twice
             after.extend(arrived(at_console))
     # The restarted console was handed exactly what it had not: 0 lost, 0 read twice.

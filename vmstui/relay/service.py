@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 RELAY = "relay"  # the status chip of the relay's own link to its broker
 BATCH_MAX = 500  # events in one stream message
 PENDING_MAX = 100_000  # events the relay holds for the broker before its sources wait
+STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
 
 
 def items(updates: Iterable[Update], sources: frozenset[str]) -> list[wire.Item]:
@@ -139,19 +140,42 @@ class Relay:
     async def _publish_all(
         self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[bool]
     ) -> None:
+        # On (re)connect, and every STATUS_EVERY_S, the sources' statuses as they stand: a
+        # console that starts later reads them without waiting for the next change.
+        self._unsent.extend(self._statuses())
         while True:
             if not self._unsent:
-                taken = asyncio.ensure_future(self._updates.next_updates())
-                waits: list[asyncio.Future[Any]] = [taken, closed]
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                if not taken.done():
-                    taken.cancel()
-                    raise amqp.BrokerUnreachable("[relay]: the broker closed the channel")
-                self._unsent = items(taken.result(), self._sources)
+                self._unsent = await self._next_items(closed)
             while self._unsent:
                 await self._publish(channel, exchange, self._unsent[0])
                 self._unsent.pop(0)
                 self.published += 1
+
+    def _statuses(self) -> list[wire.Item]:
+        return [
+            wire.Status(status)
+            for name, status in self.hub.statuses.items()
+            if name in self._sources
+        ]
+
+    async def _next_items(self, closed: asyncio.Future[bool]) -> list[wire.Item]:
+        """What the hub has next, as stream items; the statuses when it had nothing for
+        STATUS_EVERY_S. Nothing taken off the hub is dropped, whatever ends the wait."""
+        taken = asyncio.ensure_future(self._updates.next_updates())
+        try:
+            waits: list[asyncio.Future[Any]] = [taken, closed]
+            await asyncio.wait(waits, timeout=STATUS_EVERY_S, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not taken.done():
+                taken.cancel()  # a Queue.get cancelled leaves its item in the queue
+            elif not taken.cancelled():
+                self._unsent.extend(items(taken.result(), self._sources))
+        if self._unsent:
+            unsent, self._unsent = self._unsent, []
+            return unsent
+        if closed.done():
+            raise amqp.BrokerUnreachable("[relay]: the broker closed the channel")
+        return self._statuses()
 
     async def _publish(
         self, channel: AbstractChannel, exchange: AbstractExchange, item: wire.Item
