@@ -435,3 +435,33 @@ async def test_a_command_that_does_not_read_is_dead_lettered_and_the_next_one_ru
             refused = await sender.send(unknown)
         assert not refused.ok and "elsewhere" in refused.result
         assert (commands.run_count, commands.refused) == (2, 2)
+
+
+async def test_the_topic_exchange_routes_each_event_by_its_topic(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    door, camera = sim.entities["Door"][0].guid, sim.entities["Camera"][0].guid
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        with amqp() as broker:
+            # Another tool, bound with the console's own kind of pattern.
+            queue = broker.channel.queue_declare("", exclusive=True).method.queue
+            broker.channel.queue_bind(queue, wire.exchange_name(relay_name), "genetec.Door.#")
+            for _ in range(3):
+                await sim.emit_event("CameraMotion", camera)
+                await sim.emit_event("AccessGranted", door)
+            relayed: list[str] = []
+            await collect(at_relay, relayed, 6)
+            await asyncio.sleep(0.3)
+            bodies = []
+            while True:
+                _, _, body = broker.channel.basic_get(queue, auto_ack=True)
+                if body is None:
+                    break
+                bodies.append(wire.decode(body))
+    doors = [item.events[0] for item in bodies if isinstance(item, wire.Events)]
+    assert len(bodies) == len(doors) == 3
+    assert all(event.type == "AccessGranted" for event in doors)
+    assert [event.id for event in doors] == [i for i in relayed if i in {e.id for e in doors}]

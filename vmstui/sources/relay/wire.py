@@ -81,9 +81,23 @@ def _dump(body: dict[str, Any]) -> bytes:
     return orjson.dumps({"v": VERSION, **body})
 
 
+def encode_event(event: Event) -> bytes:
+    """One event as the `events` list holds it (the relay encodes each once: the batch and
+    the topic exchange's copy of it share the bytes)."""
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+_EVENTS_HEAD = _dump({"what": "events", "events": []})[:-2]  # up to the list's "["
+
+
+def events_body(encoded: Sequence[bytes]) -> bytes:
+    """An `events` message of events already encoded by `encode_event`."""
+    return _EVENTS_HEAD + b",".join(encoded) + b"]}"
+
+
 def encode(item: Item) -> bytes:
     if isinstance(item, Events):
-        return _dump({"what": "events", "events": [e.model_dump(mode="json") for e in item.events]})
+        return events_body([encode_event(event) for event in item.events])
     if isinstance(item, Alarms):
         alarms = [alarm.model_dump(mode="json") for alarm in item.alarms]
         return _dump({"what": "alarms", "source": item.source, "full": item.full, "alarms": alarms})
