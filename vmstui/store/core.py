@@ -20,7 +20,7 @@ import aiosqlite
 import orjson
 
 from vmstui import filters
-from vmstui.errors import CacheUnusable
+from vmstui.errors import CacheError, CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, from_us, to_us, utcnow
 from vmstui.store import connect, faults, outbox, queries, retention, shelves
 from vmstui.store.codec import (
@@ -374,14 +374,32 @@ class Store:
 
         await self._write(op)
 
-    async def save_relay_offset(self, source: str, offset: int, published: datetime) -> None:
-        """Where `source` (a relay) is in its stream: after this offset's events committed."""
-        await self._execute(
-            "INSERT INTO relay_offsets (source, stream_offset, published_us) VALUES (?, ?, ?)"
-            " ON CONFLICT (source) DO UPDATE SET stream_offset = excluded.stream_offset,"
-            " published_us = excluded.published_us",
-            (source, offset, to_us(published)),
-        )
+    def save_relay_offset(
+        self,
+        source: str,
+        offset: int,
+        published: datetime,
+        after: asyncio.Future[None] | None = None,
+    ) -> asyncio.Future[None]:
+        """Where `source` (a relay) is in its stream. Queued now, like `add_events`, so it is
+        committed after the events enqueued before it, never before them (a stop commits
+        both: the next start resumes after them); `after`: their commit, and if that has
+        not succeeded by then, the offset is not kept (the future fails)."""
+        row = (source, offset, to_us(published))
+
+        async def op(db: aiosqlite.Connection) -> None:
+            if after is not None and not (
+                after.done() and not after.cancelled() and after.exception() is None
+            ):
+                raise CacheError(f"the events before offset {offset} were not committed")
+            await db.execute(
+                "INSERT INTO relay_offsets (source, stream_offset, published_us)"
+                " VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET"
+                " stream_offset = excluded.stream_offset, published_us = excluded.published_us",
+                row,
+            )
+
+        return asyncio.shield(self._writing().submit(op))
 
     async def relay_offset(self, source: str) -> tuple[int, datetime] | None:
         """The last stream offset `source` stored, and when it was published; None: none yet."""

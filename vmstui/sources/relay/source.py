@@ -206,12 +206,18 @@ class RelaySource(Runner):
                 events = []
             await self._apply(item)
         committed = await self.hub.publish(events) if events else None
+        store = self.hub.store
+        # Queued behind the events: kept only once they are (a failed commit fails it too).
+        kept = (
+            store.save_relay_offset(self.name, *last, after=committed)
+            if last and store is not None
+            else None
+        )
         control.count(events=len(events), malformed=malformed)
-        if committed is not None:
-            await committed  # a failed commit raises: the offset stays, the session restarts
+        for done in (committed, kept):
+            if done is not None:
+                await done  # a failed commit raises: the offset stays, the session restarts
         if last is not None:
-            if self.hub.store is not None:
-                await self.hub.store.save_relay_offset(self.name, *last)
             self.offset, self.published = last
         await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
 
