@@ -240,8 +240,9 @@ class RelaySourceConfig(PasswordSource, AmqpAddress, Reconnecting):
     """`relay`: a `vmstui relay` on RabbitMQ."""
     relay: Name = "vmstui"
     """The relay's `name` (its `[relay] name`): which stream and command queue to use."""
-    prefetch: Annotated[int, Field(ge=1, le=65535)] = 2000
-    """How many stream messages (each a batch of events) the broker may send ahead."""
+    prefetch: Annotated[int, Field(ge=1, le=1000)] = 40
+    """How many stream messages the broker may send ahead. Each holds up to 500 events, so
+    the default keeps at most ~20,000 events in memory while a console catches up."""
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
     """Seconds to wait for the connection to the broker."""
 

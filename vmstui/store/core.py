@@ -379,7 +379,7 @@ class Store:
         source: str,
         offset: int,
         published: datetime,
-        after: asyncio.Future[None] | None = None,
+        after: asyncio.Future[Any] | None = None,
     ) -> asyncio.Future[None]:
         """Where `source` (a relay) is in its stream. Queued now, like `add_events`, so it is
         committed after the events enqueued before it, never before them (a stop commits

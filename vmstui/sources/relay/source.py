@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 VENDOR = "relay"
 ACTING_VENDORS = frozenset({"genetec"})  # whose alarms take actions (through the relay)
 STOP_WAIT_S = 2.0  # a stopping session finishes the batch in hand for this long at most
-TAKE_MAX = 2000  # stream messages handled per round (each one a batch of events)
+TAKE_MAX = 20  # stream messages handled per round: up to 10,000 events (500 a message)
 _LOST = None  # put in the inbox when the channel closes
 
 
@@ -173,6 +173,7 @@ class RelaySource(Runner):
         self, messages: list[AbstractIncomingMessage], control: SessionControl
     ) -> None:
         events: list[Event] = []
+        commits: list[asyncio.Future[None]] = []
         last: tuple[int, datetime] | None = None
         malformed = 0
         for message in messages:
@@ -201,11 +202,13 @@ class RelaySource(Runner):
             # Alarms, gaps and statuses in their place among the events: what came before
             # them is handed on first.
             if events:
-                await self.hub.publish(events)
+                commits.append(await self.hub.publish(events))
                 control.count(events=len(events))
                 events = []
             await self._apply(item)
-        committed = await self.hub.publish(events) if events else None
+        if events:
+            commits.append(await self.hub.publish(events))
+        committed = asyncio.gather(*commits) if commits else None
         store = self.hub.store
         # Queued behind the events: kept only once they are (a failed commit fails it too).
         kept = (
