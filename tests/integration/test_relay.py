@@ -248,8 +248,8 @@ async def test_the_same_command_twice_calls_the_vms_once(
     # One outcome event per key, which every console reads from the stream.
     outcomes = await stored_ids(tmp_path / "relay.db", "hq")
     assert [i for i in outcomes if i.startswith("relay.command:")] == [
-        "relay.command:k-1",
-        "relay.command:k-2",
+        f"relay.command:{LOGIN}:k-1",
+        f"relay.command:{LOGIN}:k-2",
     ]
 
 

@@ -51,8 +51,10 @@ VERBS = {
 }
 
 
-def outcome_id(key: str) -> str:
-    return f"relay.command:{key}"
+def outcome_id(user: str, key: str) -> str:
+    """The outcome event's id: the key is the sender's, so one user's key never answers
+    another's command."""
+    return f"relay.command:{user}:{key}"
 
 
 class CommandRunner:
@@ -60,8 +62,9 @@ class CommandRunner:
         self.relay = relay
         self.hub = hub
         self.desk = desk
-        self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()
+        self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()  # by outcome id
         self._tasks: list[asyncio.Task[None]] = []
+        self.ended: asyncio.Future[None] | None = None  # the consumer's end (an error)
         self.run_count = 0  # commands run through the desk
         self.repeated = 0  # commands answered from an earlier run
         self.refused = 0  # commands dead-lettered unread
@@ -88,7 +91,9 @@ class CommandRunner:
         queue = await channel.declare_queue(wire.commands_name(self.relay), passive=True)
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         await queue.consume(inbox.put)
-        self._tasks.append(asyncio.create_task(self._work(channel, inbox), name="relay-commands"))
+        task = asyncio.create_task(self._work(channel, inbox), name="relay-commands")
+        self._tasks.append(task)
+        self.ended = task
 
     async def stop(self) -> None:
         await cancel_all(self._tasks)
@@ -126,7 +131,7 @@ class CommandRunner:
 
     async def answer(self, key: str, user: str, command: wire.Command) -> wire.Outcome:
         """The command's outcome: its first one if the key was seen, else run it now."""
-        known = self._answers.get(key) or await self._stored(key)
+        known = self._answers.get(outcome_id(user, key)) or await self._stored(user, key)
         if known is not None:
             self.repeated += 1
             return known
@@ -137,18 +142,18 @@ class CommandRunner:
         except Exception as exc:  # the VMS's refusal is the answer; the desk audited it
             outcome = wire.Outcome(False, str(exc) or type(exc).__name__)
         self.run_count += 1
-        self._remember(key, outcome)
+        self._remember(outcome_id(user, key), outcome)
         await self._announce(key, user, operator, command, outcome)
         return outcome
 
-    def _remember(self, key: str, outcome: wire.Outcome) -> None:
-        self._answers[key] = outcome
+    def _remember(self, answered: str, outcome: wire.Outcome) -> None:
+        self._answers[answered] = outcome
         while len(self._answers) > ANSWERS_KEPT:
             self._answers.popitem(last=False)
 
-    async def _stored(self, key: str) -> wire.Outcome | None:
+    async def _stored(self, user: str, key: str) -> wire.Outcome | None:
         store = self.desk.store
-        event = await store.get_event(outcome_id(key)) if store is not None else None
+        event = await store.get_event(outcome_id(user, key)) if store is not None else None
         if event is None:
             return None
         raw = event.raw
@@ -204,7 +209,7 @@ class CommandRunner:
             "instance": outcome.instance,
         }
         event = Event(
-            id=outcome_id(key),
+            id=outcome_id(user, key),
             source=command.source,
             vendor="relay",
             kind="event",

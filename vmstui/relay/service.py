@@ -129,18 +129,25 @@ class Relay:
             exchange = await self.declare(channel)
             await self.commands.start(connection)
             await control.live(f"publishing to {wire.stream_name(self.cfg.name)}")
-            closed: asyncio.Future[bool] = asyncio.ensure_future(channel.closed())
+            # The link is lost when the channel closes, or the command consumer ended.
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(channel.closed())]
+            if self.commands.ended is not None:
+                waits.append(self.commands.ended)
+            closed: asyncio.Future[Any] = asyncio.ensure_future(
+                asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            )
             try:
                 await self._publish_all(channel, exchange, closed)
             finally:
                 closed.cancel()
+                waits[0].cancel()
         finally:
             await self.commands.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
 
     async def _publish_all(
-        self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[bool]
+        self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[Any]
     ) -> None:
         # On (re)connect, and every STATUS_EVERY_S, the sources' statuses as they stand: a
         # console that starts later reads them without waiting for the next change.
@@ -160,7 +167,7 @@ class Relay:
             if name in self._sources
         ]
 
-    async def _next_items(self, closed: asyncio.Future[bool]) -> list[wire.Item]:
+    async def _next_items(self, closed: asyncio.Future[Any]) -> list[wire.Item]:
         """What the hub has next, as stream items; the statuses when it had nothing for
         STATUS_EVERY_S. Nothing taken off the hub is dropped, whatever ends the wait."""
         taken = asyncio.ensure_future(self._updates.next_updates())
@@ -176,7 +183,9 @@ class Relay:
             unsent, self._unsent = self._unsent, []
             return unsent
         if closed.done():
-            raise amqp.BrokerUnreachable("[relay]: the broker closed the channel")
+            raise amqp.BrokerUnreachable(
+                "[relay]: the broker closed the channel (or the command consumer ended)"
+            )
         return self._statuses()
 
     async def _publish(
