@@ -75,6 +75,15 @@ async def test_the_console_on_a_relay(
                     20,
                 )
                 assert sim.alarms.get(instance).state == 3
+                said = [str(n.message) for n in app._notifications]
+                assert said[0].startswith("Investigate #") and said[0].endswith("sent to the relay")
+                await until(
+                    pilot,
+                    lambda: any(
+                        str(n.message).startswith("Investigating #") for n in app._notifications
+                    ),
+                    "the outcome said",
+                )
         finally:
             await runtime.close()
     assert relay.relay is not None and relay.relay.commands.run_count == 1
