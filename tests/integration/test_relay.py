@@ -465,3 +465,35 @@ async def test_the_topic_exchange_routes_each_event_by_its_topic(
     assert len(bodies) == len(doors) == 3
     assert all(event.type == "AccessGranted" for event in doors)
     assert [event.id for event in doors] == [i for i in relayed if i in {e.id for e in doors}]
+
+
+async def test_the_relay_losing_its_broker_mid_stream_loses_nothing(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    settings = relay_settings(sim, tmp_path, relay_name)
+    async with running(settings, relay=True) as relay:
+        assert relay.relay is not None
+        publisher = relay.relay
+        publisher.supervisor.backoff.initial = publisher.supervisor.backoff.maximum = 0.1
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            feeding = asyncio.create_task(emit(sim, 600))
+            for _ in range(3):  # the broker's side of the relay's link goes, three times
+                await asyncio.sleep(0.1)
+                if publisher.connection is not None:
+                    await publisher.connection.close()
+                await live(relay, "relay")
+            await feeding
+            relayed: list[str] = []
+            await collect(at_relay, relayed, 600)
+            received: list[str] = []
+            await collect(at_console, received, 600)
+            await asyncio.sleep(0.3)
+            received.extend(arrived(at_console))
+            assert relay.hub.statuses["relay"].reconnects >= 1
+    assert received == relayed
+    assert await stored_ids(tmp_path / "console.db") == relayed

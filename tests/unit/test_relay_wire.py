@@ -10,10 +10,15 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
+from vmstui.config import RelaySourceConfig, parse_settings
 from vmstui.errors import Malformed
+from vmstui.hub import Hub
 from vmstui.models import Alarm, Event, Gap, SourceStatus, utcnow
+from vmstui.sources.relay import source as source_module
 from vmstui.sources.relay import wire
+from vmstui.sources.relay.source import RelaySource
 
 
 def event(number: int) -> Event:
@@ -99,3 +104,31 @@ def test_no_bytes_crash_the_reader(data: bytes) -> None:
     for read in (wire.decode, wire.decode_command, wire.decode_outcome):
         with contextlib.suppress(Malformed):  # Malformed, or read: nothing else
             read(data)
+
+
+def test_a_batch_the_stream_holds_twice_is_handed_on_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source_module, "RECENT_IDS", 3)
+    cfg = parse_settings(
+        {
+            "sources": [
+                {
+                    "name": "site",
+                    "kind": "relay",
+                    "url": "amqp://127.0.0.1/",
+                    "username": "desk",
+                    "password_env": "X",
+                }
+            ]
+        }
+    ).source("site")
+    assert isinstance(cfg, RelaySourceConfig)
+    source = RelaySource(cfg, Hub(), password=SecretStr("pw"))
+
+    def new(*numbers: int) -> list[str]:
+        return [e.id for e in source._new([event(n) for n in numbers])]
+
+    assert new(1, 2) == ["g-1", "g-2"]
+    assert new(2, 3) == ["g-3"]
+    assert new(4, 1) == ["g-4"]  # 1 is forgotten only once 3 newer ones are remembered
+    assert new(1) == ["g-1"]
+    assert source.repeats == 2

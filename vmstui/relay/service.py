@@ -23,7 +23,7 @@ from typing import Any
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from pydantic import SecretStr
 
 from vmstui.config_relay import RelayConfig
@@ -91,8 +91,10 @@ class Relay:
         # Subscribed before any source starts: nothing they publish is missed.
         self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
         self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
+        self._streamed = False  # the stream confirmed the first of them (its copies wait)
         self.commands = CommandRunner(cfg.name, hub, desk)
         self.published = 0  # stream messages the broker confirmed
+        self.connection: AbstractConnection | None = None  # while a session has one
         self.supervisor = Supervisor.reporting_to(
             hub, RELAY, RELAY, self._session, backoff=Backoff(initial=1, maximum=30)
         )
@@ -124,6 +126,7 @@ class Relay:
             )
         except amqp.BrokerRefused as exc:
             raise FatalSourceError(str(exc)) from None
+        self.connection = connection
         try:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await self.declare(channel)
@@ -142,6 +145,7 @@ class Relay:
                 closed.cancel()
                 waits[0].cancel()
         finally:
+            self.connection = None
             await self.commands.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
@@ -158,7 +162,7 @@ class Relay:
             while self._unsent:
                 await self._publish(channel, exchange, self._unsent[0])
                 self._unsent.pop(0)
-                self.published += 1
+                self._streamed = False
 
     def _statuses(self) -> list[wire.Item]:
         return [
@@ -203,7 +207,12 @@ class Relay:
             timestamp=utcnow(),
             type=wire.STREAM_TYPE,
         )
-        await channel.default_exchange.publish(message, routing_key=wire.stream_name(self.cfg.name))
+        if not self._streamed:
+            await channel.default_exchange.publish(
+                message, routing_key=wire.stream_name(self.cfg.name)
+            )
+            self._streamed = True  # a link lost now sends only the topic copies again
+            self.published += 1
         if isinstance(item, wire.Events):
             # Each event under its topic, for tools bound with topic patterns: a message of
             # one event each, confirmed together. Straight on the AMQP channel, with one set

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 VENDOR = "relay"
 ACTING_VENDORS = frozenset({"genetec"})  # whose alarms take actions (through the relay)
+RECENT_IDS = 100_000  # event ids remembered against a batch the relay sent twice
 STOP_WAIT_S = 2.0  # a stopping session finishes the batch in hand for this long at most
 TAKE_MAX = 20  # stream messages handled per round: up to 10,000 events (500 a message)
 _LOST = None  # put in the inbox when the channel closes
@@ -69,11 +71,16 @@ class RelaySource(Runner):
         self._resuming = False  # the session's first message is still to come
         self.published: datetime | None = None
         self.messages = 0  # stream messages read (events, alarms, gaps, statuses)
+        self.repeats = 0  # events the stream held twice, handed on once
         # Alarm actions on the relay's sources go to the relay as commands: each source is
         # handed to `acting` (the desk) as its alarms are first seen.
         self.commands = RelayCommands(cfg, self._password)
         self.acting: Callable[[str, RelayActions], object] | None = None
         self._acts_for: set[str] = set()
+        # Ids handed on lately: a batch the relay sent again after losing its broker (its
+        # confirm lost, the message kept after all) is in the stream twice.
+        self._recent: set[str] = set()
+        self._recent_order: deque[str] = deque()
 
     def _learn(self, alarms: Iterable[Alarm]) -> None:
         for alarm in alarms:
@@ -197,7 +204,7 @@ class RelaySource(Runner):
                 await self.hub.reject(self.name, f"stream message {offset}: {exc}", message.body)
                 continue
             if isinstance(item, wire.Events):
-                events.extend(item.events)
+                events.extend(self._new(item.events))
                 continue
             # Alarms, gaps and statuses in their place among the events: what came before
             # them is handed on first.
@@ -223,6 +230,21 @@ class RelaySource(Runner):
         if last is not None:
             self.offset, self.published = last
         await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
+
+    def _new(self, events: Iterable[Event]) -> list[Event]:
+        """The events not handed on lately (by id); remembered from now on."""
+        recent, order = self._recent, self._recent_order
+        fresh = []
+        for event in events:
+            if event.id in recent:
+                self.repeats += 1
+                continue
+            recent.add(event.id)
+            order.append(event.id)
+            fresh.append(event)
+        while len(order) > RECENT_IDS:
+            recent.discard(order.popleft())
+        return fresh
 
     async def _apply(self, item: wire.Item) -> None:
         if isinstance(item, wire.Alarms):
