@@ -35,7 +35,9 @@ class AlarmClient(Protocol):
     @property
     def cfg(self) -> LogsInAs: ...
 
-    async def acknowledge(self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack") -> None: ...
+    async def acknowledge(
+        self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack", *, note: str = ""
+    ) -> None: ...
 
     async def force_acknowledge(self, ref: AlarmRef) -> None: ...
 
@@ -205,7 +207,7 @@ class AlarmDesk:
         client = self.client(source)
         action = "ack" if ack_type == "Ack" else "nack"
         await self._audited_each(
-            source, action, refs, lambda: client.acknowledge(refs, ack_type), note=note
+            source, action, refs, lambda: client.acknowledge(refs, ack_type, note=note), note=note
         )
 
     async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:

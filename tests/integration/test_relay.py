@@ -29,7 +29,7 @@ from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.sources.relay import wire
-from vmstui.sources.relay.actions import console_name
+from vmstui.sources.relay.actions import CommandRefused, console_name
 from vmstui.sources.relay.commands import CommandSender
 from vmstui.store import Store
 
@@ -497,3 +497,26 @@ async def test_the_relay_losing_its_broker_mid_stream_loses_nothing(
             assert relay.hub.statuses["relay"].reconnects >= 1
     assert received == relayed
     assert await stored_ids(tmp_path / "console.db") == relayed
+
+
+async def test_a_note_and_a_triggers_content_travel_through_the_relay(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            await live(console, "site")
+            first = await sim.trigger_alarm(alarm.guid)
+            await wait_for(lambda: console.desk.can_act("hq"), 20, what="hq takes actions")
+            desk = console.desk
+            await desk.acknowledge("hq", [AlarmRef(first, alarm.guid)], note="checked on camera")
+            instance = await desk.trigger("hq", alarm.guid, context="Door forced", priority=7)
+            triggered = sim.alarms.get(instance)
+            assert (triggered.content.context, triggered.content.priority) == ("Door forced", 7)
+            with pytest.raises(CommandRefused, match="urls"):
+                await desk.trigger("hq", alarm.guid, urls=["https://example.com/"])
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, note FROM audit ORDER BY id").fetchall()
+    assert audit == [("ack", "checked on camera"), ("trigger", "")]

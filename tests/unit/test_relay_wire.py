@@ -56,7 +56,9 @@ def test_a_command_and_its_outcome_read_back() -> None:
     assert wire.decode_command(wire.encode_command(command)) == command
     for outcome in (wire.Outcome(False, "the VMS said no"), wire.Outcome(True, "ok", 12)):
         assert wire.decode_outcome(wire.encode_outcome(outcome)) == outcome
-    trigger = wire.Command("trigger", "hq", text="Leak alarm", entity="Door 1")
+    trigger = wire.Command(
+        "trigger", "hq", text="Leak alarm", entity="Door 1", context="wet", priority=3
+    )
     assert wire.decode_command(wire.encode_command(trigger)) == trigger
     with pytest.raises(Malformed):
         wire.decode_outcome(b'{"v": 1, "ok": true, "result": "ok", "instance": "12"}')
@@ -92,6 +94,8 @@ def test_a_bad_stream_message_is_malformed(body: bytes) -> None:
         {"action": "ack", "source": "hq", "refs": [[True, "a"]]},
         {"action": "ack", "source": "hq", "note": 5},
         {"action": "ack", "source": "hq", "refs": "all"},
+        {"action": "trigger", "source": "hq", "priority": 256},
+        {"action": "trigger", "source": "hq", "priority": "1"},
     ],
 )
 def test_a_bad_command_is_malformed(body: dict[str, object]) -> None:

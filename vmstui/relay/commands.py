@@ -189,7 +189,13 @@ class CommandRunner:
         elif command.action == "context":
             await desk.edit_context(source, refs[0], command.text)
         else:
-            return await desk.trigger(source, command.text, command.entity or None)
+            return await desk.trigger(
+                source,
+                command.text,
+                command.entity or None,
+                context=command.context or None,
+                priority=command.priority or None,
+            )
         return None
 
     async def _announce(

@@ -44,7 +44,7 @@ class RelayActions:
     def cfg(self) -> RelaySourceConfig:
         return self._sender.cfg
 
-    async def _send(self, action: wire.Action, refs: Sequence[AlarmRef] = (), **more: str) -> int:
+    async def _send(self, action: wire.Action, refs: Sequence[AlarmRef] = (), **more: Any) -> int:
         command = wire.Command(
             action,
             self.source,
@@ -57,8 +57,10 @@ class RelayActions:
             raise CommandRefused(f"the relay: {outcome.result}")
         return outcome.instance or 0
 
-    async def acknowledge(self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack") -> None:
-        await self._send("ack" if ack_type == "Ack" else "nack", refs)
+    async def acknowledge(
+        self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack", *, note: str = ""
+    ) -> None:
+        await self._send("ack" if ack_type == "Ack" else "nack", refs, note=note)
 
     async def force_acknowledge(self, ref: AlarmRef) -> None:
         await self._send("force-ack", [ref])
@@ -76,7 +78,18 @@ class RelayActions:
         await self._send("context", [ref], text=context)
 
     async def trigger(self, alarm: str, source: str | None = None, **content: Any) -> int:
-        return await self._send("trigger", text=alarm, entity=source or "")
+        """With a context and a priority; other content (attachments, URLs, ...) is not
+        carried through a relay yet, and asking for it is refused rather than dropped."""
+        context, priority = content.pop("context", None), content.pop("priority", None)
+        if any(content.values()):
+            raise CommandRefused(f"a trigger through the relay carries no {', '.join(content)}")
+        return await self._send(
+            "trigger",
+            text=alarm,
+            entity=source or "",
+            context=context or "",
+            priority=priority or 0,
+        )
 
 
 class RelayCommands:

@@ -174,6 +174,8 @@ class Command:
     entity: str = ""
     note: str = ""
     console: str = ""
+    context: str = ""  # a trigger's
+    priority: int = 0  # a trigger's, 1 (most urgent) to 255; 0: the alarm's own
 
 
 def encode_command(command: Command) -> bytes:
@@ -184,6 +186,8 @@ def encode_command(command: Command) -> bytes:
             "refs": [list(ref) for ref in command.refs],
             "text": command.text,
             "entity": command.entity,
+            "context": command.context,
+            "priority": command.priority,
             "note": command.note,
             "console": command.console,
         }
@@ -194,6 +198,12 @@ def _text(body: dict[str, Any], key: str, limit: int = 2000) -> str:
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > limit:
         raise Malformed(f"command {key} is not text (at most {limit} characters)")
+    return value
+
+
+def _priority(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= 255:
+        raise Malformed("command priority is not 0 to 255")
     return value
 
 
@@ -227,6 +237,8 @@ def decode_command(data: bytes) -> Command:
         refs=tuple(refs),
         text=_text(body, "text"),
         entity=_text(body, "entity", 200),
+        context=_text(body, "context"),
+        priority=_priority(body.get("priority", 0)),
         note=_text(body, "note"),
         console=_text(body, "console", 100),
     )
