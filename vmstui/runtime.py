@@ -125,15 +125,21 @@ class Runtime:
         return cached.name if cached is not None else lambda guid: ""
 
     def start(self) -> None:
-        """Connect every source, each under its own supervisor."""
-        for name, source in self.runners.items():
-            self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
+        """Connect every source, each under its own supervisor (a relay: once it is the
+        site's active one)."""
+        if self.relay is not None:
+            relay = self.relay.run(start_sources=self._start_sources)
+            self._tasks.append(asyncio.create_task(relay, name="relay"))
+        else:
+            self._start_sources()
         if self.bridge is not None:
             self.bridge.start()
-        if self.relay is not None:
-            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.settings.rules:
             self._tasks.append(asyncio.create_task(self._outbox_status(), name="outbox-status"))
+
+    def _start_sources(self) -> None:
+        for name, source in self.runners.items():
+            self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
 
     async def _outbox_status(self) -> None:
         """The outbox as a status chip, refreshed while running (also without the bridge:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aio_pika
@@ -39,8 +39,9 @@ from vmstui.hub import (
 )
 from vmstui.models import utcnow
 from vmstui.relay.commands import CommandRunner
+from vmstui.relay.lock import RelayLock
 from vmstui.sources.relay import amqp, wire
-from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor
+from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +94,31 @@ class Relay:
         self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
         self._streamed = False  # the stream confirmed the first of them (its copies wait)
         self.commands = CommandRunner(cfg.name, hub, desk)
+        self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
         self.connection: AbstractConnection | None = None  # while a session has one
         self.supervisor = Supervisor.reporting_to(
             hub, RELAY, RELAY, self._session, backoff=Backoff(initial=1, maximum=30)
         )
 
-    async def run(self) -> None:
+    async def run(self, start_sources: Callable[[], None] = lambda: None) -> None:
+        """Wait to be the site's active relay (a standby until then), then start the sources
+        and publish; raise LockLost if the lock goes (the process ends: see `lock`)."""
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await self.supervisor.run()
+            await self.lock.acquire()
+            start_sources()
+            tasks = [
+                asyncio.create_task(self.lock.lost(), name="relay-lock"),
+                asyncio.create_task(self.supervisor.run(), name="relay-publisher"),
+            ]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # the lock lost: LockLost
         finally:
+            await cancel_all(tasks)
             self._updates.close()
+            await self.lock.release()
 
     def retry_now(self) -> bool:
         return self.supervisor.retry_now()
