@@ -18,7 +18,6 @@ from vmstui.simulator import Simulator
 
 from ..brokers import AMQP_PORT, HOST, LOGIN, PASSWORD
 from .test_cli import vmstui, write_config
-from .test_relay import relay_name  # noqa: F401 - the fixture: a relay of the test's own
 
 URL = f"amqp://{HOST}:{AMQP_PORT}/"
 ENV = {"VMSTUI_TEST_RELAY_PASSWORD": PASSWORD}
@@ -50,7 +49,7 @@ async def test_tail_reads_what_the_relay_process_publishes(
     sim: Simulator,
     settings_for: Any,
     tmp_path: Path,
-    relay_name: str,  # noqa: F811
+    relay_name: str,
 ) -> None:
     relay_cfg = relay_config(tmp_path, settings_for(), relay_name)
     relay = await asyncio.create_subprocess_exec(

@@ -14,21 +14,14 @@ from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 
-from ..integration.test_relay import (
-    SECRET,
-    console_settings,
-    live,
-    relay_name,  # noqa: F401 - the fixture
-    relay_settings,
-    running,
-)
+from ..relays import SECRET, console_settings, live, relay_settings, running
 from .test_console import until
 
 
 async def test_the_console_on_a_relay(
     sim: Simulator,
     tmp_path: Path,
-    relay_name: str,  # noqa: F811
+    relay_name: str,
 ) -> None:
     alarm = sim.entities["Alarm"][0]
     camera, door = sim.entities["Camera"][0].guid, sim.entities["Door"][0].guid
