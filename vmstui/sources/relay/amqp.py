@@ -7,6 +7,7 @@ into a message: a failure is told with the configured URL and the broker's words
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
@@ -20,6 +21,10 @@ from vmstui.config_relay import AmqpAddress
 from vmstui.errors import UserError
 from vmstui.sources.relay import wire
 from vmstui.tls import client_context
+
+# aiormq logs each failed connect at ERROR with its traceback; vmstui reports the link itself
+# (the source's status, and one line per incident), retried under the supervisor.
+logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
 
 
 class BrokerUnreachable(UserError):
