@@ -112,7 +112,7 @@ class Runtime:
             if relay is None:
                 raise ConfigError("the config has no [relay] section: nowhere to publish")
             password = self.secrets.require(relay.password_ref, NO_PASSWORD)
-            self.relay = Relay(relay, self.hub, self.desk, password, sources=self.runners)
+            self.relay = Relay(relay, self.hub, self.desk, password, self.runners)
 
     def namer(self, source: str) -> Callable[[str], str]:
         """GUID → name for `source`'s ids ("" when none is known): the config's maps, then the

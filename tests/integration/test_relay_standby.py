@@ -4,6 +4,7 @@ that loses its lock stops."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from vmstui.relay.lock import LockLost
@@ -16,6 +17,7 @@ from ..relays import (
     collect,
     console_settings,
     emit,
+    gaps,
     live,
     open_streams,
     relay_settings,
@@ -59,10 +61,19 @@ async def test_a_standby_relay_takes_over_when_the_active_one_goes(
             await emit(sim, 50)
             after: list[str] = []
             await collect(at_console, after, 50)
+            # The time no relay was active is a gap every console reads.
+            await wait_for(lambda: gaps(tmp_path / "console.db") == 1, 20, what="the gap")
     finally:
         await active.close()
     assert len(set(before + after)) == 100
     assert await stored_ids(tmp_path / "console.db") == before + after
+    with sqlite3.connect(tmp_path / "console.db") as db:
+        ((source, start, end, reason),) = db.execute(
+            "SELECT source, start_us, end_us, reason FROM gaps"
+        ).fetchall()
+    assert source == "hq" and "no relay was active" in reason
+    # From the active relay's last message (to the second) to the standby's session.
+    assert 0 <= end - start < 10_000_000
 
 
 async def test_an_active_relay_that_loses_its_lock_stops(

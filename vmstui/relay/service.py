@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import aio_pika
@@ -37,9 +37,11 @@ from vmstui.hub import (
     Subscriber,
     Update,
 )
-from vmstui.models import utcnow
+from vmstui.models import Gap, utcnow
 from vmstui.relay.commands import CommandRunner
 from vmstui.relay.lock import RelayLock
+from vmstui.relay.takeover import TakeoverGaps, last_published
+from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
@@ -83,12 +85,15 @@ class Relay:
         hub: Hub,
         desk: AlarmDesk,
         password: SecretStr,
-        sources: Iterable[str],
+        runners: Mapping[str, Runner],
     ) -> None:
         self.cfg = cfg
         self.hub = hub
         self._password = password
-        self._sources = frozenset(sources)
+        self._sources = frozenset(runners)
+        self._gap_free = {name for name, runner in runners.items() if runner.supervisor.gap_free()}
+        self._takeover = TakeoverGaps(None, (), set())
+        self._gaps_due: list[Gap] = []
         # Subscribed before any source starts: nothing they publish is missed.
         self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
         self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
@@ -107,6 +112,12 @@ class Relay:
         tasks: list[asyncio.Task[None]] = []
         try:
             await self.lock.acquire()
+            try:
+                since = await last_published(self.cfg, self._password)
+            except amqp.BrokerUnreachable as exc:
+                log.warning("relay %s: no takeover gap can be recorded: %s", self.cfg.name, exc)
+                since = None
+            self._takeover = TakeoverGaps(since, self._sources, self._gap_free)
             start_sources()
             tasks = [
                 asyncio.create_task(self.lock.lost(), name="relay-lock"),
@@ -197,7 +208,11 @@ class Relay:
             if not taken.done():
                 taken.cancel()  # a Queue.get cancelled leaves its item in the queue
             elif not taken.cancelled():
-                self._unsent.extend(items(taken.result(), self._sources))
+                updates = taken.result()
+                self._unsent.extend(items(updates, self._sources))
+                self._gaps_due.extend(self._takeover.gaps(updates))
+        while self._gaps_due:
+            await self.hub.gap(self._gaps_due.pop(0))  # to the cache; next round the stream
         if self._unsent:
             unsent, self._unsent = self._unsent, []
             return unsent
