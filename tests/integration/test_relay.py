@@ -241,3 +241,16 @@ async def test_the_relay_losing_its_broker_mid_stream_loses_nothing(
             assert relay.hub.statuses["relay"].reconnects >= 1
     assert received == relayed
     assert await stored_ids(tmp_path / "console.db") == relayed
+
+
+async def test_a_relay_that_stops_says_so_for_its_sources(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    async with running(console_settings(tmp_path, relay_name, "console.db")) as console:
+        async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+            await live(relay, "hq")
+            await live(relay, "relay")
+            await wait_for(lambda: "hq" in console.hub.statuses, 20, what="hq's status")
+            assert console.hub.statuses["hq"].state == "live"
+        await wait_for(lambda: console.hub.statuses["hq"].state == "stopped", 20, what="hq stopped")
+        assert console.hub.statuses["hq"].detail == "the relay stopped"

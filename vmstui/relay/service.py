@@ -51,6 +51,7 @@ RELAY = "relay"  # the status chip of the relay's own link to its broker
 BATCH_MAX = 500  # events in one stream message
 PENDING_MAX = 100_000  # events the relay holds for the broker before its sources wait
 _COPY = aiormq.spec.Basic.Properties(content_type=wire.CONTENT_TYPE, message_type=wire.STREAM_TYPE)
+STOP_SAY_S = 2.0  # for the sources' last "stopped" statuses when the relay stops
 STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
 
 
@@ -167,6 +168,9 @@ class Relay:
             )
             try:
                 await self._publish_all(channel, exchange, closed)
+            except asyncio.CancelledError:
+                await self._say_stopped(channel, exchange)
+                raise
             finally:
                 closed.cancel()
                 waits[0].cancel()
@@ -189,6 +193,29 @@ class Relay:
                 await self._publish(channel, exchange, self._unsent[0])
                 self._unsent.pop(0)
                 self._streamed = False
+
+    async def _say_stopped(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
+        """A relay that stops says so for each of its sources, so that no console goes on
+        showing them live (bounded: a broker that does not answer cannot hold the stop)."""
+        now = utcnow()
+        stopped = [
+            wire.Status(
+                status.model_copy(
+                    update={"state": "stopped", "detail": "the relay stopped", "since": now}
+                )
+            )
+            for name, status in self.hub.statuses.items()
+            if name in self._sources
+        ]
+        streamed, self._streamed = self._streamed, False  # the head of _unsent's, kept
+        try:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_SAY_S):
+                    for item in stopped:
+                        await self._publish(channel, exchange, item)
+                        self._streamed = False
+        finally:
+            self._streamed = streamed
 
     def _statuses(self) -> list[wire.Item]:
         return [
