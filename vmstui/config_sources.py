@@ -245,6 +245,10 @@ class RelaySourceConfig(PasswordSource, AmqpAddress, Reconnecting):
     the default keeps at most ~20,000 events in memory while a console catches up."""
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
     """Seconds to wait for the connection to the broker."""
+    watchdog_s: Annotated[float, Field(gt=0, le=3600)] = 90
+    """Seconds without a word from the relay (it says its sources' statuses every 30 s even
+    when nothing happens) after which it is taken as gone: its sources' chips say so, and
+    the stream is read again from where this console is."""
 
 
 SourceConfig = Annotated[

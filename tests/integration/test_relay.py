@@ -13,6 +13,7 @@ import pytest
 
 from vmstui.config import parse_settings
 from vmstui.relay import service
+from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.relay import wire
 from vmstui.store import Store
@@ -20,6 +21,7 @@ from vmstui.store import Store
 from ..brokers import amqp
 from ..conftest import wait_for
 from ..relays import (
+    SECRET,
     arrived,
     collect,
     console_settings,
@@ -254,3 +256,35 @@ async def test_a_relay_that_stops_says_so_for_its_sources(
             assert console.hub.statuses["hq"].state == "live"
         await wait_for(lambda: console.hub.statuses["hq"].state == "stopped", 20, what="hq stopped")
         assert console.hub.statuses["hq"].detail == "the relay stopped"
+
+
+async def test_a_console_notices_a_relay_gone_silent(
+    sim: Simulator, tmp_path: Path, relay_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "STATUS_EVERY_S", 0.2)  # the relay's word when all is quiet
+    settings = console_settings(tmp_path, relay_name)
+    data = settings.model_dump(mode="json", exclude_defaults=True)
+    data["sources"][0]["watchdog_s"] = 1.5
+    async with running(parse_settings(data)) as console:
+        relay = Runtime(relay_settings(sim, tmp_path, relay_name), relay=True, secrets=SECRET)
+        await relay.open()
+        try:
+            relay.start()
+            await live(relay, "hq")
+            await wait_for(lambda: "hq" in console.hub.statuses, 20, what="hq's status")
+            await asyncio.sleep(2)  # quiet, but the relay's word keeps the console's view
+            assert console.hub.statuses["hq"].state == "live"
+            assert console.hub.statuses["site"].state == "live"
+            assert relay.relay is not None
+            # Gone without a word, as a killed process is: its link first, then the rest.
+            assert relay.relay.connection is not None
+            await relay.relay.connection.close()
+            for task in relay._tasks:
+                task.cancel()
+            await wait_for(
+                lambda: console.hub.statuses["hq"].state == "stopped", 20, what="hq stopped"
+            )
+            assert "no word from the relay" in console.hub.statuses["hq"].detail
+            assert "has said nothing" in console.hub.statuses["site"].detail
+        finally:
+            await relay.close()

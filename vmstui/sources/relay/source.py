@@ -77,6 +77,7 @@ class RelaySource(Runner):
         self.commands = RelayCommands(cfg, self._password)
         self.acting: Callable[[str, RelayActions], object] | None = None
         self._acts_for: set[str] = set()
+        self._remote: set[str] = set()  # the relay's sources whose statuses came
         # Ids handed on lately: a batch the relay sent again after losing its broker (its
         # confirm lost, the message kept after all) is in the stream twice.
         self._recent: set[str] = set()
@@ -147,7 +148,14 @@ class RelaySource(Runner):
         control: SessionControl,
     ) -> None:
         while True:
-            taken = [await inbox.get()]
+            try:
+                taken = [await asyncio.wait_for(inbox.get(), self.cfg.watchdog_s)]
+            except TimeoutError:
+                self._silent()
+                raise amqp.BrokerUnreachable(
+                    f"the relay has said nothing for {self.cfg.watchdog_s:g} s"
+                    " (is `vmstui relay` running?)"
+                ) from None
             while len(taken) < TAKE_MAX and not inbox.empty():
                 taken.append(inbox.get_nowait())
             messages = [message for message in taken if message is not None]
@@ -231,6 +239,18 @@ class RelaySource(Runner):
             self.offset, self.published = last
         await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
 
+    def _silent(self) -> None:
+        """The relay's sources as a silent relay leaves them: not known to be live."""
+        detail = f"no word from the relay for {self.cfg.watchdog_s:g} s"
+        for name in self._remote:
+            status = self.hub.statuses.get(name)
+            if status is not None and status.state != "stopped":
+                self.hub.status(
+                    status.model_copy(
+                        update={"state": "stopped", "detail": detail, "since": utcnow()}
+                    )
+                )
+
     def _new(self, events: Iterable[Event]) -> list[Event]:
         """The events not handed on lately (by id); remembered from now on."""
         recent, order = self._recent, self._recent_order
@@ -253,6 +273,7 @@ class RelaySource(Runner):
         elif isinstance(item, wire.GapMarker):
             await self.hub.gap(item.gap)
         elif isinstance(item, wire.Status) and item.status.source != self.name:
+            self._remote.add(item.status.source)
             self.hub.status(item.status)
 
     async def _resumed(self, offset: int, stamp: datetime | None) -> None:
