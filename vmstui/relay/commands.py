@@ -1,6 +1,7 @@
 """The relay's command queue: alarm actions the consoles ask for, each run once.
 
-A command is a message on the durable quorum queue `{name}.commands` with its idempotency
+A command is a message on the durable quorum queue `{name}.commands` (sent through the direct
+exchange of the same name) with its idempotency
 key as `message_id`, where to answer as `reply_to`, an `expiration` (the broker drops a
 command nobody took in time), and `user_id`, which RabbitMQ checks is the user the sender
 logged in as: the operator. The relay runs it through its alarm desk (so the VMS is called
@@ -74,7 +75,7 @@ class CommandRunner:
         exchange = await channel.declare_exchange(dead, aio_pika.ExchangeType.FANOUT, durable=True)
         queue = await channel.declare_queue(dead, durable=True)
         await queue.bind(exchange)
-        await channel.declare_queue(
+        commands = await channel.declare_queue(
             wire.commands_name(self.relay),
             durable=True,
             arguments={
@@ -83,6 +84,12 @@ class CommandRunner:
                 "x-delivery-limit": DELIVERY_LIMIT,
             },
         )
+        # Consoles send through an exchange of the queue's name: a console user may write
+        # to it and to nothing else (the default exchange would reach the stream too).
+        inbound = await channel.declare_exchange(
+            wire.commands_name(self.relay), aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        await commands.bind(inbound, routing_key=wire.commands_name(self.relay))
 
     async def start(self, connection: AbstractConnection) -> None:
         """Consume the command queue on a channel of its own, one command at a time."""

@@ -16,7 +16,12 @@ import logging
 import uuid
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
 from pydantic import SecretStr
 
 from vmstui.config_sources import RelaySourceConfig
@@ -37,6 +42,7 @@ class CommandSender:
         self._password = password
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
         self._reply_to = ""
         self._waiting: dict[str, asyncio.Future[wire.Outcome]] = {}
         self.unreadable = 0  # replies that did not read
@@ -51,6 +57,9 @@ class CommandSender:
         )
         self._channel = await self._connection.channel(publisher_confirms=True)
         await amqp.commands(self._channel, self.cfg.relay)  # the relay has declared it
+        self._exchange = await self._channel.get_exchange(
+            wire.commands_name(self.cfg.relay), ensure=False
+        )
         replies = await self._channel.declare_queue(exclusive=True, auto_delete=True)
         self._reply_to = replies.name
         await replies.consume(self._reply, no_ack=True)
@@ -86,7 +95,7 @@ class CommandSender:
     ) -> wire.Outcome:
         """Send `command` (under `key`, or a new one) and return the relay's outcome; sent
         again with the same key when no answer came in `wait_s`, `tries` times in all."""
-        if self._channel is None:
+        if self._exchange is None:
             raise RuntimeError("CommandSender.send before open")
         key = key or uuid.uuid4().hex
         body = wire.encode_command(command)
@@ -104,7 +113,7 @@ class CommandSender:
                     user_id=self.cfg.username,
                     type=wire.COMMAND_TYPE,
                 )
-                await self._channel.default_exchange.publish(
+                await self._exchange.publish(
                     message, routing_key=wire.commands_name(self.cfg.relay)
                 )
                 with contextlib.suppress(TimeoutError):
