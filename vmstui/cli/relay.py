@@ -55,7 +55,8 @@ async def serve(settings: Settings) -> None:
 def relay(config_path: Path | None) -> None:
     """Run the relay: hold the config's sources (as the console does) and publish every
     event, alarm change, gap and status to RabbitMQ ([relay]) for the consoles, and run
-    their alarm commands once each. Headless; stops cleanly on SIGTERM or Ctrl-C."""
+    their alarm commands once each. A second relay of the same name waits as a standby and
+    takes over when this one goes. Headless; stops cleanly on SIGTERM or Ctrl-C."""
     settings = settings_from(config_path)
     if settings.relay is None:
         raise click.ClickException("the config has no [relay] section: nowhere to publish")
