@@ -117,12 +117,25 @@ class Runtime:
     def namer(self, source: str) -> Callable[[str], str]:
         """GUID → name for `source`'s ids ("" when none is known): the config's maps, then the
         VMS's names (looked up in the background); for a source not running here, the
-        names its earlier runs kept in the cache."""
+        names a relay sends for it, and those kept in the cache."""
         runner = self.genetec.get(source)
         if runner is not None:
             return runner.directory.name
         cached = self.cached_names.get(source)
-        return cached.name if cached is not None else lambda guid: ""
+        relays = [r for r in self.runners.values() if isinstance(r, RelaySource)]
+        if not relays:
+            return cached.name if cached is not None else lambda guid: ""
+
+        def name(guid: str) -> str:
+            # A relay's source: the names its relay sent since start, then those kept.
+            key = guid.strip("{}").lower()
+            for relay in relays:
+                found = relay.names.get(source, {}).get(key)
+                if found:
+                    return found
+            return cached.name(guid) if cached is not None else ""
+
+        return name
 
     def start(self) -> None:
         """Connect every source, each under its own supervisor (a relay: once it is the

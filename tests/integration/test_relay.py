@@ -288,3 +288,24 @@ async def test_a_console_notices_a_relay_gone_silent(
             assert "has said nothing" in console.hub.statuses["site"].detail
         finally:
             await relay.close()
+
+
+async def test_a_relay_console_shows_the_vms_names(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm, door = sim.entities["Alarm"][4], sim.entities["Door"][1]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            await live(console, "site")
+            await sim.trigger_alarm(alarm.guid, door.guid)
+            name = console.namer("hq")
+            await wait_for(
+                lambda: name(alarm.guid) == alarm.name and name(door.guid) == door.name,
+                20,
+                what="the alarm's and the door's names from the relay",
+            )
+    # Kept in the console's cache: a restart shows them before the relay says anything.
+    async with running(console_settings(tmp_path, relay_name)) as console:
+        assert console.namer("hq")(alarm.guid) == alarm.name

@@ -43,6 +43,7 @@ def test_every_item_reads_back_as_written() -> None:
         wire.Alarms("hq", [Alarm(source="hq", instance_id=7, alarm_guid="a", priority=3)], True),
         wire.GapMarker(Gap(source="hq", start=now - timedelta(seconds=5), end=now, reason="x")),
         wire.Status(SourceStatus(source="hq", vendor="genetec", state="live", events=4)),
+        wire.Names("hq", [("0b1c", "Lobby door", "Door"), ("42", "Door forced", "EventType")]),
     ]
     for item in items:
         assert wire.decode(wire.encode(item)) == item
@@ -78,6 +79,8 @@ def test_a_command_and_its_outcome_read_back() -> None:
         b' "instance_id": 1, "alarm_guid": "a"}]}',
         b'{"v": 1, "what": "gap"}',
         b'{"v": 1, "what": "nothing"}',
+        b'{"v": 1, "what": "names", "source": "hq", "names": [["a", "b"]]}',
+        b'{"v": 1, "what": "names", "names": []}',
     ],
 )
 def test_a_bad_stream_message_is_malformed(body: bytes) -> None:

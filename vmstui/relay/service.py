@@ -33,6 +33,7 @@ from vmstui.hub import (
     EventsArrived,
     GapRecorded,
     Hub,
+    NamesChanged,
     StatusChanged,
     Subscriber,
     Update,
@@ -52,6 +53,7 @@ BATCH_MAX = 500  # events in one stream message
 PENDING_MAX = 100_000  # events the relay holds for the broker before its sources wait
 _COPY = aiormq.spec.Basic.Properties(content_type=wire.CONTENT_TYPE, message_type=wire.STREAM_TYPE)
 STOP_SAY_S = 2.0  # for the sources' last "stopped" statuses when the relay stops
+NAMES_MAX = 2000  # names in one stream message
 STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
 
 
@@ -95,6 +97,8 @@ class Relay:
         self._gap_free = {name for name, runner in runners.items() if runner.supervisor.gap_free()}
         self._takeover = TakeoverGaps(None, (), set())
         self._gaps_due: list[Gap] = []
+        self._names_due: set[str] = set()  # sources with names the VMS gave since sent
+        self._names_sent: dict[str, dict[str, tuple[str, str]]] = {}
         # Subscribed before any source starts: nothing they publish is missed.
         self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
         self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
@@ -184,8 +188,11 @@ class Relay:
         self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[Any]
     ) -> None:
         # On (re)connect, and every STATUS_EVERY_S, the sources' statuses as they stand: a
-        # console that starts later reads them without waiting for the next change.
+        # console that starts later reads them without waiting for the next change. And on
+        # (re)connect every name known: the stream's retention may have dropped the first.
         self._unsent.extend(self._statuses())
+        self._names_sent.clear()
+        self._unsent.extend(await self._names(self._sources))
         while True:
             if not self._unsent:
                 self._unsent = await self._next_items(closed)
@@ -217,6 +224,24 @@ class Relay:
         finally:
             self._streamed = streamed
 
+    async def _names(self, sources: Iterable[str]) -> list[wire.Item]:
+        """The names the relay's cache holds for `sources` that were not sent yet (or were
+        renamed since): the sources' directories keep them there."""
+        store = self.hub.store
+        if store is None:
+            return []
+        out: list[wire.Item] = []
+        for source in sorted(sources):
+            sent = self._names_sent.setdefault(source, {})
+            new = []
+            for row in await store.names(source):
+                if sent.get(row.guid) != (row.name, row.kind):
+                    sent[row.guid] = (row.name, row.kind)
+                    new.append((row.guid, row.name, row.kind))
+            for start in range(0, len(new), NAMES_MAX):
+                out.append(wire.Names(source, new[start : start + NAMES_MAX]))
+        return out
+
     def _statuses(self) -> list[wire.Item]:
         return [
             wire.Status(status)
@@ -238,8 +263,16 @@ class Relay:
                 updates = taken.result()
                 self._unsent.extend(items(updates, self._sources))
                 self._gaps_due.extend(self._takeover.gaps(updates))
+                self._names_due.update(
+                    u.source
+                    for u in updates
+                    if isinstance(u, NamesChanged) and u.source in self._sources
+                )
         while self._gaps_due:
             await self.hub.gap(self._gaps_due.pop(0))  # to the cache; next round the stream
+        if self._names_due:
+            due, self._names_due = self._names_due, set()
+            self._unsent.extend(await self._names(due))
         if self._unsent:
             unsent, self._unsent = self._unsent, []
             return unsent

@@ -32,11 +32,13 @@ from vmstui.models import Alarm, Event, Gap, as_utc, utcnow
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
 from vmstui.sources.relay.actions import RelayActions, RelayCommands
+from vmstui.store import CachedName
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl
 
 log = logging.getLogger(__name__)
 
 VENDOR = "relay"
+EVENT_TYPE = "EventType"  # a name's kind for an event type number, not a GUID
 ACTING_VENDORS = frozenset({"genetec"})  # whose alarms take actions (through the relay)
 RECENT_IDS = 100_000  # event ids remembered against a batch the relay sent twice
 STOP_WAIT_S = 2.0  # a stopping session finishes the batch in hand for this long at most
@@ -78,6 +80,8 @@ class RelaySource(Runner):
         self.acting: Callable[[str, RelayActions], object] | None = None
         self._acts_for: set[str] = set()
         self._remote: set[str] = set()  # the relay's sources whose statuses came
+        # The names the relay's VMSs gave, by source: lower-case GUID → name.
+        self.names: dict[str, dict[str, str]] = {}
         # Ids handed on lately: a batch the relay sent again after losing its broker (its
         # confirm lost, the message kept after all) is in the stream twice.
         self._recent: set[str] = set()
@@ -239,6 +243,19 @@ class RelaySource(Runner):
             self.offset, self.published = last
         await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
 
+    async def _named(self, item: wire.Names) -> None:
+        """Names for the screen now, and kept in the cache (a restart shows them at once)."""
+        known = self.names.setdefault(item.source, {})
+        for guid, name, kind in item.names:
+            if kind != EVENT_TYPE:
+                known[guid.strip("{}").lower()] = name
+        if self.hub.store is not None:
+            now = utcnow()
+            await self.hub.store.save_names(
+                [CachedName(item.source, guid, name, kind, now) for guid, name, kind in item.names]
+            )
+        self.hub.names_changed(item.source)
+
     def _silent(self) -> None:
         """The relay's sources as a silent relay leaves them: not known to be live."""
         detail = f"no word from the relay for {self.cfg.watchdog_s:g} s"
@@ -272,6 +289,8 @@ class RelaySource(Runner):
             await self.hub.alarms(item.source, item.alarms, full=item.full)
         elif isinstance(item, wire.GapMarker):
             await self.hub.gap(item.gap)
+        elif isinstance(item, wire.Names):
+            await self._named(item)
         elif isinstance(item, wire.Status) and item.status.source != self.name:
             self._remote.add(item.status.source)
             self.hub.status(item.status)

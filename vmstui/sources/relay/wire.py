@@ -6,6 +6,7 @@ Stream messages (the relay → every console), one JSON object each:
   {"v": 1, "what": "alarms", "source": s, "full": b, "alarms": [Alarm, ...]}
   {"v": 1, "what": "gap", "gap": Gap}
   {"v": 1, "what": "status", "status": SourceStatus}
+  {"v": 1, "what": "names", "source": s, "names": [[guid, name, kind], ...]}
 Commands (a console → the relay's command queue) and their outcomes (the reply):
   {"v": 1, "action": a, "source": s, "refs": [[instance_id, alarm_guid], ...], ...}
   {"v": 1, "ok": b, "result": text}
@@ -74,7 +75,16 @@ class Status:
     status: SourceStatus
 
 
-Item = Events | Alarms | GapMarker | Status
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Names the VMS gave a source's ids (entities, users, alarms; kind "EventType": an
+    event type number's), so a console shows names, not GUIDs."""
+
+    source: str
+    names: Sequence[tuple[str, str, str]]  # (guid, name, kind)
+
+
+Item = Events | Alarms | GapMarker | Status | Names
 
 
 def _dump(body: dict[str, Any]) -> bytes:
@@ -101,6 +111,8 @@ def encode(item: Item) -> bytes:
     if isinstance(item, Alarms):
         alarms = [alarm.model_dump(mode="json") for alarm in item.alarms]
         return _dump({"what": "alarms", "source": item.source, "full": item.full, "alarms": alarms})
+    if isinstance(item, Names):
+        return _dump({"what": "names", "source": item.source, "names": list(item.names)})
     if isinstance(item, GapMarker):
         return _dump({"what": "gap", "gap": item.gap.model_dump(mode="json")})
     return _dump({"what": "status", "status": item.status.model_dump(mode="json")})
@@ -138,11 +150,25 @@ def decode(data: bytes) -> Item:
             return GapMarker(Gap.model_validate(body["gap"]))
         if what == "status":
             return Status(SourceStatus.model_validate(body["status"]))
+        if what == "names":
+            return _names(body)
     except (KeyError, TypeError) as exc:
         raise Malformed(f"{what} message without {exc}") from None
     except ValidationError as exc:
         raise Malformed(f"{what} message: {_first_error(exc)}") from None
     raise Malformed(f"unknown message {str(what)[:40]!r}")
+
+
+def _names(body: dict[str, Any]) -> Names:
+    source, rows = body.get("source"), body.get("names")
+    if not isinstance(source, str) or not isinstance(rows, list):
+        raise Malformed("names message without source and names")
+    names = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in row)):
+            raise Malformed("a name is not [guid, name, kind]")
+        names.append((row[0], row[1], row[2]))
+    return Names(source, names)
 
 
 def _first_error(exc: ValidationError) -> str:
