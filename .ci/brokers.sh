@@ -4,6 +4,7 @@
 #     Web-STOMP 127.0.0.1:15674 (path /ws), via rabbitmq_stomp + rabbitmq_web_stomp
 #   - Mosquitto: MQTT 127.0.0.1:1883
 #   - tmux, curl and openssl (a real terminal, a real HTTP peer, throwaway certificate authorities)
+#   - chromium (a real browser, headless: the shift report's HTML page is opened in it)
 # Missing packages come from Debian's archive (one `apt-get update` first, only if
 # something is missing). Every step is bounded by `timeout`; a broker that does not
 # come up in time is reported with a clear "BROKER DOWN" line and the run goes on
@@ -160,7 +161,9 @@ ci_ensure_mosquitto() {
 }
 
 # Commands the tests drive: tmux (a real terminal for the console), curl (a real HTTP peer),
-# openssl (throwaway certificate authorities for the TLS tests). Debian names them alike.
+# openssl (throwaway certificate authorities for the TLS tests), chromium (the report's HTML
+# page in a real browser). Debian names the packages as the commands; the install is bounded
+# by CI_APT_INSTALL_TIMEOUT like every other.
 ci_ensure_commands() {
     local name missing=()
     for name in "$@"; do
@@ -179,8 +182,8 @@ ci_ensure_commands() {
 ci_ensure_brokers() {
     local t0=$SECONDS
     CI_BROKER_PROBLEMS=()
-    ci_ensure_commands tmux curl openssl || {
-        ci_log "TOOL MISSING: tmux, curl or openssl could not be installed; tests that drive them will fail"
+    ci_ensure_commands tmux curl openssl chromium || {
+        ci_log "TOOL MISSING: tmux, curl, openssl or chromium could not be installed; tests that drive them will fail"
         CI_BROKER_PROBLEMS+=("tools")
     }
     ci_ensure_rabbitmq || {

@@ -10,13 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 from vmstui.config_procedures import Procedure, ShelvingConfig
 from vmstui.config_relay import RelayConfig
+from vmstui.config_shifts import Shift
 from vmstui.config_sources import (
     SOURCE_KINDS,
     CamioConfig,
@@ -34,6 +35,7 @@ __all__ = [
     "NO_PASSWORD",
     "SOURCE_KINDS",
     "AlarmsConfig",
+    "BellRing",
     "CacheConfig",
     "CamioConfig",
     "ConfigError",
@@ -46,6 +48,7 @@ __all__ = [
     "RelaySourceConfig",
     "Settings",
     "ShelvingConfig",
+    "Shift",
     "SourceConfig",
     "UiConfig",
     "default_cache_path",
@@ -89,6 +92,22 @@ class LogConfig(Strict):
     """The console's log file, appended to, created with mode 0600."""
 
 
+def _bell_ring(value: Any) -> Any:
+    """One clear line for a value that is none of the three (not pydantic's two)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value in ("once", "off"):
+        return value
+    if number and 1 <= value <= 3600:
+        return float(value)  # a float, as the type says (an int would not serialize as one)
+    raise ValueError(f'{value!r} must be "once", "off", or every how many seconds (1 to 3600)')
+
+
+# How a priority band rings: once, every N seconds while unacknowledged, or never.
+BellRing = Annotated[
+    Literal["once", "off"] | Annotated[float, Field(ge=1, le=3600)], BeforeValidator(_bell_ring)
+]
+
+
 class UiConfig(Strict):
     """How the console looks and sounds."""
 
@@ -97,10 +116,17 @@ class UiConfig(Strict):
     Textual's (`nord`, ...) or one of your files in `$XDG_CONFIG_HOME/vmstui/themes/`. An
     unknown name gives `vmstui-dark`."""
     bell: bool = True
-    """Ring the terminal bell when an alarm at `bell_priority` or more urgent is triggered."""
-    bell_priority: Annotated[int, Field(ge=0, le=255)] = 50
-    """Ring for new alarms at this priority or more urgent (Security Center: 1 is the most
-    urgent; an alarm that gives no priority rings)."""
+    """Ring the terminal bell for alarms, as `bell_high`, `bell_medium` and `bell_low` say
+    for each priority band (the bands of `[alarms]`: `high_priority`, `medium_priority`).
+    False: never."""
+    bell_high: BellRing = 30.0
+    """How an alarm of the high band rings: `"once"` as it arrives; a number N: then again
+    every N seconds while it is not acknowledged (1: Security Desk's "continuously"; `m`
+    silences the repeat for the alarms waiting); `"off"`: never."""
+    bell_medium: BellRing = "once"
+    """How an alarm of the medium band rings (as `bell_high`)."""
+    bell_low: BellRing = "off"
+    """How an alarm of the low band rings (as `bell_high`)."""
     clock: bool = True
     """Show a clock in the status line."""
     always_show_priority: Annotated[int, Field(ge=0, le=255)] = 10
@@ -147,6 +173,8 @@ class Settings(Strict):
     """What to do for an alarm, one `[[procedures]]` table each."""
     relay: RelayConfig | None = None
     """Where `vmstui relay` publishes: `[relay]`. Only the relay reads it."""
+    shifts: list[Shift] = Field(default_factory=list)
+    """The site's shifts, one `[[shifts]]` table each, for `vmstui report --shift NAME`."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -165,6 +193,9 @@ class Settings(Strict):
         procedures = [procedure.name for procedure in self.procedures]
         if len(set(procedures)) != len(procedures):
             raise ValueError("two procedures have the same name")
+        shifts = [shift.name for shift in self.shifts]
+        if len(set(shifts)) != len(shifts):
+            raise ValueError("two shifts have the same name")
         return self
 
     @model_validator(mode="after")
@@ -195,6 +226,13 @@ class Settings(Strict):
                 return source
         names = ", ".join(s.name for s in self.sources)
         raise ConfigError(f"no source named {name!r} (configured: {names})")
+
+    def shift(self, name: str) -> Shift:
+        for shift in self.shifts:
+            if shift.name == name:
+                return shift
+        names = ", ".join(s.name for s in self.shifts) or "none: add [[shifts]] tables"
+        raise ConfigError(f"no shift named {name!r} (configured: {names})")
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

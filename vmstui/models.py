@@ -74,7 +74,8 @@ def utc_us(value: datetime) -> int:
 
 
 def from_us(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
+    # Positional: half the cost of microseconds=value (a cache page converts two a row).
+    return EPOCH + timedelta(0, 0, value)
 
 
 EventKind = Literal["event", "alarm"]

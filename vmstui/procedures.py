@@ -26,6 +26,10 @@ _ITEM = re.compile(
     r"^(?P<indent>[ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?(?P<text>\S.*)$"
 )
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
+# Inline Markdown a step's text is told without (in a message, the audit): links keep their
+# text, emphasis and code marks go.
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(\*\*|__|\*|`)")
 
 
 def procedure_for(procedures: Sequence[Procedure], alarm: Alarm, name: str) -> Procedure | None:
@@ -61,7 +65,8 @@ def steps(markdown: str) -> list[Step]:
             continue
         match = None if fenced else _ITEM.match(line)
         if match is not None:
-            found.append(Step(len(found) + 1, match["text"].strip(), index))
+            text = _MARKS.sub("", _LINK.sub(r"\1", match["text"])).strip()
+            found.append(Step(len(found) + 1, text, index))
             if len(found) == MAX_STEPS:
                 break
     return found

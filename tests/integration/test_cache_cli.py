@@ -55,6 +55,7 @@ def full_config(tmp_path: Path, settings: Settings, cache: Path, **cache_keys: s
 COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
     "tail": lambda config, cache: ["tail", "--config", str(config), "--count", "1"],
     "export": lambda config, cache: ["export", "--config", str(config)],
+    "report": lambda config, cache: ["report", "--config", str(config)],
     "alarms list": lambda config, cache: ["alarms", "--config", str(config), "list"],
     "console": lambda config, cache: ["run", "--config", str(config)],
     "demo": lambda config, cache: ["demo", "--cache", str(cache), "--headless", "--count", "1"],

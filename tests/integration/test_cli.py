@@ -82,7 +82,7 @@ def one_clean_line(err: str) -> str:
 async def test_version_and_help_show_no_secret() -> None:
     code, out, _ = await vmstui("--version")
     assert code == 0 and "vmstui" in out
-    for command in ("tail", "alarms", "export", "simulate", "demo", "bench"):
+    for command in ("tail", "alarms", "export", "report", "simulate", "demo", "bench"):
         code, out, _ = await vmstui(command, "--help")
         assert code == 0 and PASSWORD not in out
 

@@ -107,12 +107,14 @@ async def test_alarm_notifications_update_the_alarm_table(
         assert triggered.kind == "alarm"
         assert triggered.topic.startswith(f"genetec.alarm.{alarm}.")
         assert h.runner.alarms[instance].context == "Perimeter breach north"
-        async with h.runner.client as client:
-            from vmstui.sources.genetec.qexpr import AlarmRef
+        # The source's own client, left open: closing it would end the stream before the
+        # acknowledgement's notification is read (a trickle is read every COALESCE_S).
+        client = h.runner.client
+        from vmstui.sources.genetec.qexpr import AlarmRef
 
-            await client.investigate([AlarmRef(instance, alarm)])
-            await wait_for(lambda: bool(h.of_type("AlarmInvestigating")), what="investigating")
-            await client.acknowledge([AlarmRef(instance, alarm)])
+        await client.investigate([AlarmRef(instance, alarm)])
+        await wait_for(lambda: bool(h.of_type("AlarmInvestigating")), what="investigating")
+        await client.acknowledge([AlarmRef(instance, alarm)])
         await wait_for(lambda: instance not in h.runner.alarms, what="acknowledged alarm leaves")
         await store.flush()
         stored = {a.instance_id: a for a in await store.alarms(active_only=False)}

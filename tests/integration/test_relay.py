@@ -285,7 +285,11 @@ async def test_a_console_notices_a_relay_gone_silent(
                 lambda: console.hub.statuses["hq"].state == "stopped", 20, what="hq stopped"
             )
             assert "no word from the relay" in console.hub.statuses["hq"].detail
-            assert "has said nothing" in console.hub.statuses["site"].detail
+            await wait_for(
+                lambda: "has said nothing" in console.hub.statuses["site"].detail,
+                20,
+                what="the relay source's reason",
+            )
         finally:
             await relay.close()
 

@@ -21,7 +21,7 @@ from vmstui.simulator.alarmcalls import AlarmCalls
 from vmstui.simulator.alarms import AlarmBook
 from vmstui.simulator.directory import Directory
 from vmstui.simulator.entityapi import run_entity_query
-from vmstui.simulator.generator import burst_chunks, event_payload
+from vmstui.simulator.generator import burst_chunks, event_payload, motion_part, motion_templates
 from vmstui.simulator.qparse import QError
 
 AUTH = ("operator;vmstui-demo", "demo")
@@ -508,6 +508,9 @@ async def test_generator_is_seeded_and_runs() -> None:
     one = [render.part(render.dumps(event_payload("CameraMotion", cams[i % 12], ns + i * 100)))
            for i in range(30)]  # fmt: skip
     assert count == 30 and data == b"".join(one)
+    # One part at a time (the paced replay of `bench ingest`): the same bytes.
+    templates = motion_templates(cams)
+    assert [motion_part(templates[i % 12], ns + i * 100) for i in range(30)] == one
     ready: list[Simulator] = []
     task = asyncio.create_task(
         run_simulator(cfg(rate=200.0, alarm_interval_s=0.1), "127.0.0.1", 0, 0, ready.append)

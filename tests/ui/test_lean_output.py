@@ -129,6 +129,20 @@ async def test_a_busy_console_looks_the_same_for_fewer_bytes(
     assert feed_lean < 0.5 * feed_plain, (feed_lean, feed_plain)
 
 
+async def test_after_a_suspend_and_ctrl_l_every_cell_is_written_again(runtime: Runtime) -> None:
+    app = VmstuiApp(runtime, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        lean = app.lean_terminal
+        before = lean.full_updates
+        app.app_resume_signal.publish(app)  # back from ctrl+z or a shell
+        await pilot.pause(0.2)
+        assert lean.full_updates == before + 1
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        assert lean.full_updates == before + 2
+
+
 # --- the shadow on random screens ------------------------------------------------------
 
 PALETTE = [None, Style(color="red"), Style(color="blue", bgcolor="white"), Style(bold=True)]

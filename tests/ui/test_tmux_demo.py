@@ -85,9 +85,23 @@ def test_demo_console_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> 
     unacked_before = screen.count("ACTIVE")
     assert unacked_before >= 1
 
-    # acknowledge the alarm under the cursor, then see the notification
+    # acknowledge the alarm under the cursor, then see the notification. The demo's fire
+    # panel alarm has a procedure whose steps come first; a group (the demo floods) asks.
     terminal.press("a")
-    terminal.wait_for(lambda s: "Acknowledged #" in s, "the acknowledgement, naming the alarm")
+    screen = terminal.wait_for(
+        lambda s: "Acknowledged" in s or "procedure comes first" in s or "Yes" in s,
+        "the acknowledgement, a refusal naming the procedure, or a confirmation",
+    )
+    if "procedure comes first" in screen:
+        assert "Server room fire panel" in screen
+        terminal.press("1", "2", "3", "4")
+        terminal.wait_for(  # the pane shows the first steps, ticked
+            lambda s: "☑" in s and "☐" not in s, "the steps ticked in the details"
+        )
+        terminal.press("a")
+    elif "Yes" in screen and "Acknowledged" not in screen:
+        terminal.press("y")
+    terminal.wait_for(lambda s: "Acknowledged" in s, "the acknowledgement, naming the alarm")
 
     # pause the feed, then resume
     terminal.press("p")

@@ -32,6 +32,7 @@ CORE = [
     "vmstui.bridge.mqtt_in",
     "vmstui.runtime",
     "vmstui.simulator",
+    "vmstui.report",
 ]
 
 

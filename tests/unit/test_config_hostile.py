@@ -48,7 +48,7 @@ CONFIG: dict[str, Any] = {
     "site": "HQ",
     "cache": {"path": "/var/lib/vmstui/cache.db", "retention_days": 7},
     "log": {"level": "INFO"},
-    "ui": {"theme": "vmstui-dark", "bell_priority": 50},
+    "ui": {"theme": "vmstui-dark", "bell_medium": "once"},
     "sources": [GENETEC, EEN, CAMIO],
     "bridge": {"listen": "127.0.0.1:8788", "mqtt_url": "mqtt://broker", "mqtt_qos": 1},
     "sensors": [{"name": "door", "kind": "access_control", "mqtt_topic": "site/door/#"}],

@@ -23,6 +23,7 @@ from vmstui.config import (
     RelaySourceConfig,
     Settings,
     ShelvingConfig,
+    Shift,
     UiConfig,
     parse_settings,
 )
@@ -59,6 +60,7 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         ShelvingConfig,
         Procedure,
         RelayConfig,
+        Shift,
     ]
 
 

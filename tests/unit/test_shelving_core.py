@@ -125,7 +125,7 @@ Call +41 44 555 01 02.
 ```
 - not a step
 ```
-* Close the case
+* Close the case, call **112** (`fire`) per [the plan](https://example.test/plan)
 """
 
 
@@ -135,7 +135,7 @@ def test_steps_and_ticks() -> None:
         "Look at the camera",
         "nested: the badge log",
         "Send the patrol",
-        "Close the case",
+        "Close the case, call 112 (fire) per the plan",  # told without Markdown
     ]
     shown = with_ticks(PROCEDURE, {2})
     assert "- **1** ☐ Look at the camera" in shown

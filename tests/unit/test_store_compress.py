@@ -22,16 +22,14 @@ from vmstui.models import Event, from_us, to_us
 from vmstui.store import Store, compress, dictionaries, repair, schema
 from vmstui.store.codec import (
     EVENT_COLUMNS,
-    EVENT_COLUMNS_AS_BYTES,
     INSERT_TOPIC,
     StoredEvent,
     _utf8,
     event_rows,
     insert_chunks,
-    read_event,
-    stored_event,
     topic_params,
 )
+from vmstui.store.rows import EVENT_COLUMNS_AS_BYTES, read_event, stored_event
 
 WHEN = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 

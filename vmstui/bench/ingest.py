@@ -1,5 +1,9 @@
 """`vmstui bench ingest`: end-to-end events/s into the committed cache, against the raw rate
-of reading and splitting the same stream (no models, no storage), in the same run."""
+of reading and splitting the same stream (no models, no storage), in the same run.
+
+The stream is replayed from pre-rendered bytes by a server that costs nearly nothing
+(replay.py), so the client has the machine's cores: the event loop one, SQLite's writer
+thread (which lets the GIL go while it works) another."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import asyncio
 import os
 import resource
 import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus, pin
+from vmstui.bench.simproc import SimulatorProcess, bench_settings, cpus
 from vmstui.config import GenetecConfig
 from vmstui.hub import EventsArrived, Hub, StatusChanged
 from vmstui.sources.genetec.client import GenetecClient
@@ -177,20 +182,40 @@ def _bytes_per_event(cache: Path) -> float:
     return float(round(used / max(1, events), 1))
 
 
-async def run_ingest(count: int) -> dict[str, Any]:
-    before = cpus()
-    with tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp, SimulatorProcess() as sim:
-        # The client under test, its SQLite writer thread included, runs on one core.
-        client_cpu = before[0] if sim.cpu is not None else None
-        pin(client_cpu)
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _median_us(clocks: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(_median([clock[key] for clock in clocks]), 2) for key in clocks[0]}
+
+
+async def run_ingest(count: int, rounds: int = 3) -> dict[str, Any]:
+    """`rounds` of the raw reading then the end-to-end run, alternating (on a shared machine
+    the rest of it comes and goes: each ratio is of two runs side by side), medians reported;
+    then the same stream into a cache that keeps the raw JSON plain, and storing's floor."""
+    raws: list[float] = []
+    e2es: list[float] = []
+    raw_clocks: list[dict[str, float]] = []
+    e2e_clocks: list[dict[str, float]] = []
+    committed: list[int] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="vmstui-bench-") as tmp,
+        SimulatorProcess(replay=True) as sim,
+    ):
         password = SecretStr(sim.password)
-        cfg = genetec_config(sim.base_url, Path(tmp) / "cache.db")
-        raw_cpu, e2e_cpu = CpuClock(), CpuClock()
-        raw = await raw_rate(sim, cfg, password, count, raw_cpu)
+        cfg = genetec_config(sim.base_url, Path(tmp) / "cache0.db")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        e2e, committed = await end_to_end(
-            sim, cfg, password, count, Path(tmp) / "cache.db", e2e_cpu
-        )
+        for n in range(rounds):
+            raw_cpu, e2e_cpu = CpuClock(), CpuClock()
+            raws.append(await raw_rate(sim, cfg, password, count, raw_cpu))
+            e2e, stored = await end_to_end(
+                sim, cfg, password, count, Path(tmp) / f"cache{n}.db", e2e_cpu
+            )
+            e2es.append(e2e)
+            committed.append(stored)
+            raw_clocks.append(raw_cpu.per_event_us(count))
+            e2e_clocks.append(e2e_cpu.per_event_us(count))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The same stream into a cache that keeps the raw JSON plain: what compression costs
         # the writer, and what it saves on disk.
@@ -200,34 +225,41 @@ async def run_ingest(count: int) -> dict[str, Any]:
         )
         sizes = [
             await asyncio.to_thread(_bytes_per_event, Path(tmp) / name)
-            for name in ("cache.db", "plain.db")
+            for name in ("cache0.db", "plain.db")
         ]
         # The least of three: a floor, so noise from the rest of the machine only raises it.
         floor_us = min(
             [
-                await storage_floor(Path(tmp) / "cache.db", Path(tmp) / f"floor{n}.db")
+                await storage_floor(Path(tmp) / "cache0.db", Path(tmp) / f"floor{n}.db")
                 for n in range(3)
             ]
         )
-    raw_us = raw_cpu.per_event_us(count)["loop"]
-    if hasattr(os, "sched_setaffinity") and before:
-        os.sched_setaffinity(0, set(before))
+    raw_us = _median_us(raw_clocks)
+    e2e_us = _median_us(e2e_clocks)
+    extra_us = _median([e["loop"] - r["loop"] for e, r in zip(e2e_clocks, raw_clocks, strict=True)])
     return {
         "benchmark": "ingest",
         "events": count,
-        "committed": committed,
-        "events_per_s": round(e2e),
-        "raw_events_per_s": round(raw),
-        "ratio": round(e2e / raw, 3),
+        "rounds": rounds,
+        "committed": min(committed),
+        "events_per_s": round(_median(e2es)),
+        "raw_events_per_s": round(_median(raws)),
+        "ratio": round(_median([e / r for e, r in zip(e2es, raws, strict=True)]), 3),
+        "ratios": [round(e / r, 3) for e, r in zip(e2es, raws, strict=True)],
         "peak_rss_mb": round(peak, 1),
         "rss_before_e2e_mb": round(rss_before, 1),
-        "client_cpus": 1 if client_cpu is not None else len(before),
-        "raw_cpu_us_per_event": raw_cpu.per_event_us(count),
-        "cpu_us_per_event": e2e_cpu.per_event_us(count),
-        # With one row per event on one core, even free normalization could not beat this:
-        # the raw reading's CPU plus the bare SQLite inserts' CPU, per event.
+        "client_cpus": len(cpus()) or os.cpu_count(),
+        "raw_cpu_us_per_event": raw_us,
+        "cpu_us_per_event": e2e_us,
+        # What the event loop spends on an event beyond reading it (the Event, the hub, the
+        # rows for the writer), against the reading itself: issue 14 asks for <= 1.
+        "loop_extra_cpu_us_per_event": round(extra_us, 2),
+        "loop_extra_to_raw": round(extra_us / raw_us["loop"], 3),
+        # The ratio if SQLite's writer never held the loop up (it has a core of its own):
+        # what the event loop's own CPU allows.
+        "loop_bound_ratio": round(raw_us["loop"] / e2e_us["loop"], 3),
+        # SQLite's part alone: the committed rows inserted again by bare sqlite3.
         "storage_floor_cpu_us_per_event": round(floor_us, 2),
-        "ceiling_ratio": round(raw_us / (raw_us + floor_us), 3),
         "cache_bytes_per_event": sizes[0],
         "raw_plain": {
             "events_per_s": round(plain),

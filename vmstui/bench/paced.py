@@ -1,6 +1,7 @@
 """`vmstui bench ingest`'s paced part: what a steady control-room rate costs the process that
-ingests it (the simulator streams from another process), with the cache's group commits and
-without them (`linger_s` 0: one transaction per network read), in the same run.
+ingests it, with the cache's group commits and without them (`linger_s` 0: one transaction
+per network read), in the same run. The stream is replay.py's: every event it writes matches
+the bench's subscription, one write per event, at Poisson times (as a VMS writes them).
 
 CPU% is the process's CPU time (every thread, SQLite's included) over the wall time.
 """
@@ -64,7 +65,7 @@ async def run_paced(rate: float, seconds: float) -> dict[str, Any]:
     """The same stream twice (one transaction per read, then group commits), one simulator."""
     with (
         tempfile.TemporaryDirectory(prefix="vmstui-bench-paced-") as tmp,
-        SimulatorProcess(rate) as sim,
+        SimulatorProcess(rate, replay=True) as sim,
     ):
         per_read = await _run(sim, Path(tmp) / "per-read.db", seconds, 0.0)
         grouped = await _run(sim, Path(tmp) / "grouped.db", seconds, LINGER_S)

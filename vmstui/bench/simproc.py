@@ -1,4 +1,6 @@
-"""The simulator in a child process, so a benchmark's client has its own core."""
+"""The simulator in a child process, so a benchmark's client has its own core; with
+`replay`, its event stream replaced by pre-rendered bytes (replay.py), so that the client
+has the machine's cores."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from vmstui.bench.replay import ReplayServer
 from vmstui.config import Settings, parse_settings
 from vmstui.simulator import SimConfig, Simulator
 from vmstui.simulator.directory import ADMINISTRATOR
@@ -77,7 +80,7 @@ def pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> None:
+def _child(conn: Connection, password: str, cpu: int | None, rate: float, replay: bool) -> None:
     pin(cpu)
 
     async def main() -> None:
@@ -86,13 +89,17 @@ def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> Non
             username=USER,
             app_id=APP,
             password=password,
-            rate=rate,
+            rate=0.0 if replay else rate,
             alarm_interval_s=0.0,
             keepalive_s=0.0,
             quirks=False,
         )
         sim = Simulator(config)
         await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
+        server: ReplayServer | None = None
+        if replay:
+            server = ReplayServer(sim.entities["Camera"], rate)
+            sim.stream_port = server.port  # what GET /events redirects to
         conn.send(sim.base_url)
         while True:
             command = await asyncio.to_thread(conn.recv)
@@ -100,7 +107,10 @@ def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> Non
                 break
             kind, value = command
             if kind == "burst":
-                await sim.burst(value)
+                if server is not None:
+                    await asyncio.to_thread(server.burst, value)
+                else:
+                    await sim.burst(value)
                 conn.send("done")
             elif kind == "trigger":
                 index, context = value
@@ -116,21 +126,27 @@ def _child(conn: Connection, password: str, cpu: int | None, rate: float) -> Non
                 conn.send(None)
             elif kind == "cameras":
                 conn.send([camera.guid for camera in sim.entities["Camera"]])
+        if server is not None:
+            server.close()
         await sim.stop()
 
     asyncio.run(main())
 
 
 class SimulatorProcess:
-    def __init__(self, rate: float = 0.0) -> None:
+    """`rate`: events a second streamed from the start (0: only bursts). `replay`: the event
+    stream is replay.py's (CameraMotion only, pre-rendered, nearly free to write), and the
+    process is not pinned; else the simulator's, and the process has the last CPU of its own
+    when there are two or more."""
+
+    def __init__(self, rate: float = 0.0, *, replay: bool = False) -> None:
         self.password = secrets.token_urlsafe(12)
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         available = cpus()
-        # The simulator gets the last CPU of its own when there are two or more.
-        self.cpu = available[-1] if len(available) >= 2 else None
+        self.cpu = available[-1] if len(available) >= 2 and not replay else None
         self._process = context.Process(
-            target=_child, args=(child_conn, self.password, self.cpu, rate), daemon=True
+            target=_child, args=(child_conn, self.password, self.cpu, rate, replay), daemon=True
         )
         self.base_url = ""
         self._asking = asyncio.Lock()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,3 +136,38 @@ def alarm_record(alarm: Alarm) -> dict[str, Any]:
     """An alarm as `alarms list` and `export` write it: every field but the vendor's raw
     JSON, names beside GUIDs (`naming.named_alarm` fills them)."""
     return alarm.model_dump(mode="json", exclude={"raw"})
+
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`2h`, `30m`, `7d`, or an ISO 8601 time (a time without a zone is local)."""
+    if value is None:
+        return None
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        amount, unit = relative.groups()
+        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use 30m, 2h, 7d or an ISO 8601 time") from None
+    return (parsed if parsed.tzinfo else parsed.astimezone()).astimezone(UTC)
+
+
+def cache_and_names(
+    config_path: Path | None, cache: Path | None
+) -> tuple[Path, dict[str, dict[str, str]]]:
+    """The cache to read, and the config's names for GUIDs by source (when a config is read:
+    without --cache, or with --config)."""
+    if cache is not None and config_path is None:
+        return cache, {}
+    settings = load_settings(config_path)
+    return cache or settings.cache.path, config_names(settings)
+
+
+def config_names(settings: Settings) -> dict[str, dict[str, str]]:
+    """By source, the config's names for GUIDs (lower-case): they win over the VMS's."""
+    return {s.name: s.guid_names() for s in settings.sources if isinstance(s, GenetecConfig)}

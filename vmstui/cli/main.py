@@ -14,6 +14,7 @@ from vmstui.cli import (  # noqa: F401 - importing a command module registers it
     console,
     export,
     relay,
+    report,
     simulate,
     tail,
 )

@@ -1,9 +1,9 @@
 """The README's picture of the console: `python -m vmstui.cli.screenshot docs/console.svg`.
 
-Starts the demo's simulator in this process, raises a handful of alarms of mixed priorities
-(one under investigation), lets the feed fill for a few seconds, and saves what the console
-shows as an SVG (Textual's own screenshot). Run it again after changing the console to
-refresh the picture.
+Starts the demo's simulator in this process with the demo's board (`simulator/scenes.py`:
+alarms of mixed priorities waiting, one under investigation, then the panic alarm), lets
+the feed fill for a few seconds, and saves what the console shows as an SVG (Textual's own
+screenshot). Run it again after changing the console to refresh the picture.
 """
 
 from __future__ import annotations
@@ -17,24 +17,26 @@ from pydantic import SecretStr
 
 from vmstui.cli.demo_setup import demo_settings
 from vmstui.runtime import Runtime
-from vmstui.simulator import SimConfig, Simulator
-from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.simulator import SimConfig, Simulator, scenes
 from vmstui.ui.app import VmstuiApp
 
 USER, APP_ID = "operator", "vmstui-screenshot"
-# (alarm index, context, priority): what a control room might have on screen
-BOARD = (
-    (0, "Door forced open, loading bay", 2),
-    (1, "Perimeter fence, north side", 5),
-    (2, "Camera tamper, car park", 9),
-    (3, "Glass break, reception", 4),
-)
 
 
 async def take(out: Path, size: tuple[int, int], seconds: float) -> None:
     password = "screenshot-only"  # noqa: S105 - a throwaway simulator on loopback
-    sim = Simulator(SimConfig(seed=7, username=USER, app_id=APP_ID, password=password, rate=15))
+    sim = Simulator(
+        SimConfig(
+            seed=7,
+            username=USER,
+            app_id=APP_ID,
+            password=password,
+            rate=15,
+            extra_alarms=scenes.DEMO_ALARMS,
+        )
+    )
     await sim.start(host="127.0.0.1", rest_port=0, stream_port=0)
+    await scenes.stage_board(sim)
     try:
         with tempfile.TemporaryDirectory(prefix="vmstui-shot-") as tmp:
             settings = demo_settings(sim, Path(tmp) / "cache.db")
@@ -42,16 +44,7 @@ async def take(out: Path, size: tuple[int, int], seconds: float) -> None:
             async with Runtime(settings, secrets=secrets) as runtime:
                 app = VmstuiApp(runtime)
                 async with app.run_test(size=size) as pilot:
-                    alarms = sim.entities["Alarm"]
-                    raised = [
-                        await sim.trigger_alarm(alarms[i].guid, context=text, priority=pri)
-                        for i, text, pri in BOARD
-                    ]
-                    await asyncio.sleep(seconds / 2)
-                    desk = runtime.desk
-                    if desk.sources:
-                        ref = AlarmRef(raised[1], alarms[1].guid)
-                        await desk.investigate(desk.sources[0], [ref])
+                    await scenes.panic_soon(sim, after_s=seconds / 2)
                     await asyncio.sleep(seconds / 2)
                     await pilot.pause()
                     out.parent.mkdir(parents=True, exist_ok=True)

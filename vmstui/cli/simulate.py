@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 
 from vmstui.cli import cli
 from vmstui.cli.common import log_to_file, run
@@ -16,6 +17,7 @@ from vmstui.cli.demo_setup import (
     DEMO_SUBSCRIPTIONS,
     SIM_APP,
     SIM_USER,
+    demo_scenes,
     demo_settings,
     with_demo_simulator,
 )
@@ -119,6 +121,9 @@ def simulate(
 @click.option(
     "--count", type=click.IntRange(min=1), default=None, help="With --headless: stop after N."
 )
+@click.option(
+    "--flood", is_flag=True, help="Play a burst of 60 alarms in 30 s (24 of one kind) too."
+)
 def demo(
     cache: Path | None,
     seed: int,
@@ -126,34 +131,38 @@ def demo(
     alarm_interval: float,
     headless: bool,
     count: int | None,
+    flood: bool,
 ) -> None:
-    """Start the built-in simulator on free loopback ports and open the console on it."""
+    """Start the built-in simulator on free loopback ports and open the console on it: a
+    few alarms already waiting, a panic alarm within seconds."""
 
     async def go(cache_path: Path) -> None:
         sim, password = await with_demo_simulator(seed, rate, alarm_interval)
         try:
-            settings = demo_settings(sim, cache_path)
-            if not headless:
-                log_to_file(settings.log)
-                await console(
-                    settings, cache=cache_path, secrets={"sources.sim.password": password}
-                )
-                return
-            source = settings.source("sim")
-            assert isinstance(source, GenetecConfig)
-            await tail_events(
-                settings,
-                source,
-                pattern=None,
-                count=count,
-                fmt="text",
-                out=sys.stdout.buffer,
-                cache=cache_path,
-                retry=True,
-                secrets={"sources.sim.password": password},
-            )
+            async with demo_scenes(sim, flood=flood):
+                await show(sim, password, cache_path)
         finally:
             await sim.stop()
+
+    async def show(sim: Simulator, password: SecretStr, cache_path: Path) -> None:
+        settings = demo_settings(sim, cache_path)
+        if not headless:
+            log_to_file(settings.log)
+            await console(settings, cache=cache_path, secrets={"sources.sim.password": password})
+            return
+        source = settings.source("sim")
+        assert isinstance(source, GenetecConfig)
+        await tail_events(
+            settings,
+            source,
+            pattern=None,
+            count=count,
+            fmt="text",
+            out=sys.stdout.buffer,
+            cache=cache_path,
+            retry=True,
+            secrets={"sources.sim.password": password},
+        )
 
     with tempfile.TemporaryDirectory(prefix="vmstui-demo-") as tmp:
         run(go(cache or Path(tmp) / "cache.db"))

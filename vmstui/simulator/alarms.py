@@ -94,7 +94,10 @@ class AlarmBook:
         geo: tuple[float, float] | None = None,
         ack_condition: int | None = None,
         user_ack_required: bool = True,
+        ns: int | None = None,
     ) -> tuple[AlarmInstance, list[Note]]:
+        """`ns`: when it was triggered (default now; earlier for an alarm already waiting
+        when a demo starts)."""
         for guid in content.forwarded:
             self.directory.principal(guid)
         # Without a source Security Center records who triggered it (the spec's sample shows
@@ -106,7 +109,7 @@ class AlarmBook:
             source=src,
             source_name=self.directory.name_of(src),
             trigger_event=trigger_event,
-            ns=render.now_ns(),
+            ns=render.now_ns() if ns is None else ns,
             priority=content.priority or alarm.priority,
             content=content,
             latitude=geo[0] if geo else None,

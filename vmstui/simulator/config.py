@@ -30,6 +30,9 @@ class SimConfig:
     max_generated_active: int = 200  # the alarm generator pauses beyond this many active alarms
     active_alarms_endpoint: bool = True  # False: a server older than /activealarms (404)
     report_max_results: int = 1000  # /report/... rows past this answer TooManyResults
+    # (name, priority) of alarms the Directory has besides its own five (the demo's), after
+    # them; the generator never raises these
+    extra_alarms: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.rate < 0 or self.alarm_interval_s < 0 or self.keepalive_s < 0:

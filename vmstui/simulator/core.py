@@ -45,7 +45,9 @@ class Simulator:
     def __init__(self, cfg: SimConfig | None = None) -> None:
         self.cfg = cfg or SimConfig()
         c = self.cfg
-        self.directory = Directory(c.seed, c.username, c.cameras, c.doors, c.cardholders)
+        self.directory = Directory(
+            c.seed, c.username, c.cameras, c.doors, c.cardholders, extra_alarms=c.extra_alarms
+        )
         self.alarms = AlarmBook(self.directory)
         self.alarm_calls = AlarmCalls(self.alarms, self.directory, self.deliver_notes)
         self.stats = SimStats()
@@ -284,9 +286,12 @@ class Simulator:
         event: str = "ManualAction",
         attached: Sequence[str] = (),
         urls: Sequence[str] = (),
+        ago_s: float = 0,
     ) -> int:
         """Trigger an alarm as `event` (as a rule on that event would); without a source the
-        trigger entity is Admin. `attached`: entity GUIDs in its content; `urls`: its Urls."""
+        trigger entity is Admin. `attached`: entity GUIDs in its content; `urls`: its Urls.
+        `ago_s`: its trigger time that many seconds ago (an alarm already waiting when a
+        demo starts)."""
         alarm = self.directory.alarm(parse_guid(alarm_guid))
         source = self.resolve(source_guid).guid if source_guid else None
         if priority is not None and not 1 <= priority <= 255:
@@ -301,7 +306,12 @@ class Simulator:
             urls=list(urls),
         )
         inst, notes = self.alarms.trigger(
-            alarm, source, content, trigger_event=trigger_event, actor=ADMINISTRATOR
+            alarm,
+            source,
+            content,
+            trigger_event=trigger_event,
+            actor=ADMINISTRATOR,
+            ns=render.now_ns() - round(ago_s * 1e9),
         )
         self.deliver_notes(notes)
         await asyncio.sleep(0)

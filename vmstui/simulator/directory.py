@@ -105,7 +105,16 @@ def canonical_event(name: str) -> str | None:
 
 
 class Directory:
-    def __init__(self, seed: int, username: str, cameras: int, doors: int, cardholders: int):
+    def __init__(
+        self,
+        seed: int,
+        username: str,
+        cameras: int,
+        doors: int,
+        cardholders: int,
+        *,
+        extra_alarms: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self._rng = random.Random(f"{seed}:directory")
         self.by_guid: dict[str, Entity] = {}
         self.by_type: dict[str, list[Entity]] = {}
@@ -125,7 +134,7 @@ class Directory:
         team = self._add(self._guid(), "Security team", "UserGroup")
         team.members = [self.operator, self.supervisor]
         self.team = team.guid
-        for name, priority, _src, _event in ALARMS:
+        for name, priority in [(a[0], a[1]) for a in ALARMS] + list(extra_alarms):
             alarm = self._add(self._guid(), name, "Alarm")
             alarm.priority = priority
             alarm.recipients = [self.operator]

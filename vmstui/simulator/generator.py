@@ -16,6 +16,8 @@ from vmstui.simulator import render
 from vmstui.simulator.directory import ALARMS, EVENT_CODES, Directory, Entity
 from vmstui.simulator.qparse import ZERO_GUID
 
+GENERATED = frozenset(spec[0] for spec in ALARMS)  # the alarm kinds raised at random
+
 # The site's time zone object, as the vendor's sample carries it; timestamps stay UTC.
 SOURCE_TIME_ZONE: dict[str, Any] = {
     "Id": "Singapore Standard Time",
@@ -75,6 +77,29 @@ _SECONDS_0 = f'"{render.seconds(0)}"'.encode()
 _TICKS_0 = f'"{render.ticks(0)}"'.encode()
 
 
+Template = tuple[bytes, bytes, bytes]
+
+
+def motion_templates(cameras: list[Entity]) -> list[Template]:
+    """Each camera's CameraMotion part in the documented framing, cut around its two time
+    stamps (render them in with `motion_part`)."""
+    templates = []
+    for cam in cameras:
+        data = render.part(render.dumps(event_payload("CameraMotion", cam, 0)))
+        head, sep1, rest = data.partition(_SECONDS_0)
+        mid, sep2, tail = rest.partition(_TICKS_0)
+        assert sep1 and sep2, "event JSON changed shape"
+        templates.append((head + b'"', b'"' + mid + b'"', b'"' + tail))
+    return templates
+
+
+def motion_part(template: Template, ns: int) -> bytes:
+    """One CameraMotion part at time `ns`, as `render.part(render.dumps(event_payload(...)))`
+    writes it."""
+    head, mid, tail = template
+    return b"".join((head, render.seconds(ns).encode(), mid, render.ticks(ns).encode(), tail))
+
+
 def burst_chunks(
     cameras: list[Entity], n: int, start_ns: int, chunk_bytes: int
 ) -> Iterator[tuple[bytes, int]]:
@@ -84,13 +109,7 @@ def burst_chunks(
     time stamps change, so a million events cost neither a JSON encode each nor their
     whole size in memory at once.
     """
-    templates = []
-    for cam in cameras:
-        data = render.part(render.dumps(event_payload("CameraMotion", cam, 0)))
-        head, sep1, rest = data.partition(_SECONDS_0)
-        mid, sep2, tail = rest.partition(_TICKS_0)
-        assert sep1 and sep2, "event JSON changed shape"
-        templates.append((head + b'"', b'"' + mid + b'"', b'"' + tail))
+    templates = motion_templates(cameras)
     buf: list[bytes] = []
     size = count = 0
     second = -1
@@ -155,7 +174,8 @@ class Generator:
     def next_alarm(self) -> tuple[Entity, Entity, str, str] | None:
         """(alarm, source, trigger event, context) — the next generated alarm."""
         rng = self.alarms_rng
-        alarms = self.directory.by_type.get("Alarm", [])
+        # Only the built-in kinds: a demo's own alarms are raised by its scene, not at random.
+        alarms = [a for a in self.directory.by_type.get("Alarm", []) if a.name in GENERATED]
         if not alarms:
             return None
         alarm = rng.choice(alarms)

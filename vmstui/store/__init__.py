@@ -7,9 +7,11 @@ and the dictionaries events are compressed with.
     await store.close()
 
 Modules: schema (files, pragmas, migrations), codec (row conversions, StoredEvent, OutboxItem),
-compress (small rows: zstd with a dictionary, compact columns), dictionaries (training and
-keeping them), writer (the one writer task), queries (reads), retention and upkeep (by age and
-by size, in the background), inspect (check and stats), repair (recover), core (Store).
+rows (an event row read back: decoded, checked, made an Event), compress (small rows: zstd
+with a dictionary, compact columns), dictionaries (training and keeping them), writer (the one
+writer task), queries (reads), scan (every matching event, oldest first, a page at a time),
+retention and upkeep (by age and by size, in the background), inspect (check and stats),
+repair (recover), core (Store).
 """
 
 from vmstui.store.codec import CachedName, OutboxItem, OutboxStats, StoredEvent, UnreadableRow

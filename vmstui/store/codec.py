@@ -1,6 +1,7 @@
 """Rows in and out of the cache: time as integer microseconds, events as plain tuples.
 
 Nothing here touches SQLite; these are the pure conversions the writer and the readers share.
+Reading an event row back (decoding, damage, the Event) is in rows.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from vmstui.models import Alarm, Event, UtcDatetime, from_us, to_us, utc_us, utcnow
-from vmstui.store import compress
+from vmstui.models import Alarm, Event, UtcDatetime, to_us, utc_us, utcnow
 
 # (id, source, vendor, kind, type, topic, time_us, entity, summary, raw as UTF-8 bytes,
 #  received_us, raw_at as its index in RAW_AT)
@@ -186,118 +186,6 @@ class UnreadableRow:
     seq: int
     id: str
     reason: str
-
-
-# The event columns that hold text (all but the integers), by position in EVENT_COLUMNS.
-_INTEGER_COLUMNS = ("seq", "time", "received", "raw_at", "raw_dict")
-_TEXT_COLUMNS = tuple(
-    i for i, name in enumerate(EVENT_COLUMN_NAMES) if name not in _INTEGER_COLUMNS
-)
-_ID, _ENTITY, _SUMMARY, _RAW = 1, 8, 9, 10
-RAW_DICT_AT = 13  # where a row of EVENT_COLUMNS names its dictionary
-_COMPACT = (_ID, _ENTITY, _SUMMARY)  # columns whose compact forms are BLOBs (compress.py)
-# EVENT_COLUMNS with every text column as its bytes: a page whose text is not UTF-8 cannot
-# be fetched as text at all, so it is fetched again this way and decoded row by row. Which
-# of the columns that may be compact are BLOBs is fetched after them: cast, both are bytes.
-EVENT_COLUMNS_AS_BYTES = ", ".join(
-    [
-        f"CAST({TOPIC_SQL if name == 'topic' else name} AS BLOB)" if i in _TEXT_COLUMNS else name
-        for i, name in enumerate(EVENT_COLUMN_NAMES)
-    ]
-    + [f"typeof({EVENT_COLUMN_NAMES[i]}) = 'blob'" for i in _COMPACT]
-)
-
-
-def _as_text(row: Any) -> tuple[Any, ...]:
-    """A row of EVENT_COLUMNS_AS_BYTES as EVENT_COLUMNS would have it: the text decoded,
-    the compact forms and compressed raw left as they are."""
-    values = list(row[: len(EVENT_COLUMN_NAMES)])
-    blobs = {i for i, blob in zip(_COMPACT, row[len(EVENT_COLUMN_NAMES) :], strict=True) if blob}
-    if values[RAW_DICT_AT] is not None:
-        blobs.add(_RAW)
-    for i in _TEXT_COLUMNS:
-        if isinstance(values[i], bytes) and i not in blobs:
-            values[i] = values[i].decode()
-    return tuple(values)
-
-
-def read_event(
-    row: Any, book: compress.Codebook = compress.EMPTY, *, as_bytes: bool = False
-) -> StoredEvent | UnreadableRow:
-    """`stored_event`, or what makes the row unreadable, so that a reader of a whole cache
-    (an export) goes on past one bad row. `as_bytes`: the row is from EVENT_COLUMNS_AS_BYTES."""
-    try:
-        if as_bytes:
-            row = _as_text(row)
-        for i in _TEXT_COLUMNS:
-            kind = type(row[i])
-            compact = kind is bytes and (
-                i in _COMPACT or (i == _RAW and row[RAW_DICT_AT] is not None)
-            )
-            if kind is not str and not compact:
-                raise TypeError(f"{EVENT_COLUMN_NAMES[i]} is {kind.__name__}, not text")
-        if type(row[7]) is not int:
-            raise TypeError(f"time is {type(row[7]).__name__}, not an integer")
-        return stored_event(row, book)
-    except Exception as exc:  # any damage at all: the reader skips the row and says why
-        ident = row[1]
-        if isinstance(ident, bytes):
-            try:
-                ident = compress.id_text(ident)
-            except ValueError:
-                ident = ident.decode("utf-8", "replace")
-        return UnreadableRow(row[0], str(ident), f"{type(exc).__name__}: {exc}")
-
-
-_RESULT = RAW_AT[1]
-
-
-def _legacy_raw_at(vendor: str, raw: str) -> tuple[str, ...]:
-    """Where `raw` sits in a row from before the cache kept it (NULL there): a Genetec row
-    holds a whole stream part, whose Result is the event; any other, the event's JSON. Read
-    each time, rather than written into every row when the schema changed (that rewrote a
-    cache of a million events in a minute, its size again in WAL); they age out."""
-    if vendor != "genetec" or "Result" not in raw:
-        return ()
-    try:
-        part = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return ()
-    rsp = part.get("Rsp") if isinstance(part, dict) else None
-    return _RESULT if isinstance(rsp, dict) and isinstance(rsp.get("Result"), dict) else ()
-
-
-def stored_event(row: Any, book: compress.Codebook = compress.EMPTY) -> StoredEvent:
-    """A row of EVENT_COLUMNS as the Event it was; `book` holds the dictionaries it may name
-    (compress.codebook)."""
-    seq, id_, source, vendor, kind, type_, topic, time_us, entity, summary, raw, received = row[:12]
-    at, raw_dict = row[12], row[13]
-    if at is None:  # and received too: from before the cache kept them
-        raw_at = _legacy_raw_at(vendor, raw)
-    else:
-        raw_at = RAW_AT[at] if 0 <= at < len(RAW_AT) else ()
-    if type(entity) is not str:
-        entity = compress.entity_text(entity, topic)
-    # model_construct skips validation: these rows were validated Events when written, and
-    # exports read millions of them. `raw` is parsed from the text when read (not JSON, an
-    # XML part say: `{}`, and the text stays in raw_json).
-    event = StoredEvent.model_construct(
-        id=id_ if type(id_) is str else compress.id_text(id_),
-        source=source,
-        vendor=vendor,
-        kind=kind,
-        type=type_,
-        topic=topic,
-        time=from_us(time_us),
-        entity=entity,
-        summary=summary if type(summary) is str else compress.summary_text(summary, entity),
-        seq=seq,
-        time_us=time_us,
-        raw_json=raw.encode() if raw_dict is None else book.raw(raw_dict, raw),
-        raw_at=raw_at,
-        received=from_us(time_us if received is None else received),
-    )
-    return event
 
 
 ALARM_COLUMNS = (

@@ -24,6 +24,7 @@ The other columns (every form is told apart by its type, so the rows before stay
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sqlite3
 import weakref
@@ -87,6 +88,7 @@ def id_text(stored: bytes) -> str:
     return f"{stored[2 : 2 + size].decode()}-{stored[2 + size :].hex()}"
 
 
+@functools.lru_cache(maxsize=65_536)  # a site's entities and topics repeat, event after event
 def compact_entity(entity: str, topic: str) -> str | bytes:
     if not entity or "." in entity:
         return entity

@@ -22,7 +22,7 @@ import orjson
 from vmstui import filters
 from vmstui.errors import CacheError, CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, from_us, to_us, utcnow
-from vmstui.store import connect, faults, outbox, queries, retention, shelves
+from vmstui.store import connect, faults, outbox, queries, retention, scan, shelves
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -39,6 +39,7 @@ from vmstui.store.dictionaries import TRAIN_SAMPLES, Dictionary
 from vmstui.store.dictionaries import load as load_dictionaries
 from vmstui.store.inspect import MB
 from vmstui.store.outbox import OutboxRow
+from vmstui.store.rows import Decoded
 from vmstui.store.upkeep import Upkeep
 from vmstui.store.writer import LINGER_S, Op, StoreClosedError, Writer
 
@@ -567,7 +568,7 @@ class Store:
         written by another program) is passed to `unreadable` (by default: logged) and
         skipped; the rest still come."""
         with self._reading():
-            async for event in queries.iter_events(
+            async for event in scan.iter_events(
                 self._db(),
                 pattern=pattern,
                 since=since,
@@ -576,6 +577,29 @@ class Store:
                 unreadable=unreadable or _log_unreadable,
             ):
                 yield event
+
+    async def decoded_pages(
+        self,
+        *,
+        pattern: str | None = None,
+        since: datetime | None = None,
+        source: str | None = None,
+        page_size: int = 1000,
+        unreadable: Callable[[UnreadableRow], None] | None = None,
+    ) -> AsyncIterator[list[Decoded]]:
+        """`iter_events` a page at a time, each row decoded but no Event made of it: for a
+        reader of every row that only writes them out again (`vmstui export`: the Event
+        and a generator step a row cost most of it)."""
+        with self._reading():
+            async for page in scan.decoded_pages(
+                self._db(),
+                pattern=pattern,
+                since=since,
+                source=source,
+                page_size=page_size,
+                unreadable=unreadable or _log_unreadable,
+            ):
+                yield page
 
     async def count_events(
         self, pattern: str | None = None, *, source: str | None = None, words: Sequence[str] = ()
@@ -591,6 +615,11 @@ class Store:
         """Priority ascending (1 is the most urgent), then the newest trigger first."""
         with self._reading():
             return await queries.alarms(self._db(), source, active_only)
+
+    async def alarms_in_period(self, since: datetime, until: datetime) -> list[Alarm]:
+        """The alarms a report of [since, until] needs (queries.alarms_in_period), any order."""
+        with self._reading():
+            return await queries.alarms_in_period(self._db(), since, until)
 
     async def shelved(self) -> list[shelves.ShelvedRow]:
         """Every shelved alarm, the soonest to return first."""

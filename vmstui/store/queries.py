@@ -6,11 +6,8 @@ parameter (hence the S608 waivers).
 
 from __future__ import annotations
 
-import heapq
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 import aiosqlite
@@ -18,15 +15,9 @@ import aiosqlite
 from vmstui import topics
 from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us
 from vmstui.store import compress
-from vmstui.store.codec import (
-    EVENT_COLUMNS,
-    EVENT_COLUMNS_AS_BYTES,
+from vmstui.store.codec import EVENT_COLUMNS, TOPIC_SQL, CachedName, StoredEvent
+from vmstui.store.rows import (
     RAW_DICT_AT,
-    TOPIC_SQL,
-    CachedName,
-    StoredEvent,
-    UnreadableRow,
-    read_event,
     stored_event,
 )
 
@@ -45,7 +36,6 @@ RANGE_PROBE_ROWS = 20_000
 # is read newest first topic by topic off the (topic_id, time) index and merged (see
 # _merged_newest), where walking the time index would read every row to test its topic.
 MERGE_MAX_TOPICS = 16
-ROWS_BY_SEQ = 500  # seqs bound in one `seq IN (...)` (well under SQLite's variable limit)
 
 
 def is_literal(pattern: str) -> bool:
@@ -188,82 +178,35 @@ async def _events(db: aiosqlite.Connection, rows: Iterable[Any]) -> list[StoredE
     return [stored_event(row, book) for row in rows]
 
 
+_NEWEST = " ORDER BY time DESC, seq DESC"
+
+
 async def _merged_newest(
     db: aiosqlite.Connection, topic_ids: Sequence[int], limit: int, before: Cursor | None
 ) -> list[Any]:
     """The newest `limit` rows of these topics, as one query over all of them would order
-    them: each topic's newest `limit` keys read off the (topic_id, time) index alone (it
-    holds time and seq: no row is read), merged by (time, seq) descending, and only then
-    the rows that made the cut, by seq."""
-    keyset, key_params = ("", []) if before is None else (" AND (time, seq) < (?, ?)", [*before])
-    pages = []
+    them, in one statement: each topic's newest `limit` keys read off the (topic_id, time)
+    index alone (it holds time and seq: no row is read), merged by SQLite's compound ORDER
+    BY (each part comes sorted: a merge, not a sort), and only then the rows that made the
+    cut, by seq. One statement, not one per topic: each is a trip to SQLite's thread."""
+    if not topic_ids:
+        return []
+    keyset = "" if before is None else " AND (time, seq) < (?, ?)"
+    part = (
+        "SELECT * FROM (SELECT time, seq FROM events"  # noqa: S608 - fixed fragments
+        f" WHERE topic_id = ?{keyset}{_NEWEST} LIMIT ?)"
+    )
+    keys = " UNION ALL ".join([part] * len(topic_ids))
+    params: list[Any] = []
     for topic_id in topic_ids:
-        keys = await db.execute_fetchall(
-            f"SELECT time, seq FROM events WHERE topic_id = ?{keyset}"  # noqa: S608
-            " ORDER BY time DESC, seq DESC LIMIT ?",
-            [topic_id, *key_params, limit],
+        params += [topic_id, *(before or ()), limit]
+    return list(
+        await db.execute_fetchall(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq IN"  # noqa: S608 - fixed fragments
+            f" (SELECT seq FROM ({keys}){_NEWEST} LIMIT ?){_NEWEST}",
+            [*params, limit],
         )
-        pages.append(list(keys))
-    chosen = [seq for _time, seq in islice(heapq.merge(*pages, reverse=True), limit)]
-    rows: list[Any] = []
-    for first in range(0, len(chosen), ROWS_BY_SEQ):
-        seqs = chosen[first : first + ROWS_BY_SEQ]
-        marks = ", ".join("?" * len(seqs))
-        rows += await db.execute_fetchall(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq IN ({marks})",  # noqa: S608
-            seqs,
-        )
-    rows.sort(key=lambda row: (row[7], row[0]), reverse=True)
-    return rows
-
-
-async def iter_events(
-    db: aiosqlite.Connection,
-    *,
-    pattern: str | None,
-    since: datetime | None,
-    source: str | None,
-    page_size: int,
-    unreadable: Callable[[UnreadableRow], None],
-) -> AsyncIterator[StoredEvent]:
-    # Rows written after the export started are left out, so it ends even under live load.
-    rows = await db.execute_fetchall("SELECT max(seq) FROM events")
-    max_seq = next(iter(rows))[0]
-    if max_seq is None:
-        return
-    topic_index = await use_topic_index(db, pattern)
-    after: Cursor | None = None
-    while True:
-        where, params = event_where(
-            pattern=pattern,
-            topic_index=topic_index,
-            source=source,
-            since=since,
-            after=after,
-            max_seq=max_seq,
-        )
-        tail = f" FROM events{where} ORDER BY time, seq LIMIT ?"
-        as_bytes = False
-        try:
-            page = list(
-                await db.execute_fetchall(f"SELECT {EVENT_COLUMNS}{tail}", [*params, page_size])
-            )
-        except sqlite3.OperationalError:
-            # Text that is not UTF-8 fails the whole page: fetch its bytes, decode row by row.
-            as_bytes = True
-            sql = f"SELECT {EVENT_COLUMNS_AS_BYTES}{tail}"
-            page = list(await db.execute_fetchall(sql, [*params, page_size]))
-        book = await compress.codebook(db, (row[RAW_DICT_AT] for row in page))
-        for row in page:
-            event = read_event(row, book, as_bytes=as_bytes)
-            if isinstance(event, UnreadableRow):
-                unreadable(event)
-            else:
-                yield event
-        if len(page) < page_size:
-            return
-        # The keyset goes by the row's own values, readable or not.
-        after = (page[-1][7], page[-1][0])
+    )
 
 
 async def count_events(
@@ -297,6 +240,21 @@ async def alarms(db: aiosqlite.Connection, source: str | None, active_only: bool
         f"SELECT data FROM alarms{clause}"  # noqa: S608
         " ORDER BY priority, trigger_time IS NULL, trigger_time DESC, instance_id",
         params,
+    )
+    return [Alarm.model_validate_json(row[0]) for row in rows]
+
+
+async def alarms_in_period(
+    db: aiosqlite.Connection, since: datetime, until: datetime
+) -> list[Alarm]:
+    """The alarms a report of [since, until] reads: those triggered in it, those still
+    active, and those triggered before its end that changed after it (acknowledged later:
+    still open at its end). Not the rest of a month of history."""
+    start, end = to_us(since), to_us(until)
+    rows = await db.execute_fetchall(
+        "SELECT data FROM alarms WHERE trigger_time BETWEEN ? AND ? OR active = 1"
+        " OR (trigger_time <= ? AND updated > ?)",
+        [start, end, end, end],
     )
     return [Alarm.model_validate_json(row[0]) for row in rows]
 

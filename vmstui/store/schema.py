@@ -126,7 +126,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # When vmstui received each event: retention goes by it, since `time` is the device's
         # clock (a camera wrong by months had its events purged at the next start), and
         # where `raw` sits in the stored bytes (codec.RAW_AT). NULL in the rows from before
-        # they were kept, which codec.stored_event reads as received at their own time and,
+        # they were kept, which rows.stored_event reads as received at their own time and,
         # for a Genetec stream part, its Result: setting them here would rewrite every row
         # of a cache at the first start (53 s, and the cache's size again in WAL, for a
         # million events).

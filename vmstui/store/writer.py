@@ -56,6 +56,7 @@ DISK_FULL_MAX_S = 10.0
 # How long a held batch waits for company: at 50 events/s, ~4 events a transaction instead of
 # one, and the screen and `tail` still see an event well within the feed's 300 ms.
 LINGER_S = 0.075
+MAX_KNOWN_TOPICS = 100_000  # a bound on the writer's set of topics it inserted
 
 
 class StoreClosedError(RuntimeError):
@@ -155,6 +156,7 @@ class Writer:
         self.transactions = 0  # committed ones: what lingering saves is counted here
         # Compression, and training a dictionary (whose ops it queues here): dictionaries.py.
         self.packer = Packer(dictionaries, self.submit, compress_after, since)
+        self._topics: set[str] = set()  # topics this writer committed (skipped from then on)
         self._task = asyncio.create_task(self._run(), name="vmstui-store-writer")
         self.queued_rows = 0
 
@@ -238,7 +240,8 @@ class Writer:
                     return
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), remaining)
+                    async with asyncio.timeout(remaining):  # no task of its own, as wait_for
+                        await self._wakeup.wait()
         finally:
             self._lingering_rows = 0
 
@@ -293,15 +296,19 @@ class Writer:
             total += len(head.rows)
         return batches
 
-    async def _transaction(self, body: Callable[[], Awaitable[T]]) -> T:
+    async def _transaction(self, body: Callable[[], Awaitable[T]], *, one: bool = False) -> T:
         """`body` in one transaction, again and again while the disk is full (until the store
-        closes: CacheFull). A damaged file becomes the store's `failure`."""
+        closes: CacheFull). A damaged file becomes the store's `failure`. `one`: the body is
+        one statement, a transaction by itself (no BEGIN and COMMIT: two thread hops less)."""
         db = self._db
         while True:
             try:
-                await db.execute("BEGIN IMMEDIATE")
-                result = await body()
-                await db.execute("COMMIT")
+                if one:
+                    result = await body()
+                else:
+                    await db.execute("BEGIN IMMEDIATE")
+                    result = await body()
+                    await db.execute("COMMIT")
                 self.transactions += 1
             except asyncio.CancelledError:
                 raise
@@ -369,18 +376,27 @@ class Writer:
     async def _commit_rows(self, batches: list[_Rows]) -> None:
         db = self._db
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
+        outbox = [row for batch in batches for row in batch.outbox]
 
         async def insert() -> None:
-            await db.executemany(INSERT_TOPIC, topic_params(packed))
-            for sql, params in insert_chunks(packed):
+            if new_topics:
+                await db.executemany(INSERT_TOPIC, new_topics)
+            for sql, params in chunks:
                 await db.execute(sql, params)
-            outbox = [row for batch in batches for row in batch.outbox]
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
 
         try:
             packed = await self.packer.pack(rows)
-            await self._transaction(insert)
+            # Topics this writer inserted before are in the table (nothing deletes one; and a
+            # row whose topic is not there keeps its text): at a trickle, a batch's topics
+            # are known, and its rows are often one INSERT statement, committed alone.
+            new_topics = [topic for topic in topic_params(packed) if topic[0] not in self._topics]
+            chunks = list(insert_chunks(packed))
+            await self._transaction(insert, one=not new_topics and not outbox and len(chunks) == 1)
+            if len(self._topics) + len(new_topics) > MAX_KNOWN_TOPICS:
+                self._topics.clear()
+            self._topics.update(topic for (topic,) in new_topics)
         except asyncio.CancelledError:
             for batch in batches:
                 _fail(batch.future, StoreClosedError("the store writer was cancelled"))

@@ -38,6 +38,7 @@ from vmstui.runtime import Runtime
 from vmstui.shelving import Shelf
 from vmstui.store import StoredEvent
 from vmstui.ui.actions import NAMED_AT_MOST
+from vmstui.ui.bell import Bell
 from vmstui.ui.details_follow import DetailsFollow
 from vmstui.ui.failures import Failures
 from vmstui.ui.keymap import BINDINGS, check_keymap
@@ -57,6 +58,7 @@ from vmstui.ui.widgets.status import StatusBar
 from vmstui.ui.widgets.subscriptions import SubscriptionsPane
 
 FLUSH_S = 0.05
+BELL_TICK_S = 0.25  # how often the bell's repeats are looked at
 NARROW_BELOW = 100  # columns: below this the side column (details, subscriptions) hides
 # Full collections every 100 second-generation runs: frequent enough that the little cyclic
 # garbage a stream makes does not pile up, cheap because start-up objects are frozen.
@@ -106,6 +108,7 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
         self._details_alarm: str | None = None  # the key of the alarm the details show
         self._details_note: Text | None = None  # the note above them, kept on redraws
         self.feed_pacer = FramePacer()
+        self.ringer = Bell.from_settings(self.settings)
         self.lean_terminal = LeanTerminal()  # what the terminal shows: only changes go out
         self._feed_events: list[Event] = []  # drained, not yet on the feed (its pacer)
         self._feed_gaps: list[Gap] = []
@@ -184,11 +187,14 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
         self.start_flood_watch()  # before the flush, which hands it the alarms
         self.set_interval(FLUSH_S, self.failures.guarded("Showing updates", self.flush))
         self.set_interval(SHELF_TICK_S, self.failures.guarded("The shelf", self._shelf_tick))
+        self.set_interval(BELL_TICK_S, self.failures.guarded("Ringing the bell", self.ring))
         # A whole shift in one process: what exists after start-up (Textual, the modules, the
         # first window of events) stays. Freezing it, and making full collections rare, keeps
         # the collector from pausing the screen for 100 ms and more once a second (measured
         # with `vmstui bench ui`); younger generations are still collected as usual.
         gc.freeze()
+        # Suspended (ctrl+z, a shell): the terminal no longer shows what the encoder wrote.
+        self.app_resume_signal.subscribe(self, lambda _app: self.action_redraw())
         gc.set_threshold(*GC_THRESHOLDS)
         if self.connect:
             self.runtime.start()
@@ -229,12 +235,14 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
             return
         arrived: list[Event] = []
         renamed: set[str] = set()
+        alarms_changed = False
         with self.batch_update():
             for update in updates:
                 if isinstance(update, EventsArrived):
                     arrived.extend(update.events)
                 elif isinstance(update, AlarmsChanged):
                     self._alarms_changed(update.source, update.alarms, update.full)
+                    alarms_changed = True
                 elif isinstance(update, StatusChanged):
                     self.query_one(StatusBar).set_status(update.status)
                     self._liveness(update.status)
@@ -254,9 +262,10 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
                 self._renamed(renamed)
             if arrived:
                 self._feed_events.extend(arrived)
-                self._ring_for(arrived)  # at once: the bell is for alarms, not the feed
             if updates:
                 self._count_alarms()
+            if alarms_changed:
+                self.ring()  # at once: the bell is for alarms, not paced like the feed
             events = self._flush_feed()
         if events:
             self.on_flushed(events)
@@ -346,21 +355,6 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
         status.unacknowledged = sum(1 for a in table.alarms.values() if a.unacknowledged)
         status.stale = table.stale
         status.shelved = len(self.shelf)
-
-    def _ring_for(self, events: Iterable[Event]) -> None:
-        ui = self.settings.ui
-        if not ui.bell:
-            return
-        for event in events:
-            if event.type != "AlarmTriggered":
-                continue
-            body: dict[str, Any] = event.raw.get("AlarmTriggered", {})
-            content = body.get("DynamicAlarmContent") or {}
-            priority = content.get("Priority") or body.get("Priority") or 0
-            # 0 is "no priority given": ring rather than stay silent on an unknown alarm.
-            if isinstance(priority, int) and priority <= ui.bell_priority:
-                self.bell()
-                return
 
     # --- command palette: every action, and the themes ------------------------------------
 

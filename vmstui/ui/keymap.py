@@ -118,6 +118,14 @@ BINDINGS: list[Binding] = [
         False,
     ),
     _key(
+        "m",
+        "silence_bell",
+        "Silence",
+        "alarm.silence",
+        "silence the bell's repeat for the alarms waiting now",
+        False,
+    ),
+    _key(
         "s",
         "alarm_filter",
         "Filter alarms",

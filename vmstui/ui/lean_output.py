@@ -50,6 +50,7 @@ class LeanTerminal:
     def __init__(self) -> None:
         self.shadow = Shadow()
         self.updates = 0
+        self.full_updates = 0  # every cell written (start, resize, ctrl+l, after a suspend)
         self.scrolls = 0  # updates that moved a block on the terminal
 
     def forget(self) -> None:
@@ -64,6 +65,7 @@ class LeanTerminal:
         if isinstance(renderable, ChopsUpdate):
             return LeanUpdate(self._partial, renderable)
         if isinstance(renderable, LayoutUpdate):
+            self.full_updates += 1
             return LeanUpdate(self._full, renderable)
         return renderable
 
@@ -191,21 +193,8 @@ def _codes(style: Style, system: ColorSystem) -> str:
 
 
 def _attribute_codes(style: Style) -> str:
-    return Style(
-        bold=style.bold,
-        dim=style.dim,
-        italic=style.italic,
-        underline=style.underline,
-        blink=style.blink,
-        blink2=style.blink2,
-        reverse=style.reverse,
-        conceal=style.conceal,
-        strike=style.strike,
-        underline2=style.underline2,
-        frame=style.frame,
-        encircle=style.encircle,
-        overline=style.overline,
-    )._make_ansi_codes(ColorSystem.STANDARD)  # no colour: the same for every system
+    # A copy without colours has no codes cached yet; with none, every system says the same.
+    return style.without_color._make_ansi_codes(ColorSystem.STANDARD)
 
 
 def _attributes(style: Style) -> int:

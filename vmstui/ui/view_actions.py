@@ -1,15 +1,17 @@
 """The console's keys that act on the view rather than on alarms: quit (asking while alarms
-wait), help, the feed's filter and the alarm pane's (each its own), pausing the feed,
-subscriptions, and re-reading from the VMS."""
+wait), the bell (and `m`, its silence), help, the feed's filter and the alarm pane's (each
+its own), pausing the feed, subscriptions, and re-reading from the VMS."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from textual import work
 
 from vmstui.filters import AlarmFilter, parse_text
 from vmstui.ui.actions import AlarmActions
+from vmstui.ui.bell import Bell
 from vmstui.ui.keymap import BINDINGS
 from vmstui.ui.lean_output import LeanTerminal
 from vmstui.ui.palette import state_colours
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class ViewActions(AlarmActions):
+    ringer: Bell  # the app's: which alarms ring the bell when
+
     lean_terminal: LeanTerminal
 
     def action_redraw(self) -> None:
@@ -52,6 +56,24 @@ class ViewActions(AlarmActions):
             if not confirmed:
                 return
         self.exit()
+
+    # --- the bell ---------------------------------------------------------------------------
+
+    def ring(self) -> None:
+        """The terminal bell, when an alarm on screen is due to ring (bell.py says which)."""
+        if not self.is_running:
+            return
+        if self.ringer.due(self.query_one(AlarmTable).alarms.values(), time.monotonic()):
+            self.bell()
+
+    def action_silence_bell(self) -> None:
+        """`m`: the bell stops repeating for the alarms waiting now; new ones still ring."""
+        repeating = self.ringer.silence()
+        self._say(
+            f"Bell silenced for {repeating} repeating alarm{'s' if repeating != 1 else ''}"
+            if repeating
+            else "No alarm is repeating the bell now"
+        )
 
     def action_help(self) -> None:
         ui = self.runtime.settings.ui

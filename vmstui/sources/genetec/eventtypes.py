@@ -76,6 +76,8 @@ class EventTypes:
 
     def learn(self, code: object, name: object) -> bool:
         """Keep a pair this server sent; True when it is new (worth saving)."""
+        if type(code) is int and self._names.get(code) == name:
+            return False  # the stream's every event: a pair already known, said at once
         number = code_of(code)
         if number is None or number <= 0 or not isinstance(name, str):
             return False

@@ -120,6 +120,15 @@ class EntityDirectory:
 
     def known(self, guid: str) -> str:
         """The name as known now, without asking for it (the hot path's)."""
+        # The stream's GUIDs come bare and lower-case already: found as they are, they are
+        # their own key (_key leaves a key as it is), without three string copies an event.
+        if type(guid) is str:
+            configured = self.overrides.get(guid)
+            if configured:
+                return configured
+            entry = self._known.get(guid)
+            if entry is not None:
+                return entry.name
         key = _key(guid)
         configured = self.overrides.get(key)
         if configured:
