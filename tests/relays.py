@@ -53,7 +53,11 @@ def forget(broker: Amqp, name: str) -> None:
     ):
         with suppress(Exception):
             broker.channel.queue_delete(queue)
-    for exchange in (wire.exchange_name(name), wire.dead_letters_name(name)):
+    for exchange in (
+        wire.exchange_name(name),
+        wire.commands_name(name),
+        wire.dead_letters_name(name),
+    ):
         with suppress(Exception):
             broker.channel.exchange_delete(exchange)
 
