@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,15 @@ async def wait_for(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def relay_name() -> Iterator[str]:
+    """A relay of the test's own on the real RabbitMQ (tests/relays.py), deleted after it."""
+    from .relays import own_relay  # here, not above: only the relay's tests need aio-pika
+
+    with own_relay() as name:
+        yield name
 
 
 @pytest.fixture

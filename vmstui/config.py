@@ -16,6 +16,7 @@ from vmstui.config_alarms import AlarmsConfig
 from vmstui.config_base import NO_PASSWORD, ConfigError, Strict
 from vmstui.config_bridge import BridgeConfig, OcularisSink, Rule, Sensor
 from vmstui.config_procedures import Procedure, ShelvingConfig
+from vmstui.config_relay import RelayConfig
 from vmstui.config_shifts import Shift
 from vmstui.config_sources import (
     SOURCE_KINDS,
@@ -23,6 +24,7 @@ from vmstui.config_sources import (
     EenConfig,
     GenetecConfig,
     PasswordSource,
+    RelaySourceConfig,
     SourceConfig,
 )
 from vmstui.paths import default_cache_path, default_config_path, default_log_path
@@ -42,6 +44,8 @@ __all__ = [
     "LogConfig",
     "PasswordSource",
     "Procedure",
+    "RelayConfig",
+    "RelaySourceConfig",
     "Settings",
     "ShelvingConfig",
     "Shift",
@@ -167,6 +171,8 @@ class Settings(Strict):
     """Putting an alarm aside for a while: `[shelving]`."""
     procedures: list[Procedure] = Field(default_factory=list)
     """What to do for an alarm, one `[[procedures]]` table each."""
+    relay: RelayConfig | None = None
+    """Where `vmstui relay` publishes: `[relay]`. Only the relay reads it."""
     shifts: list[Shift] = Field(default_factory=list)
     """The site's shifts, one `[[shifts]]` table each, for `vmstui report --shift NAME`."""
 
@@ -231,11 +237,13 @@ class Settings(Strict):
 
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
+    previous: int | str | None = None
     for part in loc:
+        after_index, previous = isinstance(previous, int), part
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in SOURCE_KINDS:  # a discriminator's branch name tells a reader nothing
-            continue
+        elif after_index and part in SOURCE_KINDS:
+            continue  # a discriminator's branch name (`[0].genetec`) tells a reader nothing
         else:
             key = part if part.isprintable() else repr(part)  # quoted if it would break a line
             text += f".{key}" if text else key

@@ -83,7 +83,8 @@ def _models_of(annotation: Any) -> tuple[list[type[BaseModel]], bool] | None:
     if get_origin(annotation) is Annotated:
         return _models_of(get_args(annotation)[0])
     if get_origin(annotation) in (Union, types.UnionType):
-        members = [_models_of(arg) for arg in get_args(annotation)]
+        # `| None`: an optional table (`[relay]`), absent unless written
+        members = [_models_of(arg) for arg in get_args(annotation) if arg is not type(None)]
         if all(member is not None and not member[1] for member in members):
             return [model for member in members if member for model in member[0]], False
         return None

@@ -24,6 +24,7 @@ from vmstui.config_base import (
     Tls,
     TokenSource,
 )
+from vmstui.config_relay import AmqpAddress
 from vmstui.sources.een.messages import parse_destination
 from vmstui.sources.genetec import qexpr
 
@@ -230,7 +231,29 @@ class CamioConfig(TokenSource, Reconnecting, HttpListening):
         return self
 
 
-SourceConfig = Annotated[GenetecConfig | EenConfig | CamioConfig, Field(discriminator="kind")]
+class RelaySourceConfig(PasswordSource, AmqpAddress, Reconnecting):
+    """A `vmstui relay`: what it publishes (every event, alarm change, gap and status of the
+    relay's own sources) read from its RabbitMQ stream, resumed after the last one this
+    cache stored, and alarm actions sent to it as commands."""
+
+    kind: Literal["relay"]
+    """`relay`: a `vmstui relay` on RabbitMQ."""
+    relay: Name = "vmstui"
+    """The relay's `name` (its `[relay] name`): which stream and command queue to use."""
+    prefetch: Annotated[int, Field(ge=1, le=1000)] = 40
+    """How many stream messages the broker may send ahead. Each holds up to 500 events, so
+    the default keeps at most ~20,000 events in memory while a console catches up."""
+    connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10
+    """Seconds to wait for the connection to the broker."""
+    watchdog_s: Annotated[float, Field(gt=0, le=3600)] = 90
+    """Seconds without a word from the relay (it says its sources' statuses every 30 s even
+    when nothing happens) after which it is taken as gone: its sources' chips say so, and
+    the stream is read again from where this console is."""
+
+
+SourceConfig = Annotated[
+    GenetecConfig | EenConfig | CamioConfig | RelaySourceConfig, Field(discriminator="kind")
+]
 
 
 def _kinds(union: object) -> frozenset[str]:

@@ -11,17 +11,45 @@ from __future__ import annotations
 import getpass
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from vmstui.errors import InvalidValue
 from vmstui.models import AuditEntry
 from vmstui.naming import Namer
-from vmstui.sources.genetec.client import GenetecClient
 from vmstui.sources.genetec.qexpr import AckType, AlarmRef
 from vmstui.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class LogsInAs(Protocol):
+    @property
+    def username(self) -> str: ...
+
+
+class AlarmClient(Protocol):
+    """What the desk calls to act on a source's alarms: the Genetec client (the VMS itself),
+    or a relay console's commands to its relay (which calls the VMS, once for all)."""
+
+    @property
+    def cfg(self) -> LogsInAs: ...
+
+    async def acknowledge(
+        self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack", *, note: str = ""
+    ) -> None: ...
+
+    async def force_acknowledge(self, ref: AlarmRef) -> None: ...
+
+    async def force_acknowledge_all(self) -> None: ...
+
+    async def investigate(self, refs: Sequence[AlarmRef]) -> None: ...
+
+    async def forward(self, instance_id: int, recipients: Sequence[str]) -> None: ...
+
+    async def edit_context(self, ref: AlarmRef, context: str) -> None: ...
+
+    async def trigger(self, alarm: str, source: str | None = None, **content: Any) -> int: ...
 
 
 def local_user() -> str:
@@ -44,12 +72,14 @@ def _no_names(source: str) -> Namer:
 class AlarmDesk:
     def __init__(
         self,
-        clients: dict[str, GenetecClient],
+        clients: dict[str, AlarmClient],
         store: Store | None,
         *,
         names: Callable[[str], Namer] = _no_names,
     ) -> None:
-        """`names(source)`: GUID → name, for the audit's target_name."""
+        """`clients`: who acts on each source's alarms (a relay console adds its relay's
+        sources as it learns them); `names(source)`: GUID → name, for the audit's
+        target_name."""
         self.clients = clients
         self.store = store
         self.names = names
@@ -69,7 +99,7 @@ class AlarmDesk:
     def can_act(self, source: str) -> bool:
         return source in self.clients
 
-    def client(self, source: str) -> GenetecClient:
+    def client(self, source: str) -> AlarmClient:
         try:
             return self.clients[source]
         except KeyError:
@@ -177,7 +207,7 @@ class AlarmDesk:
         client = self.client(source)
         action = "ack" if ack_type == "Ack" else "nack"
         await self._audited_each(
-            source, action, refs, lambda: client.acknowledge(refs, ack_type), note=note
+            source, action, refs, lambda: client.acknowledge(refs, ack_type, note=note), note=note
         )
 
     async def force_acknowledge(self, source: str, ref: AlarmRef) -> None:

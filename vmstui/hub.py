@@ -106,6 +106,10 @@ class Subscriber:
         while True:
             yield self._taken(await self.queue.get())
 
+    async def next_updates(self) -> list[Update]:
+        """At least one update (waiting for it), and everything queued behind it."""
+        return [self._taken(await self.queue.get()), *self.drain()]
+
     def drain(self) -> list[Update]:
         """Everything queued now, without waiting (for batched screen updates)."""
         items = []

@@ -15,13 +15,15 @@ from pydantic import SecretStr
 from vmstui.bridge.service import Bridge
 from vmstui.bridge.status import outbox_status
 from vmstui.config import Settings
-from vmstui.config_base import Secrets
-from vmstui.desk import AlarmDesk
+from vmstui.config_base import NO_PASSWORD, ConfigError, Secrets
+from vmstui.desk import AlarmClient, AlarmDesk
 from vmstui.hub import Hub
+from vmstui.relay.service import Relay
 from vmstui.sources.base import Runner
 from vmstui.sources.genetec.names import CachedNames, load_cached
 from vmstui.sources.genetec.source import GenetecSource
 from vmstui.sources.registry import KINDS, build_runner
+from vmstui.sources.relay.source import RelaySource
 from vmstui.store import Store
 from vmstui.supervisor import cancel_all
 
@@ -39,12 +41,16 @@ class Runtime:
         cache_path: Path | None = None,
         secrets: Mapping[str, SecretStr] | None = None,
         bridge: bool = False,
+        relay: bool = False,
     ) -> None:
         self.settings = settings
         # The bridge (sensor listeners, rules, delivery) runs in one process per cache: the
         # `vmstui bridge` service. A console on the same config only shows its status.
         self._with_bridge = bridge
         self.bridge: Bridge | None = None
+        # `vmstui relay`: what the sources give, published on RabbitMQ for the consoles.
+        self._with_relay = relay
+        self.relay: Relay | None = None
         self._only = only
         self._cache_path = cache_path or settings.cache.path
         # Each secret read once, under its own name (`sources.hq.password`); `secrets` holds
@@ -91,31 +97,62 @@ class Runtime:
             for sensor_in in self.bridge.sensor_runners():
                 self.runners[sensor_in.name] = sensor_in
             self.store.route_outbox(self.bridge.route, self.bridge.committed)
-        acting = {
+        acting: dict[str, AlarmClient] = {
             name: source.client
             for name, source in self.genetec.items()
             if KINDS[source.cfg.kind].alarm_actions
         }
         self.desk = AlarmDesk(acting, self.store, names=self.namer)
+        for runner in self.runners.values():
+            if isinstance(runner, RelaySource):
+                # A source held here directly keeps its own client.
+                runner.acting = lambda source, actions: acting.setdefault(source, actions)
+        if self._with_relay:
+            relay = self.settings.relay
+            if relay is None:
+                raise ConfigError("the config has no [relay] section: nowhere to publish")
+            password = self.secrets.require(relay.password_ref, NO_PASSWORD)
+            self.relay = Relay(relay, self.hub, self.desk, password, self.runners)
 
     def namer(self, source: str) -> Callable[[str], str]:
         """GUID → name for `source`'s ids ("" when none is known): the config's maps, then the
         VMS's names (looked up in the background); for a source not running here, the
-        names its earlier runs kept in the cache."""
+        names a relay sends for it, and those kept in the cache."""
         runner = self.genetec.get(source)
         if runner is not None:
             return runner.directory.name
         cached = self.cached_names.get(source)
-        return cached.name if cached is not None else lambda guid: ""
+        relays = [r for r in self.runners.values() if isinstance(r, RelaySource)]
+        if not relays:
+            return cached.name if cached is not None else lambda guid: ""
+
+        def name(guid: str) -> str:
+            # A relay's source: the names its relay sent since start, then those kept.
+            key = guid.strip("{}").lower()
+            for relay in relays:
+                found = relay.names.get(source, {}).get(key)
+                if found:
+                    return found
+            return cached.name(guid) if cached is not None else ""
+
+        return name
 
     def start(self) -> None:
-        """Connect every source, each under its own supervisor."""
-        for name, source in self.runners.items():
-            self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
+        """Connect every source, each under its own supervisor (a relay: once it is the
+        site's active one)."""
+        if self.relay is not None:
+            relay = self.relay.run(start_sources=self._start_sources)
+            self._tasks.append(asyncio.create_task(relay, name="relay"))
+        else:
+            self._start_sources()
         if self.bridge is not None:
             self.bridge.start()
         if self.settings.rules:
             self._tasks.append(asyncio.create_task(self._outbox_status(), name="outbox-status"))
+
+    def _start_sources(self) -> None:
+        for name, source in self.runners.items():
+            self._tasks.append(asyncio.create_task(source.run(), name=f"source:{name}"))
 
     async def _outbox_status(self) -> None:
         """The outbox as a status chip, refreshed while running (also without the bridge:

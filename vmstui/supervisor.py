@@ -203,6 +203,10 @@ class Supervisor:
         )
         self._on_status(self.status)
 
+    def gap_free(self) -> bool:
+        """What the source misses while away is kept for it (a durable queue): no gap."""
+        return self._gap_free()
+
     def retry_now(self) -> bool:
         """Cut the wait before the next try short; False when no try is waiting (live, or
         a try under way)."""

@@ -19,6 +19,8 @@ from vmstui.config import (
     GenetecConfig,
     LogConfig,
     Procedure,
+    RelayConfig,
+    RelaySourceConfig,
     Settings,
     ShelvingConfig,
     Shift,
@@ -50,12 +52,14 @@ def test_the_walk_reaches_every_section_of_the_config() -> None:
         GenetecConfig,
         EenConfig,
         CamioConfig,
+        RelaySourceConfig,
         BridgeConfig,
         Sensor,
         OcularisSink,
         Rule,
         ShelvingConfig,
         Procedure,
+        RelayConfig,
         Shift,
     ]
 
@@ -160,7 +164,8 @@ def test_the_readme_examples_are_one_valid_config() -> None:
     for block in blocks:
         _merge(data, tomllib.loads(block))
     settings = parse_settings(data, "README.md")
-    assert {s.kind for s in settings.sources} == {"genetec", "een", "camio"}
+    assert {s.kind for s in settings.sources} == {"genetec", "een", "camio", "relay"}
+    assert settings.relay is not None
     assert settings.rules and settings.sensors and settings.sinks
     # A Path("") would be the current directory, not "no CA file".
     assert all(getattr(s, "ca_file", None) != Path() for s in settings.sources)

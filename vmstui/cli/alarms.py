@@ -150,7 +150,9 @@ def list_alarms(context: Context, fmt: str) -> None:
     """The active alarms, most urgent first."""
 
     async def fetch(desk: AlarmDesk, source: str) -> list[Alarm]:
-        alarms = await desk.client(source).active_alarms()
+        client = desk.client(source)
+        assert isinstance(client, GenetecClient)  # the desk of `alarms` is a Genetec one
+        alarms = await client.active_alarms()
         names = context.names
         assert names is not None  # set by desk_call
         await resolve_names(names, (g for a in alarms for g in alarm_guids(a)))

@@ -13,6 +13,7 @@ from vmstui.cli import (  # noqa: F401 - importing a command module registers it
     cli,
     console,
     export,
+    relay,
     report,
     simulate,
     tail,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmstui.config import CamioConfig, EenConfig, GenetecConfig
+from vmstui.config import CamioConfig, EenConfig, GenetecConfig, RelaySourceConfig
 from vmstui.config import SourceConfig as AnySourceConfig
 from vmstui.config_base import NO_PASSWORD, Secrets, read_token
 from vmstui.hub import Hub
@@ -19,6 +19,7 @@ from vmstui.sources.base import Runner
 from vmstui.sources.camio.source import CamioSource
 from vmstui.sources.een.source import EenSource
 from vmstui.sources.genetec.source import GenetecSource
+from vmstui.sources.relay.source import RelaySource
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,19 @@ def _camio(cfg: AnySourceConfig, hub: Hub, secrets: Secrets) -> Runner:
     return CamioSource(cfg, hub, token=read_token(cfg.token_ref, secrets))
 
 
+def _relay(cfg: AnySourceConfig, hub: Hub, secrets: Secrets) -> Runner:
+    assert isinstance(cfg, RelaySourceConfig)
+    return RelaySource(cfg, hub, password=secrets.require(cfg.password_ref, NO_PASSWORD))
+
+
 KINDS: dict[str, SourceKind] = {
     kind.kind: kind
     for kind in (
         SourceKind("genetec", _genetec, alarm_actions=True),
         SourceKind("een", _een, alarm_actions=False),
         SourceKind("camio", _camio, alarm_actions=False),
+        # Its alarms are the relay's sources'; actions on them go to the relay as commands.
+        SourceKind("relay", _relay, alarm_actions=False),
     )
 }
 

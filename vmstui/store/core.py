@@ -20,8 +20,8 @@ import aiosqlite
 import orjson
 
 from vmstui import filters
-from vmstui.errors import CacheUnusable
-from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, to_us, utcnow
+from vmstui.errors import CacheError, CacheUnusable
+from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, from_us, to_us, utcnow
 from vmstui.store import connect, faults, outbox, queries, retention, scan, shelves
 from vmstui.store.codec import (
     UPSERT_ALARM,
@@ -374,6 +374,44 @@ class Store:
             await shelves.drop(db, source, instance_id)
 
         await self._write(op)
+
+    def save_relay_offset(
+        self,
+        source: str,
+        offset: int,
+        published: datetime,
+        after: asyncio.Future[Any] | None = None,
+    ) -> asyncio.Future[None]:
+        """Where `source` (a relay) is in its stream. Queued now, like `add_events`, so it is
+        committed after the events enqueued before it, never before them (a stop commits
+        both: the next start resumes after them); `after`: their commit, and if that has
+        not succeeded by then, the offset is not kept (the future fails)."""
+        row = (source, offset, to_us(published))
+
+        async def op(db: aiosqlite.Connection) -> None:
+            if after is not None and not (
+                after.done() and not after.cancelled() and after.exception() is None
+            ):
+                raise CacheError(f"the events before offset {offset} were not committed")
+            await db.execute(
+                "INSERT INTO relay_offsets (source, stream_offset, published_us)"
+                " VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET"
+                " stream_offset = excluded.stream_offset, published_us = excluded.published_us",
+                row,
+            )
+
+        return asyncio.shield(self._writing().submit(op))
+
+    async def relay_offset(self, source: str) -> tuple[int, datetime] | None:
+        """The last stream offset `source` stored, and when it was published; None: none yet."""
+        with self._reading():
+            rows = await self._db().execute_fetchall(
+                "SELECT stream_offset, published_us FROM relay_offsets WHERE source = ?",
+                [source],
+            )
+        for offset, published_us in rows:
+            return int(offset), from_us(int(published_us))
+        return None
 
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""

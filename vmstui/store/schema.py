@@ -192,6 +192,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reason TEXT NOT NULL,
             PRIMARY KEY (source, instance_id)) WITHOUT ROWID""",
     ),
+    (
+        # Where a console's `relay` source is in its relay's stream: the offset of the last
+        # stream message whose events this cache committed, and when the relay published it
+        # (µs; the start of a gap should retention pass it). A restart reads on after it.
+        """CREATE TABLE relay_offsets (
+            source TEXT PRIMARY KEY,
+            stream_offset INTEGER NOT NULL,
+            published_us INTEGER NOT NULL) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

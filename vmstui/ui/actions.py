@@ -152,6 +152,8 @@ class AlarmActions(App[None]):
     ) -> bool:
         """Run one action; the notice says what was done to what ("Acknowledged #4 Panic
         button (Staff entrance)"), or what failed and why. `verb`: (to do, done)."""
+        if source not in self.runtime.genetec:  # through a relay: its answer takes a moment
+            self._say(f"{verb[0]} {what}: sent to the relay")
         try:
             await call()
         except Exception as exc:  # every failure is shown in words, none ends the console

@@ -249,7 +249,10 @@ class GenetecClient:
     async def alarm(self, q: str) -> Any:
         return await self.call("GET", "alarm", q=q)
 
-    async def acknowledge(self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack") -> None:
+    async def acknowledge(
+        self, refs: Sequence[AlarmRef], ack_type: AckType = "Ack", *, note: str = ""
+    ) -> None:
+        """`note`: the operator's words; the Web SDK takes none (the desk's audit keeps it)."""
         result = await self.alarm(qexpr.acknowledge(refs, ack_type))
         if isinstance(result, dict) and result.get("Acknowledged") is False:
             raise CommandFailed("the server did not acknowledge the alarm")

@@ -1,0 +1,186 @@
+"""Alarm commands through the relay, against the real RabbitMQ and the simulator: a key runs
+once (also after a relay restart), the console's desk acts through the relay and every
+console sees the outcome, notes and a trigger's content travel, bad commands are
+dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from vmstui.config import RelaySourceConfig
+from vmstui.hub import EventsArrived
+from vmstui.models import AlarmState, Event
+from vmstui.simulator import Simulator
+from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.sources.relay import wire
+from vmstui.sources.relay.actions import CommandRefused, console_name
+from vmstui.sources.relay.commands import CommandSender
+
+from ..brokers import LOGIN, PASSWORD, amqp
+from ..conftest import wait_for
+from ..relays import (
+    console_settings,
+    live,
+    relay_settings,
+    running,
+    stored_ids,
+)
+
+
+async def test_the_same_command_twice_calls_the_vms_once(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.relay is not None
+        await live(relay, "hq")
+        await live(relay, "relay")
+        instance = await sim.trigger_alarm(alarm.guid)
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        command = wire.Command(
+            "investigate", "hq", refs=((instance, alarm.guid),), console="desk-2"
+        )
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-2") as sender:
+            calls = sim.stats.alarm_requests
+            first = await sender.send(command, key="k-1")
+            again = await sender.send(command, key="k-1")
+            assert sim.stats.alarm_requests - calls == 1
+            other = await sender.send(command, key="k-2")  # a new key runs again
+            assert sim.stats.alarm_requests - calls == 2
+        assert first == again == wire.Outcome(True, "ok")
+        assert other.ok
+        assert (relay.relay.commands.run_count, relay.relay.commands.repeated) == (2, 1)
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, local_user, ok FROM audit ORDER BY id").fetchall()
+    assert audit == [("investigate", f"{LOGIN} on desk-2", 1)] * 2
+    # One outcome event per key, which every console reads from the stream.
+    outcomes = await stored_ids(tmp_path / "relay.db", "hq")
+    assert [i for i in outcomes if i.startswith("relay.command:")] == [
+        f"relay.command:{LOGIN}:k-1",
+        f"relay.command:{LOGIN}:k-2",
+    ]
+
+
+async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            at_console = console.hub.subscribe(lossless=True)
+            await live(console, "site")
+            instance = await sim.trigger_alarm(alarm.guid)
+            # The alarm reaches the console, and with it the desk's way to act on hq.
+            await wait_for(lambda: console.desk.can_act("hq"), 20, what="hq takes actions")
+            calls = sim.stats.alarm_requests
+            await console.desk.investigate("hq", [AlarmRef(instance, alarm.guid)])
+            assert sim.stats.alarm_requests - calls == 1
+            seen: list[Event] = []
+
+            def outcome() -> bool:
+                for update in at_console.drain():
+                    if isinstance(update, EventsArrived):
+                        seen.extend(e for e in update.events if e.vendor == "relay")
+                return bool(seen)
+
+            await wait_for(outcome, 20, what="the outcome event")
+            assert console.store is not None
+
+            async def investigating() -> bool:
+                assert console.store is not None
+                (shown,) = await console.store.alarms("hq")
+                return shown.state == AlarmState.INVESTIGATING
+
+            deadline = asyncio.get_running_loop().time() + 20
+            while not await investigating():
+                assert asyncio.get_running_loop().time() < deadline, "never investigating"
+                await asyncio.sleep(0.05)
+    (said,) = seen
+    assert said.summary == f"alarm {instance} investigated by {LOGIN} on {console_name()}: ok"
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, local_user FROM audit").fetchall()
+    assert audit == [("investigate", f"{LOGIN} on {console_name()}")]
+
+
+async def test_a_repeated_command_after_a_relay_restart_gets_the_first_answer(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    instance = await sim.trigger_alarm(alarm.guid)
+    source = console_settings(tmp_path, relay_name).sources[0]
+    assert isinstance(source, RelaySourceConfig)
+    command = wire.Command("ack", "hq", refs=((instance, alarm.guid),), console="desk-1")
+    answers: list[object] = []
+    for _ in range(2):  # the relay stopped and started again between the two
+        async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+            await live(relay, "hq")
+            await live(relay, "relay")
+            async with CommandSender(source, SecretStr(PASSWORD), "desk-1") as sender:
+                calls = sim.stats.alarm_requests
+                answers.append(await sender.send(command, key="ack-once"))
+                answers.append(sim.stats.alarm_requests - calls)
+    assert answers == [wire.Outcome(True, "ok"), 1, wire.Outcome(True, "ok"), 0]
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+
+
+async def test_a_command_that_does_not_read_is_dead_lettered_and_the_next_one_runs(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.relay is not None
+        commands = relay.relay.commands
+        await live(relay, "hq")
+        await live(relay, "relay")
+        instance = await sim.trigger_alarm(alarm.guid)
+        with amqp() as broker:
+            queue = wire.commands_name(relay_name)
+            broker.publish("", queue, b'{"v": 1, "action": "ack"}')  # no key, no user
+            broker.publish("", queue, b"not a command")
+            await wait_for(lambda: commands.refused == 2, 20, what="two refused")
+            await wait_for(
+                lambda: broker.queue_depth(wire.dead_letters_name(relay_name)) == 2,
+                20,
+                what="both in the dead letters",
+            )
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-3") as sender:
+            command = wire.Command("ack", "hq", refs=((instance, alarm.guid),))
+            assert await sender.send(command) == wire.Outcome(True, "ok")
+            unknown = wire.Command("ack", "elsewhere", refs=((instance, alarm.guid),))
+            refused = await sender.send(unknown)
+        assert not refused.ok and "elsewhere" in refused.result
+        assert (commands.run_count, commands.refused) == (2, 2)
+
+
+async def test_a_note_and_a_triggers_content_travel_through_the_relay(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            await live(console, "site")
+            first = await sim.trigger_alarm(alarm.guid)
+            await wait_for(lambda: console.desk.can_act("hq"), 20, what="hq takes actions")
+            desk = console.desk
+            await desk.acknowledge("hq", [AlarmRef(first, alarm.guid)], note="checked on camera")
+            instance = await desk.trigger("hq", alarm.guid, context="Door forced", priority=7)
+            triggered = sim.alarms.get(instance)
+            assert (triggered.content.context, triggered.content.priority) == ("Door forced", 7)
+            with pytest.raises(CommandRefused, match="urls"):
+                await desk.trigger("hq", alarm.guid, urls=["https://example.com/"])
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        audit = db.execute("SELECT action, note FROM audit ORDER BY id").fetchall()
+    assert audit == [("ack", "checked on camera"), ("trigger", "")]

@@ -1,0 +1,82 @@
+"""The console on a relay source: what `vmstui relay` publishes reaches the feed, the filter,
+the status line and the alarm table as a direct source's does, and an alarm key acts through
+the relay (the simulator behind the relay, the real RabbitMQ between)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vmstui.models import AlarmState, Event
+from vmstui.runtime import Runtime
+from vmstui.simulator import Simulator
+from vmstui.ui.app import VmstuiApp
+from vmstui.ui.widgets.alarms import AlarmTable
+from vmstui.ui.widgets.feed import EventFeed
+from vmstui.ui.widgets.status import StatusBar
+
+from ..relays import SECRET, console_settings, live, relay_settings, running
+from .test_console import until
+
+
+async def test_the_console_on_a_relay(
+    sim: Simulator,
+    tmp_path: Path,
+    relay_name: str,
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    camera, door = sim.entities["Camera"][0].guid, sim.entities["Door"][0].guid
+    settings = console_settings(tmp_path, relay_name)
+    settings = settings.model_copy(
+        update={"ui": settings.ui.model_copy(update={"clock": False, "bell": False})}
+    )
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        runtime = Runtime(settings, secrets=SECRET)
+        await runtime.open()
+        try:
+            app = VmstuiApp(runtime)
+            async with app.run_test(size=(160, 50)) as pilot:
+                bar = app.query_one(StatusBar)
+                await until(
+                    pilot,
+                    lambda: getattr(bar.statuses.get("site"), "state", "") == "live",
+                    "the relay source live",
+                )
+                feed = app.query_one(EventFeed)
+                await feed.set_filter("genetec.Door.#")
+                await sim.emit_event("CameraMotion", camera)
+                await sim.emit_event("AccessGranted", door)
+                await until(pilot, lambda: feed.row_count >= 1, "the door's event in the feed")
+                await pilot.pause(0.3)
+                shown = {row.type for row in feed._state.rows if isinstance(row, Event)}
+                assert shown == {"AccessGranted"}
+                # The relay's own source has its chip too, as the relay reports it.
+                await until(pilot, lambda: "hq" in bar.statuses, "hq's chip")
+
+                instance = await sim.trigger_alarm(alarm.guid, context="Door forced")
+                table = app.query_one(AlarmTable)
+                key = f"hq:{instance}"
+                await until(pilot, lambda: key in table.alarms, "the alarm in the table", 20)
+                await until(pilot, lambda: runtime.desk.can_act("hq"), "hq takes actions")
+                table.focus()
+                await pilot.press("i")
+                await until(
+                    pilot,
+                    lambda: table.alarms[key].state == AlarmState.INVESTIGATING,
+                    "investigating, as the relay's VMS reports it",
+                    20,
+                )
+                assert sim.alarms.get(instance).state == 3
+                said = [str(n.message) for n in app._notifications]
+                assert said[0].startswith("Investigate #") and said[0].endswith("sent to the relay")
+                await until(
+                    pilot,
+                    lambda: any(
+                        str(n.message).startswith("Investigating #") for n in app._notifications
+                    ),
+                    "the outcome said",
+                )
+        finally:
+            await runtime.close()
+    assert relay.relay is not None and relay.relay.commands.run_count == 1

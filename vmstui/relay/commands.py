@@ -1,0 +1,238 @@
+"""The relay's command queue: alarm actions the consoles ask for, each run once.
+
+A command is a message on the durable quorum queue `{name}.commands` (sent through the direct
+exchange of the same name) with its idempotency
+key as `message_id`, where to answer as `reply_to`, an `expiration` (the broker drops a
+command nobody took in time), and `user_id`, which RabbitMQ checks is the user the sender
+logged in as: the operator. The relay runs it through its alarm desk (so the VMS is called
+and the audit row written as for any action, with the operator and the console as the
+local user), answers on `reply_to`, and publishes the outcome as an event every console sees
+("investigate by alice on desk-2: ok"). The outcome event's id is made of the key, so a
+command sent again (a console that timed out, a redelivery) gets the first answer, from
+memory or from the relay's cache, and never calls the VMS twice.
+
+A command that cannot be read (no key, no user id, not our format) is rejected to the
+dead-letter queue `{name}.commands.dead`: one log line, counted; the queue goes on. One that
+keeps failing the relay itself is dead-lettered after a few deliveries (x-delivery-limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+
+from vmstui.desk import AlarmDesk
+from vmstui.errors import Malformed
+from vmstui.hub import Hub
+from vmstui.models import Event, utcnow
+from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.sources.relay import wire
+from vmstui.supervisor import cancel_all
+
+log = logging.getLogger(__name__)
+
+KEY_MAX = 200  # characters of an idempotency key
+ANSWERS_KEPT = 10_000  # outcomes kept in memory; older ones are found in the cache
+DELIVERY_LIMIT = 5  # deliveries of one command before it is dead-lettered
+VERBS = {
+    "ack": "acknowledged",
+    "nack": "nacked",
+    "investigate": "investigated",
+    "force-ack": "force-acknowledged",
+    "force-ack-all": "all force-acknowledged",
+    "forward": "forwarded",
+    "context": "context edited",
+    "trigger": "triggered",
+}
+
+
+def outcome_id(user: str, key: str) -> str:
+    """The outcome event's id: the key is the sender's, so one user's key never answers
+    another's command."""
+    return f"relay.command:{user}:{key}"
+
+
+class CommandRunner:
+    def __init__(self, relay: str, hub: Hub, desk: AlarmDesk) -> None:
+        self.relay = relay
+        self.hub = hub
+        self.desk = desk
+        self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()  # by outcome id
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ended: asyncio.Future[None] | None = None  # the consumer's end (an error)
+        self.run_count = 0  # commands run through the desk
+        self.repeated = 0  # commands answered from an earlier run
+        self.refused = 0  # commands dead-lettered unread
+
+    async def declare(self, channel: AbstractChannel) -> None:
+        dead = wire.dead_letters_name(self.relay)
+        exchange = await channel.declare_exchange(dead, aio_pika.ExchangeType.FANOUT, durable=True)
+        queue = await channel.declare_queue(dead, durable=True)
+        await queue.bind(exchange)
+        commands = await channel.declare_queue(
+            wire.commands_name(self.relay),
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": dead,
+                "x-delivery-limit": DELIVERY_LIMIT,
+            },
+        )
+        # Consoles send through an exchange of the queue's name: a console user may write
+        # to it and to nothing else (the default exchange would reach the stream too).
+        inbound = await channel.declare_exchange(
+            wire.commands_name(self.relay), aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        await commands.bind(inbound, routing_key=wire.commands_name(self.relay))
+
+    async def start(self, connection: AbstractConnection) -> None:
+        """Consume the command queue on a channel of its own, one command at a time."""
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=1)
+        queue = await channel.declare_queue(wire.commands_name(self.relay), passive=True)
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        await queue.consume(inbox.put)
+        task = asyncio.create_task(self._work(channel, inbox), name="relay-commands")
+        self._tasks.append(task)
+        self.ended = task
+
+    async def stop(self) -> None:
+        await cancel_all(self._tasks)
+
+    async def _work(
+        self, channel: AbstractChannel, inbox: asyncio.Queue[AbstractIncomingMessage]
+    ) -> None:
+        while True:
+            message = await inbox.get()
+            try:
+                key, user, command = self._read(message)
+            except Malformed as exc:
+                self.refused += 1
+                log.warning("relay: command dead-lettered (%d so far): %s", self.refused, exc)
+                await message.reject(requeue=False)
+                continue
+            outcome = await self.answer(key, user, command)
+            if message.reply_to:
+                reply = aio_pika.Message(
+                    wire.encode_outcome(outcome),
+                    content_type=wire.CONTENT_TYPE,
+                    correlation_id=key,
+                    type=wire.OUTCOME_TYPE,
+                )
+                await channel.default_exchange.publish(reply, routing_key=message.reply_to)
+            await message.ack()
+
+    def _read(self, message: AbstractIncomingMessage) -> tuple[str, str, wire.Command]:
+        key, user = message.message_id or "", message.user_id or ""
+        if not key or len(key) > KEY_MAX:
+            raise Malformed(f"a command without an idempotency key (message_id, <= {KEY_MAX})")
+        if not user:
+            raise Malformed(f"command {key[:40]!r} has no user_id (the operator)")
+        return key, user, wire.decode_command(message.body)
+
+    async def answer(self, key: str, user: str, command: wire.Command) -> wire.Outcome:
+        """The command's outcome: its first one if the key was seen, else run it now."""
+        known = self._answers.get(outcome_id(user, key)) or await self._stored(user, key)
+        if known is not None:
+            self.repeated += 1
+            return known
+        operator = f"{user} on {command.console}" if command.console else user
+        try:
+            instance = await self._run(command, operator)
+            outcome = wire.Outcome(True, "ok", instance)
+        except Exception as exc:  # the VMS's refusal is the answer; the desk audited it
+            outcome = wire.Outcome(False, str(exc) or type(exc).__name__)
+        self.run_count += 1
+        self._remember(outcome_id(user, key), outcome)
+        await self._announce(key, user, operator, command, outcome)
+        return outcome
+
+    def _remember(self, answered: str, outcome: wire.Outcome) -> None:
+        self._answers[answered] = outcome
+        while len(self._answers) > ANSWERS_KEPT:
+            self._answers.popitem(last=False)
+
+    async def _stored(self, user: str, key: str) -> wire.Outcome | None:
+        store = self.desk.store
+        event = await store.get_event(outcome_id(user, key)) if store is not None else None
+        if event is None:
+            return None
+        raw = event.raw
+        instance = raw.get("instance")
+        return wire.Outcome(
+            bool(raw.get("ok")),
+            str(raw.get("result", "")),
+            instance if type(instance) is int else None,
+        )
+
+    async def _run(self, command: wire.Command, operator: str) -> int | None:
+        """Run the command through the desk; a trigger's instance id, else None."""
+        # The desk as this operator: the audit row names who asked, on which console.
+        desk = AlarmDesk(self.desk.clients, self.desk.store, names=self.desk.names)
+        desk.local_user = operator
+        source = command.source
+        refs = [AlarmRef(instance, guid or None) for instance, guid in command.refs]
+        if command.action not in ("trigger", "force-ack-all") and not refs:
+            raise ValueError(f"{command.action} names no alarm")
+        if command.action in ("ack", "nack"):
+            await desk.acknowledge(
+                source, refs, "Ack" if command.action == "ack" else "Nack", note=command.note
+            )
+        elif command.action == "investigate":
+            await desk.investigate(source, refs)
+        elif command.action == "force-ack":
+            await desk.force_acknowledge(source, refs[0])
+        elif command.action == "force-ack-all":
+            await desk.force_acknowledge_all(source)
+        elif command.action == "forward":
+            recipients = [r for r in command.text.split(",") if r]
+            await desk.forward(source, refs[0].instance_id, recipients)
+        elif command.action == "context":
+            await desk.edit_context(source, refs[0], command.text)
+        else:
+            return await desk.trigger(
+                source,
+                command.text,
+                command.entity or None,
+                context=command.context or None,
+                priority=command.priority or None,
+            )
+        return None
+
+    async def _announce(
+        self, key: str, user: str, operator: str, command: wire.Command, outcome: wire.Outcome
+    ) -> None:
+        verb = VERBS[command.action]
+        alarms = ", ".join(str(instance) for instance, _ in command.refs) or command.text
+        said = "ok" if outcome.ok else f"failed: {outcome.result}"
+        raw: dict[str, Any] = {
+            "key": key,
+            "user": user,
+            "console": command.console,
+            "action": command.action,
+            "refs": [list(ref) for ref in command.refs],
+            "ok": outcome.ok,
+            "result": outcome.result,
+            "instance": outcome.instance,
+        }
+        event = Event(
+            id=outcome_id(user, key),
+            source=command.source,
+            vendor="relay",
+            kind="event",
+            type=f"command.{command.action}",
+            topic=f"relay.command.{command.source}.{command.action}",
+            time=utcnow(),
+            entity=alarms,
+            summary=f"alarm {alarms} {verb} by {operator}: {said}",
+            raw=raw,
+        )
+        committed = await self.hub.publish([event])
+        with contextlib.suppress(Exception):  # the cache's writer logs a failed commit
+            await committed
