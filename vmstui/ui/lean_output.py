@@ -91,7 +91,7 @@ class LeanTerminal:
                 start, stop = max(x, x1), min(end, x2, shadow.width)
                 if start != x or stop != end:
                     strip = strip.crop(start - x, stop - x)
-                cells = cells_of(strip)
+                cells = cells_of(strip)[: stop - start]  # a line never grows past the screen
                 line[start : start + len(cells)] = cells
         if not desired:
             return
