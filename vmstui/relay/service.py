@@ -107,6 +107,7 @@ class Relay:
         self._streamed = False  # the stream confirmed the one in hand (its copies wait)
         self._mark: tuple[int, datetime] = (0, utcnow())  # the last seq confirmed, its time
         self._wake = asyncio.Event()  # events committed, or items taken
+        self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
         self._own_gaps: list[Gap] = []  # recorded by the publisher, sent by it in place
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
         self.commands = CommandRunner(cfg.name, hub, desk)
@@ -295,7 +296,13 @@ class Relay:
                 await self._publish(channel, exchange, wire.Events(self._batch))
                 last = self._batch[-1]
                 self._mark = (last.seq, last.time)
-                await store.save_relay_published(self.cfg.name, *self._mark)
+                # Kept in the writer's order; the next batch need not wait for it (one in
+                # flight: a mark not kept yet is only a batch sent again after a crash).
+                if self._saving is not None:
+                    await self._saving
+                self._saving = asyncio.ensure_future(
+                    store.save_relay_published(self.cfg.name, *self._mark)
+                )
                 self._batch = []
                 self._streamed = False
             while self._unsent:
