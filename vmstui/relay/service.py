@@ -4,11 +4,19 @@ statuses of its sources) onto RabbitMQ, with publisher confirms.
 Each update goes to the stream `{name}.events` (one message per batch of events, each event
 with its own id; one per alarm change, gap or status), which consoles replay from an offset,
 and each event also to the topic exchange `{name}.topics` under its topic, so other tools can
-bind with the patterns the console uses. An update is taken off the hub's lossless
-subscription and held until the broker confirmed it: a session that drops re-sends what was
-not confirmed when the next one is up (a console stores an event id once, and alarm
-changes are latest-state, so a message the broker had kept after all does no harm). While
-the broker is away the subscription fills, and then holds the sources back.
+bind with the patterns the console uses.
+
+The relay's cache is its outbox for events: every event is committed there first (the hub's
+writer, as in a console), and the publisher sends on from the cache, in seq order, after the
+last seq the broker confirmed (kept in the cache, `relay_published`). While the broker is
+away events keep landing in the cache and the sources are not held back; when it returns the
+publisher catches up in order, with no gap, and across a restart of the relay too. The
+outbox's bound is the cache's (its retention and max_mb): rows it deleted before the broker
+confirmed them are told to the consoles as a gap marker for that span. Alarm changes, gaps,
+statuses and names go the shorter way, from the hub's subscription, held in memory until
+confirmed (they are few, and latest-state). A session that drops re-sends what was not
+confirmed when the next one is up (a console stores an event id once, and alarm changes are
+latest-state, so a message the broker had kept after all does no harm).
 
 The session runs under the one reconnect supervisor and reports as the source `relay`.
 """
@@ -19,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import aio_pika
@@ -28,6 +37,7 @@ from pydantic import SecretStr
 
 from vmstui.config_relay import RelayConfig
 from vmstui.desk import AlarmDesk
+from vmstui.errors import ConfigError
 from vmstui.hub import (
     AlarmsChanged,
     EventsArrived,
@@ -44,13 +54,14 @@ from vmstui.relay.lock import RelayLock
 from vmstui.relay.takeover import TakeoverGaps, last_published
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
+from vmstui.store import Store, StoredEvent
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl, Supervisor, cancel_all
 
 log = logging.getLogger(__name__)
 
 RELAY = "relay"  # the status chip of the relay's own link to its broker
 BATCH_MAX = 500  # events in one stream message
-PENDING_MAX = 100_000  # events the relay holds for the broker before its sources wait
+PENDING_MAX = 100_000  # updates taken off the hub and not yet sorted (the events are cached)
 _COPY = aiormq.spec.Basic.Properties(content_type=wire.CONTENT_TYPE, message_type=wire.STREAM_TYPE)
 STOP_SAY_S = 2.0  # for the sources' last "stopped" statuses when the relay stops
 NAMES_MAX = 2000  # names in one stream message
@@ -58,21 +69,11 @@ STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start me
 
 
 def items(updates: Iterable[Update], sources: frozenset[str]) -> list[wire.Item]:
-    """Updates in order as stream items: the events of consecutive batches together, up to
-    BATCH_MAX a message; statuses of the relay's own sources only (not its cache's)."""
+    """Updates in order as stream items, but for the events (they go from the cache);
+    statuses of the relay's own sources only (not its cache's)."""
     out: list[wire.Item] = []
     for update in updates:
-        if isinstance(update, EventsArrived):
-            events = list(update.events)
-            last = out[-1] if out else None
-            if isinstance(last, wire.Events) and len(last.events) < BATCH_MAX:
-                room = BATCH_MAX - len(last.events)
-                out[-1] = wire.Events([*last.events, *events[:room]])
-                events = events[room:]
-            out.extend(
-                wire.Events(events[i : i + BATCH_MAX]) for i in range(0, len(events), BATCH_MAX)
-            )
-        elif isinstance(update, AlarmsChanged):
+        if isinstance(update, AlarmsChanged):
             out.append(wire.Alarms(update.source, update.alarms, update.full))
         elif isinstance(update, GapRecorded):
             out.append(wire.GapMarker(update.gap))
@@ -102,13 +103,26 @@ class Relay:
         # Subscribed before any source starts: nothing they publish is missed.
         self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
         self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
-        self._streamed = False  # the stream confirmed the first of them (its copies wait)
+        self._batch: list[StoredEvent] = []  # read from the cache, not yet confirmed
+        self._streamed = False  # the stream confirmed the one in hand (its copies wait)
+        self._mark: tuple[int, datetime] = (0, utcnow())  # the last seq confirmed, its time
+        self._wake = asyncio.Event()  # events committed, or items taken
+        self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
+        self._own_gaps: list[Gap] = []  # recorded by the publisher, sent by it in place
+        self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
         self.commands = CommandRunner(cfg.name, hub, desk)
         self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
         self.connection: AbstractConnection | None = None  # while a session has one
+        # A lost link costs no event (the cache holds them until confirmed; what it
+        # dropped meanwhile is a gap of its own, `_from_cache`): no gap for the link itself.
         self.supervisor = Supervisor.reporting_to(
-            hub, RELAY, RELAY, self._session, backoff=Backoff(initial=1, maximum=30)
+            hub,
+            RELAY,
+            RELAY,
+            self._session,
+            backoff=Backoff(initial=1, maximum=30),
+            gap_free=lambda: True,
         )
 
     async def run(self, start_sources: Callable[[], None] = lambda: None) -> None:
@@ -123,10 +137,12 @@ class Relay:
                 log.warning("relay %s: no takeover gap can be recorded: %s", self.cfg.name, exc)
                 since = None
             self._takeover = TakeoverGaps(since, self._sources, self._gap_free)
+            await self._start_mark()
             start_sources()
             tasks = [
                 asyncio.create_task(self.lock.lost(), name="relay-lock"),
                 asyncio.create_task(self.supervisor.run(), name="relay-publisher"),
+                asyncio.create_task(self._drain(), name="relay-updates"),
             ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -184,22 +200,120 @@ class Relay:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
 
+    def _store(self) -> Store:
+        if self.hub.store is None:
+            raise ConfigError("`vmstui relay` needs its cache: it is the relay's outbox")
+        return self.hub.store
+
+    async def _start_mark(self) -> None:
+        """Where publishing resumes: after the last seq the broker confirmed; on a relay's
+        first start, after what the cache held before (published by an earlier vmstui)."""
+        store = self._store()
+        await store.keep_newest_event()
+        last = await store.last_seq()
+        stored = await store.relay_published(self.cfg.name)
+        if stored is None:
+            self._mark = (last, utcnow())
+            await store.save_relay_published(self.cfg.name, *self._mark)
+        elif stored[0] > last:
+            # The cache's events were all deleted since: seqs count from 1 again.
+            log.warning("relay %s: the cache's events start anew; publishing all", self.cfg.name)
+            self._mark = (0, stored[1])
+        else:
+            self._mark = stored
+
+    async def _drain(self) -> None:
+        """Take the hub's updates as they come, whether or not the broker is there (the
+        sources are never held back by it): the events wake the publisher once committed
+        (it reads them from the cache); the rest wait in `_unsent`."""
+        while True:
+            updates = await self._updates.next_updates()
+            kept = []
+            for update in updates:
+                if isinstance(update, EventsArrived):
+                    update.committed.add_done_callback(lambda _: self._wake.set())
+                elif isinstance(update, GapRecorded) and any(
+                    update.gap is own for own in self._own_gaps
+                ):
+                    self._own_gaps.remove(update.gap)
+                    continue  # already in `_unsent`, in its place among the events
+                kept.append(update)
+            self._unsent.extend(items(kept, self._sources))
+            self._gaps_due.extend(self._takeover.gaps(updates))
+            self._names_due.update(
+                u.source
+                for u in updates
+                if isinstance(u, NamesChanged) and u.source in self._sources
+            )
+            while self._gaps_due:
+                await self.hub.gap(self._gaps_due.pop(0))  # to the cache; next round the stream
+            if self._names_due:
+                due, self._names_due = self._names_due, set()
+                self._unsent.extend(await self._names(due))
+            self._wake.set()
+
+    async def _from_cache(self) -> list[StoredEvent]:
+        """The next events after the mark, up to BATCH_MAX; a gap marker first (in
+        `_unsent`, and none returned) if the cache deleted some that were not confirmed."""
+        seq, time = self._mark
+        store = self._store()
+        events = await store.events_after(seq, BATCH_MAX)
+        if not events:
+            if await store.last_seq() < seq:
+                log.warning("relay %s: the cache's events start anew", self.cfg.name)
+                self._mark = (0, time)
+            return []
+        first = events[0]
+        if first.seq > seq + 1:
+            lost = first.seq - seq - 1
+            start, end = min(time, first.time), max(time, first.time)
+            reason = (
+                f"the relay's cache dropped {lost} events before its broker confirmed them"
+                " (retention, or the cache's size bound, while the broker was away)"
+            )
+            gap = Gap(source=RELAY, start=start, end=end, reason=reason)
+            self._own_gaps.append(gap)
+            self._unsent.append(wire.GapMarker(gap))
+            await self.hub.gap(gap)
+            self.outbox_gaps += 1
+            self._mark = (first.seq - 1, first.time)  # kept with the next batch confirmed
+            return []
+        return events
+
     async def _publish_all(
         self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[Any]
     ) -> None:
         # On (re)connect, and every STATUS_EVERY_S, the sources' statuses as they stand: a
         # console that starts later reads them without waiting for the next change. And on
         # (re)connect every name known: the stream's retention may have dropped the first.
+        # What was in hand when the link went is sent first (its stream copy maybe done).
         self._unsent.extend(self._statuses())
         self._names_sent.clear()
         self._unsent.extend(await self._names(self._sources))
+        store = self._store()
         while True:
-            if not self._unsent:
-                self._unsent = await self._next_items(closed)
+            if self._batch:
+                await self._publish(channel, exchange, wire.Events(self._batch))
+                last = self._batch[-1]
+                self._mark = (last.seq, last.time)
+                # Kept in the writer's order; the next batch need not wait for it (one in
+                # flight: a mark not kept yet is only a batch sent again after a crash).
+                if self._saving is not None:
+                    await self._saving
+                self._saving = asyncio.ensure_future(
+                    store.save_relay_published(self.cfg.name, *self._mark)
+                )
+                self._batch = []
+                self._streamed = False
             while self._unsent:
                 await self._publish(channel, exchange, self._unsent[0])
                 self._unsent.pop(0)
                 self._streamed = False
+            self._wake.clear()
+            self._batch = await self._from_cache()
+            if self._batch or self._unsent:
+                continue
+            await self._wait(closed)
 
     async def _say_stopped(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
         """A relay that stops says so for each of its sources, so that no console goes on
@@ -249,38 +363,20 @@ class Relay:
             if name in self._sources
         ]
 
-    async def _next_items(self, closed: asyncio.Future[Any]) -> list[wire.Item]:
-        """What the hub has next, as stream items; the statuses when it had nothing for
-        STATUS_EVERY_S. Nothing taken off the hub is dropped, whatever ends the wait."""
-        taken = asyncio.ensure_future(self._updates.next_updates())
+    async def _wait(self, closed: asyncio.Future[Any]) -> None:
+        """Until there is more to send; the statuses when nothing came for STATUS_EVERY_S."""
+        woken = asyncio.ensure_future(self._wake.wait())
         try:
-            waits: list[asyncio.Future[Any]] = [taken, closed]
+            waits: list[asyncio.Future[Any]] = [woken, closed]
             await asyncio.wait(waits, timeout=STATUS_EVERY_S, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not taken.done():
-                taken.cancel()  # a Queue.get cancelled leaves its item in the queue
-            elif not taken.cancelled():
-                updates = taken.result()
-                self._unsent.extend(items(updates, self._sources))
-                self._gaps_due.extend(self._takeover.gaps(updates))
-                self._names_due.update(
-                    u.source
-                    for u in updates
-                    if isinstance(u, NamesChanged) and u.source in self._sources
-                )
-        while self._gaps_due:
-            await self.hub.gap(self._gaps_due.pop(0))  # to the cache; next round the stream
-        if self._names_due:
-            due, self._names_due = self._names_due, set()
-            self._unsent.extend(await self._names(due))
-        if self._unsent:
-            unsent, self._unsent = self._unsent, []
-            return unsent
+            woken.cancel()
         if closed.done():
             raise amqp.BrokerUnreachable(
                 "[relay]: the broker closed the channel (or the command consumer ended)"
             )
-        return self._statuses()
+        if not self._wake.is_set():
+            self._unsent.extend(self._statuses())
 
     async def _publish(
         self, channel: AbstractChannel, exchange: AbstractExchange, item: wire.Item

@@ -22,7 +22,16 @@ import orjson
 from vmstui import filters
 from vmstui.errors import CacheError, CacheUnusable
 from vmstui.models import Alarm, AuditEntry, Event, Gap, SourceStatus, from_us, to_us, utcnow
-from vmstui.store import connect, faults, outbox, queries, retention, scan, shelves
+from vmstui.store import (
+    connect,
+    faults,
+    outbox,
+    queries,
+    relay_outbox,
+    retention,
+    scan,
+    shelves,
+)
 from vmstui.store.codec import (
     UPSERT_ALARM,
     UPSERT_NAME,
@@ -412,6 +421,31 @@ class Store:
         for offset, published_us in rows:
             return int(offset), from_us(int(published_us))
         return None
+
+    # --- the relay's outbox (relay_outbox.py) -----------------------------------------------
+
+    async def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        """Up to `limit` committed events after `seq`, in seq order."""
+        with self._reading():
+            return await relay_outbox.events_after(self._db(), seq, limit)
+
+    async def last_seq(self) -> int:
+        """The seq of the last event committed (0: none)."""
+        with self._reading():
+            return await relay_outbox.last_seq(self._db())
+
+    async def relay_published(self, relay: str) -> tuple[int, datetime] | None:
+        """The last seq (and its event's time) `relay`'s broker confirmed; None: none yet."""
+        with self._reading():
+            return await relay_outbox.mark(self._db(), relay)
+
+    async def save_relay_published(self, relay: str, seq: int, time: datetime) -> None:
+        await self._execute(relay_outbox.SAVE_MARK, (relay, seq, to_us(time)))
+
+    async def keep_newest_event(self) -> None:
+        """From now on the newest event stays, whatever deletes it (`vmstui relay`: its
+        seqs must never start again from 1; see relay_outbox.KEEP_NEWEST)."""
+        await self._execute(relay_outbox.KEEP_NEWEST, ())
 
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""

@@ -201,6 +201,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             stream_offset INTEGER NOT NULL,
             published_us INTEGER NOT NULL) WITHOUT ROWID""",
     ),
+    (
+        # `vmstui relay`: the last event (seq, and its time in µs) its broker confirmed. The
+        # cache is the relay's outbox: the publisher sends on from here (relay_outbox.py).
+        """CREATE TABLE relay_published (
+            relay TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            time_us INTEGER NOT NULL) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -91,10 +91,14 @@ def _dump(body: dict[str, Any]) -> bytes:
     return orjson.dumps({"v": VERSION, **body})
 
 
+# An event the relay read back from its cache (its outbox) carries its row's place: not sent.
+_CACHE_ONLY = {"seq", "time_us"}
+
+
 def encode_event(event: Event) -> bytes:
     """One event as the `events` list holds it (the relay encodes each once: the batch and
     the topic exchange's copy of it share the bytes)."""
-    return orjson.dumps(event.model_dump(mode="json"))
+    return orjson.dumps(event.model_dump(mode="json", exclude=_CACHE_ONLY))
 
 
 _EVENTS_HEAD = _dump({"what": "events", "events": []})[:-2]  # up to the list's "["

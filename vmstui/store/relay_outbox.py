@@ -1,0 +1,54 @@
+"""The relay's outbox is its cache: every event the relay receives is committed here first,
+and its publisher sends on from the last seq the broker confirmed (`relay_published`), so a
+broker that is away costs no event the cache still holds. Reads on the reader connection,
+the mark through the writer; every value a bound parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from vmstui.models import from_us
+from vmstui.store import compress
+from vmstui.store.codec import EVENT_COLUMNS, StoredEvent
+from vmstui.store.rows import RAW_DICT_AT, stored_event
+
+# The relay's writer keeps the newest event whatever retention or the size bound say: were
+# the table ever empty, SQLite would number the next rows from 1 again, under the mark, and
+# the publisher would pass them by. (A TEMP trigger: on the relay's connection only.)
+KEEP_NEWEST = (
+    "CREATE TEMP TRIGGER IF NOT EXISTS relay_keeps_newest BEFORE DELETE ON main.events"
+    " WHEN OLD.seq = (SELECT max(seq) FROM main.events) BEGIN SELECT RAISE(IGNORE); END"
+)
+SAVE_MARK = (
+    "INSERT INTO relay_published (relay, seq, time_us) VALUES (?, ?, ?)"
+    " ON CONFLICT (relay) DO UPDATE SET seq = excluded.seq, time_us = excluded.time_us"
+)
+
+
+async def events_after(db: aiosqlite.Connection, seq: int, limit: int) -> list[StoredEvent]:
+    """Up to `limit` events committed after `seq`, in seq (insertion) order."""
+    rows = await db.execute_fetchall(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",  # noqa: S608
+        [seq, limit],
+    )
+    rows = list(rows)
+    book = await compress.codebook(db, (row[RAW_DICT_AT] for row in rows))
+    return [stored_event(row, book) for row in rows]
+
+
+async def last_seq(db: aiosqlite.Connection) -> int:
+    rows = await db.execute_fetchall("SELECT coalesce(max(seq), 0) FROM events")
+    return int(next(iter(rows))[0])
+
+
+async def mark(db: aiosqlite.Connection, relay: str) -> tuple[int, datetime] | None:
+    """The last seq the broker confirmed for `relay`, and its event's time; None: none yet."""
+    rows = await db.execute_fetchall(
+        "SELECT seq, time_us FROM relay_published WHERE relay = ?", [relay]
+    )
+    for seq, time_us in rows:
+        return int(seq), from_us(int(time_us))
+    return None
