@@ -18,6 +18,9 @@ confirmed (they are few, and latest-state). A session that drops re-sends what w
 confirmed when the next one is up (a console stores an event id once, and alarm changes are
 latest-state, so a message the broker had kept after all does no harm).
 
+Just over 400 lines: the live updates, the outbox's catch-up and the confirms share one
+channel and its state; split, they would hand the channel and the confirmed seq back and forth.
+
 The session runs under the one reconnect supervisor and reports as the source `relay`.
 """
 
