@@ -19,25 +19,15 @@ from vmstui.config import ConfigError, Settings
 from vmstui.models import duration_text
 from vmstui.printable import printable
 from vmstui.report import ShiftReport, as_json, build_report
-from vmstui.report.build import AckFigures
 from vmstui.report.html import render_html
+from vmstui.report.sections import local_time as _t
+from vmstui.report.sections import priority_text as _priority
+from vmstui.report.sections import sections
 from vmstui.store import Store
 
 CHART_WIDTH = (60, 100)  # the charts' least and most columns, within the terminal's width
 CHART_HEIGHT = 12
 DEFAULT_PERIOD = timedelta(hours=12)  # without --since: the 12 hours up to --until (or now)
-
-
-def _t(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _s(seconds: float | None) -> str:
-    return "-" if seconds is None else duration_text(timedelta(seconds=seconds))
-
-
-def _priority(value: int | None) -> str:
-    return "all" if value is None else ("?" if value == 0 else str(value))
 
 
 def table(heads: Sequence[str], rows: Iterable[Sequence[object]], empty: str) -> list[str]:
@@ -99,16 +89,6 @@ def charts(report: ShiftReport, color: bool) -> list[str]:
     return out
 
 
-def _figures(figures: AckFigures) -> list[object]:
-    return [
-        _priority(figures.priority),
-        figures.alarms,
-        figures.acked,
-        _s(figures.median_s),
-        _s(figures.p90_s),
-    ]
-
-
 def text(report: ShiftReport, site: str, color: bool) -> str:
     head = f"Shift report {_t(report.since)} to {_t(report.until)}"
     lines = [printable(f"{site}: {head}" if site else head), ""]
@@ -118,111 +98,8 @@ def text(report: ShiftReport, site: str, color: bool) -> str:
         f" {len(report.outages)} outages"
     )
     lines += ["", *charts(report, color)]
-    sections: list[tuple[str, list[str]]] = [
-        ("Alarms by name", table(["alarm", "count"], report.by_name, "no alarms")),
-        (
-            "Time to acknowledge",
-            table(
-                ["priority", "alarms", "acked", "median", "90th percentile"],
-                (_figures(f) for f in [report.to_ack_all, *report.to_ack]),
-                "no alarms",
-            ),
-        ),
-        (
-            "Floods",
-            table(
-                ["began", "ended", "peak / 10 min", "alarms"],
-                (
-                    [
-                        _t(f.began),
-                        _t(f.ended) or "still on",
-                        f.peak,
-                        "" if f.alarms is None else f.alarms,
-                    ]
-                    for f in report.floods
-                ),
-                "no flood",
-            ),
-        ),
-        (
-            "Shelved",
-            table(
-                ["at", "alarm", "min", "until", "reason", "by", "returned"],
-                (
-                    [
-                        _t(s.time),
-                        s.target_name,
-                        s.minutes,
-                        _t(s.until),
-                        s.reason,
-                        f"{s.vms_user} ({s.local_user})",
-                        f"{_t(s.returned)} ({s.why})" if s.returned else "",
-                    ]
-                    for s in report.shelved
-                ),
-                "nothing was shelved",
-            ),
-        ),
-        (
-            "Who handled what",
-            table(
-                ["VMS user", "login", "actions", "alarms", "failed"],
-                (
-                    [
-                        h.vms_user,
-                        h.local_user,
-                        ", ".join(f"{a} {n}" for a, n in sorted(h.actions.items())),
-                        len(h.alarms),
-                        h.failed,
-                    ]
-                    for h in report.handlers
-                ),
-                "nobody acted on an alarm from this console",
-            ),
-        ),
-        (
-            "Notes",
-            table(
-                ["at", "action", "alarm", "by", "note"],
-                (
-                    [_t(n.time), n.action, n.alarm, f"{n.vms_user} ({n.local_user})", n.note]
-                    for n in report.notes
-                ),
-                "no notes",
-            ),
-        ),
-        (
-            "Still open",
-            table(
-                ["", "alarm", "pri", "entity", "triggered", "state"],
-                (
-                    [
-                        f"#{a.instance_id}",
-                        a.name,
-                        _priority(a.priority),
-                        a.entity,
-                        _t(a.triggered),
-                        a.state,
-                    ]
-                    for a in report.still_open
-                ),
-                "every alarm was handled",
-            ),
-        ),
-        (
-            "Outages",
-            table(
-                ["source", "from", "to", "for", "why"],
-                (
-                    [g.source, _t(g.start), _t(g.end), duration_text(g.duration), g.reason]
-                    for g in report.outages
-                ),
-                "none: every source stayed connected",
-            ),
-        ),
-    ]
-    for title, body in sections:
-        lines += ["", title, *body]
+    for section in sections(report):
+        lines += ["", section.title, *table(section.heads, section.rows, section.empty)]
     if report.skipped_rows:
         lines += ["", f"{report.skipped_rows} audit rows could not be read and were left out"]
     return "\n".join(lines) + "\n"

@@ -5,11 +5,14 @@ anywhere, mailed or archived. Every text from the cache is escaped."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import escape
 
 from vmstui.models import duration_text
-from vmstui.report.build import AckFigures, AlarmLine, ShiftReport
+from vmstui.report.build import ShiftReport
+from vmstui.report.sections import local_time as _t
+from vmstui.report.sections import priority_text as _priority
+from vmstui.report.sections import sections as report_sections
 from vmstui.report.svg import Series, Span, bar_chart
 
 STYLE = """
@@ -29,15 +32,6 @@ td.n { text-align: right; }
 """
 
 
-def _t(value: datetime | None) -> str:
-    """Local time, as the console writes it."""
-    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _s(seconds: float | None) -> str:
-    return "" if seconds is None else duration_text(timedelta(seconds=seconds))
-
-
 def _table(heads: Sequence[str], rows: Iterable[Sequence[object]], empty: str) -> str:
     body = [
         "<tr>"
@@ -54,25 +48,6 @@ def _table(heads: Sequence[str], rows: Iterable[Sequence[object]], empty: str) -
         return f'<p class="muted">{escape(empty)}</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in heads)
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _priority(value: int | None) -> str:
-    return "all" if value is None else ("?" if value == 0 else str(value))
-
-
-def _figures_row(figures: AckFigures) -> list[object]:
-    return [
-        _priority(figures.priority),
-        figures.alarms,
-        figures.acked,
-        _s(figures.median_s),
-        _s(figures.p90_s),
-    ]
-
-
-def _alarm_row(line: AlarmLine) -> list[object]:
-    return [f"#{line.instance_id}", line.name, _priority(line.priority), line.entity,
-            _t(line.triggered), line.state]  # fmt: skip
 
 
 def charts(report: ShiftReport) -> list[str]:
@@ -124,90 +99,15 @@ def render_html(report: ShiftReport, site: str = "") -> str:
     title = f"Shift report {_t(report.since)} to {_t(report.until)}"
     if site:
         title = f"{site}: {title}"
-    figures = [report.to_ack_all, *report.to_ack]
     sections = [
         f"<h1>{escape(title)}</h1>",
         f"<p>{len(report.alarms)} alarms; {len(report.still_open)} still open at the end;"
         f" {len(report.floods)} floods; {len(report.shelved)} shelved;"
         f" {len(report.outages)} outages.</p>",
         *charts(report),
-        "<h2>Alarms by name</h2>",
-        _table(["alarm", "count"], report.by_name, "No alarms in this period."),
-        "<h2>Time to acknowledge</h2>",
-        _table(
-            ["priority", "alarms", "acknowledged", "median", "90th percentile"],
-            (_figures_row(f) for f in figures),
-            "No alarms in this period.",
-        ),
-        "<h2>Floods</h2>",
-        _table(
-            ["began", "ended", "peak (alarms / 10 min)", "alarms"],
-            (
-                [
-                    _t(f.began),
-                    _t(f.ended) or "still on",
-                    f.peak,
-                    "" if f.alarms is None else f.alarms,
-                ]
-                for f in report.floods
-            ),
-            "No flood.",
-        ),
-        "<h2>Shelved</h2>",
-        _table(
-            ["at", "alarm", "minutes", "until", "reason", "by", "returned"],
-            (
-                [
-                    _t(s.time),
-                    s.target_name,
-                    s.minutes,
-                    _t(s.until),
-                    s.reason,
-                    f"{s.vms_user} ({s.local_user})",
-                    f"{_t(s.returned)} ({s.why})" if s.returned else "",
-                ]
-                for s in report.shelved
-            ),
-            "Nothing was shelved.",
-        ),
-        "<h2>Who handled what</h2>",
-        _table(
-            ["VMS user", "local login", "actions", "alarms", "failed"],
-            (
-                [
-                    h.vms_user,
-                    h.local_user,
-                    ", ".join(f"{a} {n}" for a, n in sorted(h.actions.items())),
-                    len(h.alarms),
-                    h.failed,
-                ]
-                for h in report.handlers
-            ),
-            "Nobody acted on an alarm from this console.",
-        ),
-        "<h2>Notes</h2>",
-        _table(
-            ["at", "action", "alarm", "by", "note"],
-            (
-                [_t(n.time), n.action, n.alarm, f"{n.vms_user} ({n.local_user})", n.note]
-                for n in report.notes
-            ),
-            "No notes.",
-        ),
-        "<h2>Still open</h2>",
-        _table(
-            ["", "alarm", "priority", "entity", "triggered", "state"],
-            (_alarm_row(line) for line in report.still_open),
-            "Every alarm was handled.",
-        ),
-        "<h2>Outages</h2>",
-        _table(
-            ["source", "from", "to", "for", "why"],
-            (
-                [g.source, _t(g.start), _t(g.end), duration_text(g.duration), g.reason]
-                for g in report.outages
-            ),
-            "No outage: every source stayed connected.",
+        *(
+            f"<h2>{escape(section.title)}</h2>" + _table(section.heads, section.rows, section.empty)
+            for section in report_sections(report)
         ),
     ]
     if report.skipped_rows:
