@@ -11,18 +11,11 @@ import click
 import orjson
 
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, settings_from
+from vmstui.cli.common import cache_file_option, config_option, settings_from
 from vmstui.config import CacheConfig, ConfigError
 from vmstui.errors import EXIT_CACHE_UNUSABLE
 from vmstui.paths import default_config_path
 from vmstui.store import inspect, repair
-
-cache_file_option = click.option(
-    "--cache",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Cache file (default: the config's).",
-)
 
 
 def _cache_path(config_path: Path | None, cache: Path | None) -> Path:

@@ -45,6 +45,12 @@ config_option = click.option(
     help="Config file (default: $VMSTUI_CONFIG or the user config dir).",
 )
 source_option = click.option("--source", "source_name", default=None, help="Source name.")
+cache_file_option = click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Cache file (default: the config's).",
+)
 
 
 def quiet_libraries(level: str) -> None:

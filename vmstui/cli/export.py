@@ -20,7 +20,14 @@ import orjson
 
 from vmstui import topics
 from vmstui.cli import cli
-from vmstui.cli.common import alarm_record, cache_and_names, config_option, parse_since, run
+from vmstui.cli.common import (
+    alarm_record,
+    cache_and_names,
+    cache_file_option,
+    config_option,
+    parse_since,
+    run,
+)
 from vmstui.config import ConfigError
 from vmstui.models import Alarm, event_fields, raw_document
 from vmstui.naming import named_alarm
@@ -206,12 +213,7 @@ async def export_to(
 
 @cli.command()
 @config_option
-@click.option(
-    "--cache",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Cache file to read (instead of the config's).",
-)
+@cache_file_option
 @click.option(
     "--what",
     type=click.Choice(["events", "alarms", "audit", "gaps", "rejects", "outbox"]),

@@ -14,7 +14,14 @@ import orjson
 import plotext
 
 from vmstui.cli import cli
-from vmstui.cli.common import config_names, config_option, parse_since, run, settings_from
+from vmstui.cli.common import (
+    cache_file_option,
+    config_names,
+    config_option,
+    parse_since,
+    run,
+    settings_from,
+)
 from vmstui.config import ConfigError, Settings
 from vmstui.models import duration_text
 from vmstui.printable import printable
@@ -134,12 +141,7 @@ async def _build(
 
 @cli.command()
 @config_option
-@click.option(
-    "--cache",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Cache file to read (instead of the config's).",
-)
+@cache_file_option
 @click.option(
     "--since",
     default=None,

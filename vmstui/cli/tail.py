@@ -9,7 +9,7 @@ import click
 
 from vmstui import topics
 from vmstui.cli import cli
-from vmstui.cli.common import config_option, run, settings_from, source_option
+from vmstui.cli.common import cache_file_option, config_option, run, settings_from, source_option
 from vmstui.cli.jobs import tail_events
 
 
@@ -21,12 +21,7 @@ from vmstui.cli.jobs import tail_events
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True
 )
-@click.option(
-    "--cache",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Cache file (default: the config's).",
-)
+@cache_file_option
 @click.option(
     "--retry/--no-retry",
     default=False,
