@@ -49,7 +49,6 @@ class LeanTerminal:
 
     def __init__(self) -> None:
         self.shadow = Shadow()
-        self.updates = 0
         self.full_updates = 0  # every cell written (start, resize, ctrl+l, after a suspend)
         self.scrolls = 0  # updates that moved a block on the terminal
 
@@ -78,7 +77,6 @@ class LeanTerminal:
             self.shadow.written(y, region.x, cells)
 
     def _partial(self, update: ChopsUpdate, writer: _Writer) -> None:
-        self.updates += 1
         shadow = self.shadow
         desired: dict[int, list[Cell]] = {}
         for y, x1, x2 in update.spans:
