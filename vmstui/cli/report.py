@@ -23,13 +23,11 @@ from vmstui.cli.common import (
     settings_from,
 )
 from vmstui.config import ConfigError, Settings
-from vmstui.models import duration_text
 from vmstui.printable import printable
 from vmstui.report import ShiftReport, as_json, build_report
 from vmstui.report.html import render_html
+from vmstui.report.sections import Chart, ack_chart, priority_chart, sections, timeline_chart
 from vmstui.report.sections import local_time as _t
-from vmstui.report.sections import priority_text as _priority
-from vmstui.report.sections import sections
 from vmstui.store import Store
 
 CHART_WIDTH = (60, 100)  # the charts' least and most columns, within the terminal's width
@@ -51,48 +49,26 @@ def table(heads: Sequence[str], rows: Iterable[Sequence[object]], empty: str) ->
     return lines
 
 
-def _chart(title: str, labels: list[str], groups: list[list[float]], color: bool) -> str:
+def _chart(chart: Chart, color: bool, legend: str = "") -> str:
     figure = plotext.figure
     figure.clear()
     columns = shutil.get_terminal_size((CHART_WIDTH[1], 24)).columns
     figure.plot_size(max(CHART_WIDTH[0], min(CHART_WIDTH[1], columns)), CHART_HEIGHT)
     figure.theme("simple")  # the terminal's own background: only the bars are coloured
-    figure.title(title)
+    figure.title(chart.title + legend)
+    groups = [values for _name, values in chart.series]
     data = groups[0] if len(groups) == 1 else groups
-    figure.draw(figure.bar(labels, data, marker=["█", "▒"][: len(groups)], labeled=True))
+    figure.draw(figure.bar(chart.labels, data, marker=["█", "▒"][: len(groups)], labeled=True))
     return str(figure.build().string(colorless=not color))
 
 
 def charts(report: ShiftReport, color: bool) -> list[str]:
     out = []
     if report.alarms:
-        fmt = "%H:%M" if report.bin < timedelta(days=1) else "%m-%d"
-        out.append(
-            _chart(
-                f"Alarms per {duration_text(report.bin)}",
-                [start.astimezone().strftime(fmt) for start, _n in report.timeline],
-                [[n for _s, n in report.timeline]],
-                color,
-            )
-        )
-        out.append(
-            _chart(
-                "Alarms by priority",
-                [_priority(p) for p, _n in report.by_priority],
-                [[n for _p, n in report.by_priority]],
-                color,
-            )
-        )
-    acked = [f for f in report.to_ack if f.acked]
-    if acked:
-        out.append(
-            _chart(
-                "Time to acknowledge by priority, seconds (█ median, ▒ 90th percentile)",
-                [_priority(f.priority) for f in acked],
-                [[f.median_s or 0 for f in acked], [f.p90_s or 0 for f in acked]],
-                color,
-            )
-        )
+        out += [_chart(timeline_chart(report), color), _chart(priority_chart(report), color)]
+    acked = ack_chart(report)
+    if acked.labels:
+        out.append(_chart(acked, color, ", seconds (█ median, ▒ 90th percentile)"))
     return out
 
 

@@ -5,13 +5,11 @@ anywhere, mailed or archived. Every text from the cache is escaped."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from html import escape
 
-from vmstui.models import duration_text
 from vmstui.report.build import ShiftReport
+from vmstui.report.sections import Chart, ack_chart, priority_chart, timeline_chart
 from vmstui.report.sections import local_time as _t
-from vmstui.report.sections import priority_text as _priority
 from vmstui.report.sections import sections as report_sections
 from vmstui.report.svg import Series, Span, bar_chart
 
@@ -50,12 +48,18 @@ def _table(heads: Sequence[str], rows: Iterable[Sequence[object]], empty: str) -
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+SERIES_CLASS = {"alarms": "count", "median": "median", "90th percentile": "p90"}
+
+
+def _series(chart: Chart) -> list[Series]:
+    return [Series(name, values, SERIES_CLASS[name]) for name, values in chart.series]
+
+
 def charts(report: ShiftReport) -> list[str]:
     """The report's charts: alarms over time (floods shaded), by priority, and the times
     to acknowledge by priority."""
-    out = []
+    timeline = timeline_chart(report)
     starts = [start for start, _n in report.timeline]
-    fmt = "%H:%M" if report.bin < timedelta(days=1) else "%m-%d"
     spans = []
     origin = starts[0] if starts else report.since
     for flood in report.floods:
@@ -63,36 +67,20 @@ def charts(report: ShiftReport) -> list[str]:
         first = max(0.0, (flood.began - origin) / report.bin)
         last = min(float(len(starts)), (ended - origin) / report.bin)
         spans.append(Span(first, last, f"flood, peak {flood.peak} alarms per 10 min"))
-    out.append(
+    acked = ack_chart(report)
+    priorities = priority_chart(report)
+    return [
         bar_chart(
-            f"Alarms per {duration_text(report.bin)} (floods shaded)",
-            [start.astimezone().strftime(fmt) for start in starts],
-            [Series("alarms", [n for _s, n in report.timeline], "count")],
+            f"{timeline.title} (floods shaded)",
+            timeline.labels,
+            _series(timeline),
             spans=spans,
             label_every=max(1, len(starts) // 12),
             edges=True,
-        )
-    )
-    out.append(
-        bar_chart(
-            "Alarms by priority",
-            [_priority(p) for p, _n in report.by_priority],
-            [Series("alarms", [n for _p, n in report.by_priority], "count")],
-        )
-    )
-    acked = [f for f in report.to_ack if f.acked]
-    out.append(
-        bar_chart(
-            "Time to acknowledge by priority (seconds)",
-            [_priority(f.priority) for f in acked],
-            [
-                Series("median", [f.median_s or 0 for f in acked], "median"),
-                Series("90th percentile", [f.p90_s or 0 for f in acked], "p90"),
-            ],
-            unit=" s",
-        )
-    )
-    return out
+        ),
+        bar_chart(priorities.title, priorities.labels, _series(priorities)),
+        bar_chart(f"{acked.title} (seconds)", acked.labels, _series(acked), unit=" s"),
+    ]
 
 
 def render_html(report: ShiftReport, site: str = "") -> str:

@@ -1,6 +1,7 @@
-"""The shift report's tables, said once: each section's title, columns, rows and what it says
-when empty. The terminal (`vmstui report`) and the HTML page only draw them; a number stays a
-number (the page aligns it right), the rest is text.
+"""The shift report's tables and charts, said once: each section's title, columns, rows and
+what it says when empty; each chart's title, labels and series. The terminal (`vmstui
+report`) and the HTML page only draw them; a number stays a number (the page aligns it
+right), the rest is text.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ class Section:
     heads: list[str]
     rows: list[list[object]]
     empty: str  # said instead of an empty table
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    title: str
+    labels: list[str]
+    series: list[tuple[str, list[float]]]  # (name, a value per label)
 
 
 def local_time(value: datetime | None) -> str:
@@ -129,3 +137,35 @@ def sections(report: ShiftReport) -> list[Section]:
             "No outage: every source stayed connected.",
         ),
     ]
+
+
+def timeline_chart(report: ShiftReport) -> Chart:
+    """Alarms per bin, the bins labelled by their local start."""
+    fmt = "%H:%M" if report.bin < timedelta(days=1) else "%m-%d"
+    return Chart(
+        f"Alarms per {duration_text(report.bin)}",
+        [start.astimezone().strftime(fmt) for start, _n in report.timeline],
+        [("alarms", [n for _s, n in report.timeline])],
+    )
+
+
+def priority_chart(report: ShiftReport) -> Chart:
+    return Chart(
+        "Alarms by priority",
+        [priority_text(p) for p, _n in report.by_priority],
+        [("alarms", [n for _p, n in report.by_priority])],
+    )
+
+
+def ack_chart(report: ShiftReport) -> Chart:
+    """Median and 90th percentile of the time to acknowledge, for the priorities with an
+    acknowledged alarm."""
+    acked = [f for f in report.to_ack if f.acked]
+    return Chart(
+        "Time to acknowledge by priority",  # in seconds
+        [priority_text(f.priority) for f in acked],
+        [
+            ("median", [f.median_s or 0 for f in acked]),
+            ("90th percentile", [f.p90_s or 0 for f in acked]),
+        ],
+    )
