@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 from rich.console import Console
-from textual.widgets import Markdown, Static
+from textual.widgets import Input, Markdown, Static
 
 from vmstui.config import Procedure
 from vmstui.runtime import Runtime
@@ -115,6 +115,8 @@ async def test_acknowledge_with_a_note(sim: Simulator, tmp_path: Path) -> None:
             assert markdown_of(app) == ""  # no procedure for it
             await pilot.press("A")
             await until(pilot, lambda: isinstance(app.screen, TextDialog), "the note dialog")
+            # An empty field says where to type (on a dim terminal it is hard to see).
+            assert app.screen.query_one("#text", Input).placeholder == "what was seen or done"
             await pilot.press(*"cleaned the lens", "enter")
             await until(pilot, lambda: instance not in sim.alarms.active, "acknowledged")
             (ack,) = await audit(runtime, "ack")

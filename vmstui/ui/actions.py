@@ -212,6 +212,7 @@ class AlarmActions(App[None]):
                     + (" (the procedure asks for one)" if required else ""),
                     validate=_note_check(required),
                     allow_sanitize=False,
+                    placeholder="what was seen or done" + (" (required)" if required else ""),
                 )
             )
             if written is None:

@@ -158,9 +158,12 @@ class TextDialog(DialogScreen[str]):
         initial: str = "",
         validate: Check | None = None,
         allow_sanitize: bool = True,
+        placeholder: str = "",
     ) -> None:
         super().__init__(title)
         self._label = label
+        # An empty field can be hard to see on a dim terminal: a placeholder shows where to type.
+        self._placeholder = placeholder
         self._initial = initial or ""  # an alarm without context has None
         self._validate = validate
         self._allow_sanitize = allow_sanitize
@@ -179,7 +182,13 @@ class TextDialog(DialogScreen[str]):
         return self._free_text(value) if self._allow_sanitize else None
 
     def body(self) -> ComposeResult:
-        field = field_input("text", value=self._initial, check=self._check, optional=True)
+        field = field_input(
+            "text",
+            value=self._initial,
+            placeholder=self._placeholder,
+            check=self._check,
+            optional=True,
+        )
         if len(self._label) <= LABEL_WIDTH:
             yield from self.row(self._label, field)
         else:  # a long label ("Context of alarm #42") gets a line of its own
