@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from textual.widgets._footer import FooterKey
 
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
@@ -101,3 +102,26 @@ async def test_enter_leaves_the_wide_screen_alone(sim: Simulator, runtime: Runti
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, DetailsScreen)  # the side column shows them already
+
+
+async def test_the_footer_fits_80_columns_quit_included(sim: Simulator, runtime: Runtime) -> None:
+    alarm = sim.entities["Alarm"][0].guid
+    app = VmstuiApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: live(app), "source live")
+        await sim.trigger_alarm(alarm, priority=1)
+        (await alarms_in_table(app, pilot, 1)).focus()
+        await pilot.pause(0.2)
+        shown = {
+            key.action.rsplit(".", 1)[-1]: key.region
+            for key in app.query(FooterKey)
+            if key.display and key.region.width
+        }
+        assert {"ack", "nack", "investigate", "quit", "help"} <= set(shown), sorted(shown)
+        assert all(region.right <= 80 for region in shown.values()), shown
+        assert "edit_context" not in shown and "trigger" not in shown  # in help and palette
+
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause(0.2)
+        wide = {key.action.rsplit(".", 1)[-1] for key in app.query(FooterKey) if key.display}
+        assert {"edit_context", "trigger", "quit"} <= wide

@@ -20,7 +20,6 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from vmstui.config import Settings
@@ -41,6 +40,7 @@ from vmstui.ui.actions import NAMED_AT_MOST
 from vmstui.ui.bell import Bell
 from vmstui.ui.details_follow import DetailsFollow
 from vmstui.ui.failures import Failures
+from vmstui.ui.footer import ActionFooter
 from vmstui.ui.keymap import BINDINGS, check_keymap
 from vmstui.ui.lean_output import LeanDisplay, LeanTerminal
 from vmstui.ui.outages import Outages
@@ -85,12 +85,16 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
     AlarmTable#alarms:focus, #feed:focus, #details:focus-within, #subscriptions:focus {
         border-title-color: $accent;
     }
-    /* 80 columns: the footer's hints compact, and without the palette's (ctrl+p still
-       opens it), so that every hint shows, Quit included. */
+    /* 80 columns: the footer's hints compact, without the palette's (ctrl+p still opens
+       it) and the rarer Context and Trigger (in the help and the palette), so that the
+       rest show, Quit included. */
     App.-narrow FooterKey { margin-right: 1; }
     App.-narrow FooterKey .footer-key--key { padding: 0; }
     App.-narrow FooterKey .footer-key--description { padding: 0 0 0 1; }
     App.-narrow FooterKey.-command-palette { display: none; }
+    App.-narrow FooterKey.-action-edit_context, App.-narrow FooterKey.-action-trigger {
+        display: none;
+    }
     EventFeed > .feed--gap { color: $gap; }
     EventFeed > .feed--alarm { color: $alarm-active; }
     """
@@ -159,7 +163,7 @@ class VmstuiApp(LeanDisplay, DetailsFollow, ViewActions, App[None]):
             with Vertical(id="side"):
                 yield DetailsPane(id="details")
                 yield SubscriptionsPane(id="subscriptions")
-        yield Footer()
+        yield ActionFooter()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: when the handler runs, self.size may still be the old one.
