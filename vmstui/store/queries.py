@@ -6,11 +6,13 @@ parameter (hence the S608 waivers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+from pydantic import ValidationError
 
 from vmstui import topics
 from vmstui.models import Alarm, AuditEntry, Gap, from_us, to_us
@@ -21,7 +23,29 @@ from vmstui.store.rows import (
     stored_event,
 )
 
+log = logging.getLogger(__name__)
+
 Cursor = tuple[int, int]  # (time_us, seq) of a row: the keyset position
+T = TypeVar("T")
+
+
+def readable(
+    rows: Iterable[Sequence[Any]], parse: Callable[[Sequence[Any]], T], what: str
+) -> list[T]:
+    """The rows that parse; one that does not (damage, or a program that wrote the cache
+    wrong) is skipped with a log line, so that one bad row never costs the rest (the
+    console's start, an export, a report)."""
+    out: list[T] = []
+    for row in rows:
+        try:
+            out.append(parse(row))
+        except (ValidationError, ValueError, TypeError, OverflowError) as exc:
+            log.warning("cache: skipped an unreadable %s row: %s", what, str(exc).splitlines()[0])
+    return out
+
+
+def _alarm(row: Sequence[Any]) -> Alarm:
+    return Alarm.model_validate_json(row[0])
 
 
 def topic_match(pattern: str, topic: str) -> bool:
@@ -241,7 +265,7 @@ async def alarms(db: aiosqlite.Connection, source: str | None, active_only: bool
         " ORDER BY priority, trigger_time IS NULL, trigger_time DESC, instance_id",
         params,
     )
-    return [Alarm.model_validate_json(row[0]) for row in rows]
+    return readable(rows, _alarm, "alarm")
 
 
 async def alarms_in_period(
@@ -256,7 +280,7 @@ async def alarms_in_period(
         " OR (trigger_time <= ? AND updated > ?)",
         [start, end, end, end],
     )
-    return [Alarm.model_validate_json(row[0]) for row in rows]
+    return readable(rows, _alarm, "alarm")
 
 
 async def gaps(db: aiosqlite.Connection, source: str | None, since: datetime | None) -> list[Gap]:
@@ -274,10 +298,11 @@ async def gaps(db: aiosqlite.Connection, source: str | None, since: datetime | N
         " ORDER BY start_us, id",
         params,
     )
-    return [
-        Gap(source=row[0], start=from_us(row[1]), end=from_us(row[2]), reason=row[3])
-        for row in rows
-    ]
+    return readable(
+        rows,
+        lambda row: Gap(source=row[0], start=from_us(row[1]), end=from_us(row[2]), reason=row[3]),
+        "gap",
+    )
 
 
 async def audit_entries(
@@ -290,21 +315,22 @@ async def audit_entries(
         f" FROM audit{clause} ORDER BY time DESC, id DESC LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
-    return [
-        AuditEntry(
-            time=from_us(row[0]),
-            source=row[1],
-            action=row[2],
-            target=row[3],
-            vms_user=row[4],
-            local_user=row[5],
-            ok=bool(row[6]),
-            result=row[7],
-            target_name=row[8],
-            note=row[9],
-        )
-        for row in rows
-    ]
+    return readable(rows, _audit_entry, "audit")
+
+
+def _audit_entry(row: Sequence[Any]) -> AuditEntry:
+    return AuditEntry(
+        time=from_us(row[0]),
+        source=row[1],
+        action=row[2],
+        target=row[3],
+        vms_user=row[4],
+        local_user=row[5],
+        ok=bool(row[6]),
+        result=row[7],
+        target_name=row[8],
+        note=row[9],
+    )
 
 
 async def names(db: aiosqlite.Connection, source: str | None) -> list[CachedName]:
