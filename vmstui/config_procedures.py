@@ -64,10 +64,12 @@ class Procedure(Strict):
     """A Markdown file holding the procedure, read at start (relative to the config file's
     folder); instead of `text`."""
     require_steps: bool = False
-    """Acknowledging the alarm (`a`, `A`, `n`) is refused until every step is ticked (a
-    force-acknowledge still bypasses it, as it does the VMS's conditions)."""
+    """Acknowledging the alarm (`a`, `A`, `n`, and `vmstui alarms ack|nack`, which reads the
+    ticks from the cache's audit) is refused until every step is ticked (a force-acknowledge
+    still bypasses it, as it does the VMS's conditions)."""
     require_note: bool = False
-    """Acknowledging the alarm asks for a note (`a` opens the note dialog)."""
+    """Acknowledging the alarm asks for a note (`a` opens the note dialog; `vmstui alarms
+    ack` needs `--note`)."""
 
     @field_validator("guids")
     @classmethod

@@ -11,16 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import orjson
 
 from vmstui import topics
 from vmstui.config_procedures import Procedure
 from vmstui.models import Alarm, AuditEntry
+from vmstui.printable import printable
 
 STEP_ACTION = "procedure-step"  # the audit's action for a tick
 
 MAX_STEPS = 9  # one key each
+TICKS_KEPT = timedelta(days=1)  # how far back the audit's ticks are read (after a restart)
 # A list item: indent, marker (-, *, + or 1. / 1)), an optional task box, the text.
 _ITEM = re.compile(
     r"^(?P<indent>[ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?(?P<text>\S.*)$"
@@ -108,3 +111,16 @@ def ticks_from_audit(entries: Iterable[AuditEntry]) -> dict[str, set[int]]:
         else:
             ticked.discard(step)
     return ticks
+
+
+def steps_left(procedure: Procedure | None, ticked: set[int]) -> list[Step]:
+    """The steps an acknowledge still waits for: none without a procedure that requires
+    them (its text as shown: printable)."""
+    if procedure is None or not procedure.require_steps:
+        return []
+    return left(printable(procedure.text, keep_newlines=True), ticked)
+
+
+def refusal(label: str, todo: Sequence[Step]) -> str:
+    """Why `label`'s alarm may not be acknowledged yet: its steps left, in one line."""
+    return f"{label}: steps left: " + "; ".join(f"{step.number} {step.text}" for step in todo)

@@ -24,9 +24,10 @@ from vmstui.cli.common import (
 )
 from vmstui.config import GenetecConfig, Settings
 from vmstui.desk import AlarmDesk
-from vmstui.models import Alarm
+from vmstui.models import Alarm, utcnow
 from vmstui.naming import named_alarm
 from vmstui.printable import printable
+from vmstui.procedures import TICKS_KEPT, procedure_for, refusal, steps_left, ticks_from_audit
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.client import GenetecClient, GenetecError
 from vmstui.sources.genetec.names import EntityDirectory
@@ -178,30 +179,83 @@ def list_alarms(context: Context, fmt: str) -> None:
             click.echo(printable(line))  # names and context are the VMS's text
 
 
-@alarms.command()
-@click.argument("refs", nargs=-1, required=True)
-@pass_context
-def ack(context: Context, refs: tuple[str, ...]) -> None:
-    """Acknowledge: INSTANCE[:ALARM-GUID] ... (several go in one request)."""
+async def procedures_allow(
+    context: Context, desk: AlarmDesk, source: str, refs: Sequence[AlarmRef], note: str
+) -> None:
+    """As in the console: an acknowledge waits while a procedure that requires its steps has
+    some left (ticked in a console on this cache, read from its audit), and a procedure that
+    asks for a note gets one. Without procedures the VMS is not asked anything more."""
+    procedures = context.settings.procedures
+    if not procedures:
+        return
+    client = desk.client(source)
+    assert isinstance(client, GenetecClient)  # the desk of `alarms` is a Genetec one
+    wanted = {ref.instance_id for ref in refs}
+    alarms = [a for a in await client.active_alarms() if a.instance_id in wanted]
+    names = context.names
+    assert names is not None  # set by desk_call
+    await resolve_names(names, (g for a in alarms for g in (a.alarm_guid, a.trigger_entity)))
+    since = utcnow() - TICKS_KEPT
+    audit = await desk.store.audit_entries(since=since) if desk.store is not None else []
+    ticks = ticks_from_audit(reversed(audit))
+    waiting, need_note = [], []
+    for alarm in (named_alarm(a, names.name) for a in alarms):
+        procedure = procedure_for(procedures, alarm, alarm.alarm_name or "")
+        label = printable(
+            f"#{alarm.instance_id} {alarm.alarm_name or 'alarm'}"
+            + (f" ({alarm.trigger_entity_name})" if alarm.trigger_entity_name else "")
+        )
+        todo = steps_left(procedure, ticks.get(alarm.key, set()))
+        if todo:
+            waiting.append(refusal(label, todo))
+        if procedure is not None and procedure.require_note and not note.strip():
+            need_note.append(label)
+    if waiting:
+        raise click.ClickException(
+            "not acknowledged, the procedure comes first: "
+            + " · ".join(waiting)
+            + " (tick the steps in the console)"
+        )
+    if need_note:
+        raise click.ClickException(
+            f"not acknowledged: the procedure asks for a note ({', '.join(need_note)}): --note"
+        )
+
+
+def _acknowledge(context: Context, refs: tuple[str, ...], kind: qexpr.AckType, note: str) -> None:
     parsed = [parse_ref(r) for r in refs]
-    context.desk_call(
-        lambda desk, source: desk.acknowledge(source, parsed, "Ack"),
-        named=[r.alarm_guid for r in parsed],
-    )
-    click.echo(f"acknowledged {len(parsed)}")
+
+    async def act(desk: AlarmDesk, source: str) -> None:
+        await procedures_allow(context, desk, source, parsed, note)
+        await desk.acknowledge(source, parsed, kind, note=note.strip())
+
+    context.desk_call(act, named=[r.alarm_guid for r in parsed])
+
+
+NOTE_OPTION = click.option(
+    "--note", default="", help="Kept in the audit with the acknowledge (what was seen or done)."
+)
 
 
 @alarms.command()
 @click.argument("refs", nargs=-1, required=True)
+@NOTE_OPTION
 @pass_context
-def nack(context: Context, refs: tuple[str, ...]) -> None:
+def ack(context: Context, refs: tuple[str, ...], note: str) -> None:
+    """Acknowledge: INSTANCE[:ALARM-GUID] ... (several go in one request). Refused, as in the
+    console, while a `[[procedures]]` entry with require_steps has steps left."""
+    _acknowledge(context, refs, "Ack", note)
+    click.echo(f"acknowledged {len(refs)}")
+
+
+@alarms.command()
+@click.argument("refs", nargs=-1, required=True)
+@NOTE_OPTION
+@pass_context
+def nack(context: Context, refs: tuple[str, ...], note: str) -> None:
     """Acknowledge with Nack: INSTANCE[:ALARM-GUID] ..."""
-    parsed = [parse_ref(r) for r in refs]
-    context.desk_call(
-        lambda desk, source: desk.acknowledge(source, parsed, "Nack"),
-        named=[r.alarm_guid for r in parsed],
-    )
-    click.echo(f"nacked {len(parsed)}")
+    _acknowledge(context, refs, "Nack", note)
+    click.echo(f"nacked {len(refs)}")
 
 
 @alarms.command("force-ack")

@@ -8,7 +8,6 @@ and the ticked Markdown come from `vmstui.procedures`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 import orjson
 from rich.console import Group, RenderableType
@@ -22,9 +21,11 @@ from vmstui.naming import named_alarm
 from vmstui.printable import printable
 from vmstui.procedures import (
     STEP_ACTION,
-    left,
+    TICKS_KEPT,
     procedure_for,
+    refusal,
     steps,
+    steps_left,
     ticks_from_audit,
     with_ticks,
 )
@@ -35,8 +36,6 @@ from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.times import local_time
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import alarm_head, describe_alarm
-
-TICKS_KEPT = timedelta(days=1)  # how far back a restart looks for ticks
 
 
 class ProcedureActions(AlarmActions):
@@ -98,15 +97,9 @@ class ProcedureActions(AlarmActions):
     def ack_refused(self, alarms: Sequence[Alarm]) -> str | None:
         waiting = []
         for alarm in alarms:
-            procedure = self.procedure_of(alarm)
-            if procedure is None or not procedure.require_steps:
-                continue
-            todo = left(
-                printable(procedure.text, keep_newlines=True), self._ticks.get(alarm.key, set())
-            )
+            todo = steps_left(self.procedure_of(alarm), self._ticks.get(alarm.key, set()))
             if todo:
-                listed = "; ".join(f"{step.number} {step.text}" for step in todo)
-                waiting.append(f"{self.alarm_label(alarm)}: steps left: {listed}")
+                waiting.append(refusal(self.alarm_label(alarm), todo))
         if not waiting:
             return None
         return (
