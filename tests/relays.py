@@ -84,8 +84,10 @@ def console_settings(tmp_path: Path, name: str, cache: str = "console.db") -> Se
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, relay: bool = False) -> AsyncIterator[Runtime]:
-    runtime = Runtime(settings, relay=relay, secrets=SECRET)
+async def running(
+    settings: Settings, *, relay: bool = False, secrets: dict[str, SecretStr] | None = None
+) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, relay=relay, secrets=secrets or SECRET)
     await runtime.open()
     runtime.start()
     try:
