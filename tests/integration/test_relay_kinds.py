@@ -104,7 +104,7 @@ async def test_a_relay_holds_sources_of_every_kind_for_its_consoles(
 
             await wait_for(lambda: arrived() >= {"hq", "cloud", "camio"}, 30, what="every kind")
             await wait_for(
-                lambda: len(arrived()) and sum(e.source == "cloud" for e in seen.values()) == 5,
+                lambda: bool(arrived()) and sum(e.source == "cloud" for e in seen.values()) == 5,
                 30,
                 what="the five Eagle Eye events",
             )
