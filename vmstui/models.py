@@ -366,6 +366,10 @@ class Alarm(BaseModel):
     investigated_by: str = ""
     investigated_by_name: str = ""
     investigated_time: UtcDatetime | None = None
+    # Through a relay the VMS names the relay's own user: these say for whom it acted,
+    # "desk-2 on ops-pc-3" (the RabbitMQ user, the console), from its audit.
+    acked_via: str = ""
+    investigated_via: str = ""
     forwards: list[Forward] = Field(default_factory=list)
     attached: list[str] = Field(default_factory=list)  # entity GUIDs in its dynamic content
     attached_names: list[str] = Field(default_factory=list)  # beside them, "" where unknown

@@ -252,8 +252,12 @@ async def test_a_relay_that_stops_says_so_for_its_sources(
         async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
             await live(relay, "hq")
             await live(relay, "relay")
-            await wait_for(lambda: "hq" in console.hub.statuses, 20, what="hq's status")
-            assert console.hub.statuses["hq"].state == "live"
+            # The stream holds hq's statuses in order ("connecting" first): wait for "live".
+            await wait_for(
+                lambda: getattr(console.hub.statuses.get("hq"), "state", "") == "live",
+                20,
+                what="hq live at the console",
+            )
         await wait_for(lambda: console.hub.statuses["hq"].state == "stopped", 20, what="hq stopped")
         assert console.hub.statuses["hq"].detail == "the relay stopped"
 

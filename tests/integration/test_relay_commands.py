@@ -20,6 +20,7 @@ from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.sources.relay import wire
 from vmstui.sources.relay.actions import CommandRefused, console_name
 from vmstui.sources.relay.commands import CommandSender
+from vmstui.store import Store
 
 from ..brokers import LOGIN, PASSWORD, amqp
 from ..conftest import wait_for
@@ -97,11 +98,33 @@ async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
             async def investigating() -> bool:
                 assert console.store is not None
                 (shown,) = await console.store.alarms("hq")
-                return shown.state == AlarmState.INVESTIGATING
+                # The VMS names the relay's user; the console is told the operator too.
+                return (
+                    shown.state == AlarmState.INVESTIGATING
+                    and shown.investigated_via == f"{LOGIN} on {console_name()}"
+                )
 
             deadline = asyncio.get_running_loop().time() + 20
             while not await investigating():
                 assert asyncio.get_running_loop().time() < deadline, "never investigating"
+                await asyncio.sleep(0.05)
+        # A relay started again reads the alarms anew (a full list): the operator is read
+        # from its audit, and the console goes on saying who it was.
+    async with await Store.open(tmp_path / "console.db") as kept:
+        await kept.replace_active_alarms("hq", [])  # forget what it was told
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        await live(relay, "hq")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            await live(console, "site")
+
+            async def told_again() -> bool:
+                assert console.store is not None
+                shown = await console.store.alarms("hq")
+                return bool(shown) and shown[0].investigated_via == f"{LOGIN} on {console_name()}"
+
+            deadline = asyncio.get_running_loop().time() + 20
+            while not await told_again():
+                assert asyncio.get_running_loop().time() < deadline, "the operator forgotten"
                 await asyncio.sleep(0.05)
     (said,) = seen
     assert said.summary == f"alarm {instance} investigated by {LOGIN} on {console_name()}: ok"

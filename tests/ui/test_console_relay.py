@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vmstui.models import AlarmState, Event
+from rich.console import Console
+
+from vmstui.models import Alarm, AlarmState, Event
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
+from vmstui.sources.relay.actions import console_name
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.widgets.alarms import AlarmTable
+from vmstui.ui.widgets.details import describe_alarm
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 
+from ..brokers import LOGIN
 from ..relays import SECRET, console_settings, live, relay_settings, running
 from .test_console import until
 
@@ -68,6 +73,18 @@ async def test_the_console_on_a_relay(
                     20,
                 )
                 assert sim.alarms.get(instance).state == 3
+                # The VMS names the relay's user; the screen names the operator.
+                operator = f"{LOGIN} on {console_name()}"
+                await until(
+                    pilot,
+                    lambda: table.alarms[key].investigated_via == operator,
+                    "the operator told",
+                )
+                await until(
+                    pilot,
+                    lambda: operator in str(table.get_row(key)[-1]),
+                    "the operator in the BY column",
+                )
                 said = [str(n.message) for n in app._notifications]
                 assert said[0].startswith("Investigate #") and said[0].endswith("sent to the relay")
                 await until(
@@ -80,3 +97,19 @@ async def test_the_console_on_a_relay(
         finally:
             await runtime.close()
     assert relay.relay is not None and relay.relay.commands.run_count == 1
+
+
+def test_the_details_name_the_operator_and_the_vms_user() -> None:
+    alarm = Alarm(
+        source="hq",
+        instance_id=7,
+        alarm_guid="g",
+        state=AlarmState.INVESTIGATING,
+        investigated_by="0000-relay",
+        investigated_by_name="Relay service",
+        investigated_via="alice on desk-2",
+    )
+    console = Console(width=200, record=True, color_system=None)
+    console.print(describe_alarm(alarm))
+    text = console.export_text()
+    assert "alice on desk-2 (as Relay service 0000-relay)" in text

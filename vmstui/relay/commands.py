@@ -31,6 +31,7 @@ from vmstui.desk import AlarmDesk
 from vmstui.errors import Malformed
 from vmstui.hub import Hub
 from vmstui.models import Event, utcnow
+from vmstui.relay.operators import Operators
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.sources.relay import wire
 from vmstui.supervisor import cancel_all
@@ -64,6 +65,7 @@ class CommandRunner:
         self.hub = hub
         self.desk = desk
         self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()  # by outcome id
+        self.operators = Operators()  # for whom each alarm was acted on (to the consoles)
         self._tasks: list[asyncio.Task[None]] = []
         self.ended: asyncio.Future[None] | None = None  # the consumer's end (an error)
         self.run_count = 0  # commands run through the desk
@@ -143,11 +145,15 @@ class CommandRunner:
             self.repeated += 1
             return known
         operator = f"{user} on {command.console}" if command.console else user
+        # Noted first: the VMS's change of the alarm may come back before its answer.
+        instances = [instance for instance, _ in command.refs]
+        self.operators.note(command.source, instances, command.action, operator)
         try:
             instance = await self._run(command, operator)
             outcome = wire.Outcome(True, "ok", instance)
         except Exception as exc:  # the VMS's refusal is the answer; the desk audited it
             outcome = wire.Outcome(False, str(exc) or type(exc).__name__)
+            self.operators.forget(command.source, instances, command.action)
         self.run_count += 1
         self._remember(outcome_id(user, key), outcome)
         await self._announce(key, user, operator, command, outcome)

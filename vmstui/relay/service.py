@@ -51,7 +51,7 @@ from vmstui.hub import (
     Subscriber,
     Update,
 )
-from vmstui.models import Gap, utcnow
+from vmstui.models import Alarm, Gap, utcnow
 from vmstui.relay.commands import CommandRunner
 from vmstui.relay.lock import RelayLock
 from vmstui.relay.takeover import TakeoverGaps, last_published
@@ -71,13 +71,19 @@ NAMES_MAX = 2000  # names in one stream message
 STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
 
 
-def items(updates: Iterable[Update], sources: frozenset[str]) -> list[wire.Item]:
+def items(
+    updates: Iterable[Update],
+    sources: frozenset[str],
+    annotate: Callable[[Alarm], Alarm] = lambda alarm: alarm,
+) -> list[wire.Item]:
     """Updates in order as stream items, but for the events (they go from the cache);
-    statuses of the relay's own sources only (not its cache's)."""
+    statuses of the relay's own sources only (not its cache's); alarms through `annotate`
+    (the operators the relay acted for)."""
     out: list[wire.Item] = []
     for update in updates:
         if isinstance(update, AlarmsChanged):
-            out.append(wire.Alarms(update.source, update.alarms, update.full))
+            alarms = [annotate(alarm) for alarm in update.alarms]
+            out.append(wire.Alarms(update.source, alarms, update.full))
         elif isinstance(update, GapRecorded):
             out.append(wire.GapMarker(update.gap))
         elif isinstance(update, StatusChanged) and update.status.source in sources:
@@ -141,6 +147,7 @@ class Relay:
                 since = None
             self._takeover = TakeoverGaps(since, self._sources, self._gap_free)
             await self._start_mark()
+            await self.commands.operators.restore_from(self.hub.store)
             start_sources()
             tasks = [
                 asyncio.create_task(self.lock.lost(), name="relay-lock"),
@@ -241,7 +248,7 @@ class Relay:
                     self._own_gaps.remove(update.gap)
                     continue  # already in `_unsent`, in its place among the events
                 kept.append(update)
-            self._unsent.extend(items(kept, self._sources))
+            self._unsent.extend(items(kept, self._sources, self.commands.operators.annotate))
             self._gaps_due.extend(self._takeover.gaps(updates))
             self._names_due.update(
                 u.source

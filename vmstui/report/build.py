@@ -194,7 +194,9 @@ def _line(alarm: Alarm, audited_ack: datetime | None) -> AlarmLine:
         triggered=alarm.trigger_time,
         state=str(alarm.state) if alarm.active else "ended",
         acked=acked,
-        acked_by=alarm.acked_by_name or (short(alarm.acked_by) if alarm.acked_by else ""),
+        acked_by=alarm.acked_via
+        or alarm.acked_by_name
+        or (short(alarm.acked_by) if alarm.acked_by else ""),
         context=alarm.context,
     )
 

@@ -343,12 +343,17 @@ class AlarmTable(AlarmSelection):
         return name, entity
 
     def _by(self, alarm: Alarm) -> str:
-        """Who acted last (investigated, else acknowledged), by name where one is known."""
-        if alarm.investigated_by or alarm.investigated_by_name:
-            guid, given = alarm.investigated_by, alarm.investigated_by_name
+        """Who acted last (investigated, else acknowledged), by name where one is known; through
+        a relay, the operator it acted for (the VMS knows only the relay's user)."""
+        if alarm.investigated_by or alarm.investigated_by_name or alarm.investigated_via:
+            guid, given, via = (
+                alarm.investigated_by,
+                alarm.investigated_by_name,
+                alarm.investigated_via,
+            )
         else:
-            guid, given = alarm.acked_by, alarm.acked_by_name
-        return (self._namer(alarm.source, guid) if guid else "") or given or guid
+            guid, given, via = alarm.acked_by, alarm.acked_by_name, alarm.acked_via
+        return via or (self._namer(alarm.source, guid) if guid else "") or given or guid
 
     def _words(self, alarm: Alarm) -> tuple[str, ...]:
         """Where a filter's words are looked for: names, the trigger event, the context,

@@ -110,7 +110,9 @@ def describe_alarm(
     def when(value: datetime | None) -> str:
         return local_time(value, time_format, dated=True)
 
-    def acted(who: str, at: datetime | None) -> str:
+    def acted(who: str, at: datetime | None, via: str = "") -> str:
+        # Through a relay: the operator first, the VMS's user (the relay's) after.
+        who = f"{via} (as {who})" if via and who != "-" else via or who
         return f"{who} {when(at)}" if at else who
 
     forwards = "; ".join(
@@ -134,11 +136,16 @@ def describe_alarm(
         ("entity", _named(entity_name or alarm.trigger_entity_name, alarm.trigger_entity)),
         ("trigger event", alarm.trigger_event or "-"),
         ("context", alarm.context or "-"),
-        ("acknowledged", acted(_named(alarm.acked_by_name, alarm.acked_by), alarm.acked_time)),
+        (
+            "acknowledged",
+            acted(_named(alarm.acked_by_name, alarm.acked_by), alarm.acked_time, alarm.acked_via),
+        ),
         (
             "investigated",
             acted(
-                _named(alarm.investigated_by_name, alarm.investigated_by), alarm.investigated_time
+                _named(alarm.investigated_by_name, alarm.investigated_by),
+                alarm.investigated_time,
+                alarm.investigated_via,
             ),
         ),
         ("forwards", forwards or "-"),
