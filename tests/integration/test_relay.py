@@ -1,7 +1,8 @@
 """`vmstui relay` and a console's `relay` source against the real RabbitMQ, fed by the Genetec
 simulator: events arrive in order with their ids (and by topic on the exchange), a console
 away backfills with nothing lost, nothing twice and no gap, a stream that dropped what it
-missed says so, bad messages are counted, and the relay's lost link loses nothing."""
+missed says so (and the console asks for the alarms again), bad messages are counted, and the
+relay's lost link loses nothing."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from vmstui.config import parse_settings
+from vmstui.config import RelaySourceConfig, parse_settings
 from vmstui.relay import service
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.relay import wire
+from vmstui.sources.relay.commands import CommandSender
+from vmstui.sources.relay.source import RelaySource
 from vmstui.store import Store
 
-from ..brokers import amqp
+from ..brokers import PASSWORD, amqp
 from ..conftest import wait_for
 from ..relays import (
     SECRET,
@@ -134,12 +138,13 @@ async def test_a_console_without_its_relay_says_what_is_missing(
         assert f"{relay_name}.events" in detail()
 
 
-async def test_a_console_the_retention_passed_records_a_gap(
+async def test_a_console_the_retention_passed_records_a_gap_and_reads_the_alarms_again(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
     settings = relay_settings(sim, tmp_path, relay_name)
     data = settings.model_dump(mode="json", exclude_defaults=True)
     data["relay"].update(max_bytes=1024 * 1024, max_segment_bytes=64 * 1024)
+    door_forced, tamper = sim.entities["Alarm"][0].guid, sim.entities["Alarm"][1].guid
     async with running(parse_settings(data), relay=True) as relay:
         at_relay = relay.hub.subscribe(lossless=True)
         await live(relay, "hq")
@@ -148,8 +153,18 @@ async def test_a_console_the_retention_passed_records_a_gap(
         async with running(console_settings(tmp_path, relay_name)) as console:
             at_console = console.hub.subscribe(lossless=True)
             await live(console, "site")
+            first = await sim.trigger_alarm(door_forced)
             await emit(sim, 10)
             await collect(at_console, before, 10)
+            await wait_for(lambda: console.desk.can_act("hq"), 20, what="the alarm")
+        # While the console is away: the alarm it saw is acknowledged (through the relay),
+        # another is raised, and then so much happens that the stream drops all of it.
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-1") as sender:
+            done = await sender.send(wire.Command("ack", "hq", refs=((first, door_forced),)))
+        assert done.ok
+        second = await sim.trigger_alarm(tamper)
         relayed: list[str] = []
         await collect(at_relay, relayed, 10)
         await sim.burst(8000)  # several MB: the stream keeps the last 1 MB or so
@@ -162,6 +177,16 @@ async def test_a_console_the_retention_passed_records_a_gap(
         while await first_offset(relay_name) <= kept[0]:
             assert asyncio.get_running_loop().time() < deadline, "the retention never ran"
             await asyncio.sleep(0.2)
+        # First a console new to the relay: the alarm's own message is gone from the stream,
+        # and so is every full list before it; it asks, and is told.
+        async with running(console_settings(tmp_path, relay_name, "new.db")) as new:
+            await live(new, "site")
+            assert new.store is not None
+            fresh = new.store
+            deadline = asyncio.get_running_loop().time() + 20
+            while [a.instance_id for a in await fresh.alarms("hq")] != [second]:
+                assert asyncio.get_running_loop().time() < deadline, "the new console's alarms"
+                await asyncio.sleep(0.1)
         after: list[str] = []
         async with running(console_settings(tmp_path, relay_name)) as console:
             at_console = console.hub.subscribe(lossless=True)
@@ -174,6 +199,19 @@ async def test_a_console_the_retention_passed_records_a_gap(
                 return after[-1:] == relayed[-1:]
 
             await wait_for(newest, 30, what="the newest event")
+            assert console.store is not None
+            store = console.store
+
+            async def active() -> list[int]:
+                return [alarm.instance_id for alarm in await store.alarms("hq")]
+
+            # The alarms as the relay has them now: asked for, since the stream lost them.
+            deadline = asyncio.get_running_loop().time() + 20
+            while await active() != [second]:
+                assert asyncio.get_running_loop().time() < deadline, await active()
+                await asyncio.sleep(0.1)
+            runner = console.runners["site"]
+            assert isinstance(runner, RelaySource) and runner.alarms_asked == 1
     with sqlite3.connect(tmp_path / "console.db") as db:
         gap_rows = db.execute("SELECT source, reason FROM gaps").fetchall()
     assert len(gap_rows) == 1 and gap_rows[0][0] == "site"

@@ -61,6 +61,8 @@ def test_a_command_and_its_outcome_read_back() -> None:
         "trigger", "hq", text="Leak alarm", entity="Door 1", context="wet", priority=3
     )
     assert wire.decode_command(wire.encode_command(trigger)) == trigger
+    read_alarms = wire.Command(wire.READ_ALARMS, "", console="desk-2")  # every source's
+    assert wire.decode_command(wire.encode_command(read_alarms)) == read_alarms
     with pytest.raises(Malformed):
         wire.decode_outcome(b'{"v": 1, "ok": true, "result": "ok", "instance": "12"}')
 
@@ -93,6 +95,8 @@ def test_a_bad_stream_message_is_malformed(body: bytes) -> None:
     [
         {"action": "delete-everything", "source": "hq"},
         {"action": "ack", "source": "a.b.#"},
+        {"action": "ack", "source": ""},  # only the read of every source's alarms has none
+        {"action": "alarms", "source": "a.b.#"},
         {"action": "ack", "source": "hq", "refs": [["1", "a"]]},
         {"action": "ack", "source": "hq", "refs": [[True, "a"]]},
         {"action": "ack", "source": "hq", "note": 5},

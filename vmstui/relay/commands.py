@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -71,6 +72,9 @@ class CommandRunner:
         self.run_count = 0  # commands run through the desk
         self.repeated = 0  # commands answered from an earlier run
         self.refused = 0  # commands dead-lettered unread
+        # Puts every source's active alarms on the stream again (the relay's); how many.
+        self.resend_alarms: Callable[[], Awaitable[int]] | None = None
+        self.reads = 0  # "alarms" asked for
 
     async def declare(self, channel: AbstractChannel) -> None:
         dead = wire.dead_letters_name(self.relay)
@@ -119,7 +123,10 @@ class CommandRunner:
                 log.warning("relay: command dead-lettered (%d so far): %s", self.refused, exc)
                 await message.reject(requeue=False)
                 continue
-            outcome = await self.answer(key, user, command)
+            if command.action == wire.READ_ALARMS:
+                outcome = await self._read_alarms(user, command)
+            else:
+                outcome = await self.answer(key, user, command)
             if message.reply_to:
                 reply = aio_pika.Message(
                     wire.encode_outcome(outcome),
@@ -158,6 +165,17 @@ class CommandRunner:
         self._remember(outcome_id(user, key), outcome)
         await self._announce(key, user, operator, command, outcome)
         return outcome
+
+    async def _read_alarms(self, user: str, command: wire.Command) -> wire.Outcome:
+        """A read, not an act: no VMS call, no audit row, no outcome event (a console that
+        starts asks; a feed line on every console for it would be noise). Asked again, it is
+        simply done again (bounded by the relay: see `Relay.resend_alarms`)."""
+        self.reads += 1
+        log.debug("relay: %s on %s asked for the active alarms", user, command.console or "?")
+        if self.resend_alarms is None:
+            return wire.Outcome(False, "this relay cannot send its alarms yet")
+        count = await self.resend_alarms()
+        return wire.Outcome(True, f"{count} active alarms on the stream")
 
     def _remember(self, answered: str, outcome: wire.Outcome) -> None:
         self._answers[answered] = outcome

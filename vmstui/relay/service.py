@@ -52,6 +52,7 @@ from vmstui.hub import (
     Update,
 )
 from vmstui.models import Alarm, Gap, utcnow
+from vmstui.relay.active import ActiveAlarms
 from vmstui.relay.commands import CommandRunner
 from vmstui.relay.lock import RelayLock
 from vmstui.relay.takeover import TakeoverGaps, last_published
@@ -120,6 +121,8 @@ class Relay:
         self._own_gaps: list[Gap] = []  # recorded by the publisher, sent by it in place
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
         self.commands = CommandRunner(cfg.name, hub, desk)
+        self.commands.resend_alarms = self.resend_alarms
+        self._active = ActiveAlarms()  # as queued for the stream
         self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
         self.connection: AbstractConnection | None = None  # while a session has one
@@ -161,6 +164,23 @@ class Relay:
             await cancel_all(tasks)
             self._updates.close()
             await self.lock.release()
+
+    async def resend_alarms(self) -> int:
+        """Every source's active alarms again, as full lists after what is queued: for a
+        console whose stream no longer held them (its retention passed, or it is new). One
+        list a source at a time: one still waiting to be sent is published after the ask
+        anyway, so consoles that ask together share it. Only sources whose alarms were read
+        from the VMS since the relay started (an empty list before would wipe them)."""
+        waiting = {i.source for i in self._unsent if isinstance(i, wire.Alarms) and i.full}
+        annotate = self.commands.operators.annotate
+        count = 0
+        for source in sorted(self._sources & self._active.known):
+            alarms = [annotate(alarm) for alarm in self._active.of(source)]
+            count += len(alarms)
+            if source not in waiting:
+                self._unsent.append(wire.Alarms(source, alarms, True))
+        self._wake.set()
+        return count
 
     def retry_now(self) -> bool:
         return self.supervisor.retry_now()
@@ -242,6 +262,8 @@ class Relay:
             for update in updates:
                 if isinstance(update, EventsArrived):
                     update.committed.add_done_callback(lambda _: self._wake.set())
+                elif isinstance(update, AlarmsChanged):
+                    self._active.apply(update)
                 elif isinstance(update, GapRecorded) and any(
                     update.gap is own for own in self._own_gaps
                 ):

@@ -5,7 +5,10 @@ in the cache's `relay_offsets`), so a console that was away backfills what it mi
 follows live: no gap, and no duplicate (events keep the relay's ids, and the cache stores an
 id once, so a message read again after a crash between commit and offset is a no-op). When
 the stream's retention has passed that offset, the first message read is later than asked
-for: a gap marker says from when to when events may be missing.
+for: a gap marker says from when to when events may be missing, and the relay is asked for
+every source's active alarms again (a command "alarms", answered on the stream with full
+lists), since alarm changes were in what was dropped. A console new to the relay asks too:
+an alarm raised before the stream's retention is not in it.
 
 Messages are taken in bursts: the events of consecutive stream messages go to the hub as one
 batch, and the offset is kept once that batch is committed. A message that does not read is
@@ -86,6 +89,8 @@ class RelaySource(Runner):
         # confirm lost, the message kept after all) is in the stream twice.
         self._recent: set[str] = set()
         self._recent_order: deque[str] = deque()
+        self._asking: asyncio.Task[None] | None = None  # the relay's active alarms, asked for
+        self.alarms_asked = 0
 
     def _learn(self, alarms: Iterable[Alarm]) -> None:
         for alarm in alarms:
@@ -95,7 +100,37 @@ class RelaySource(Runner):
                     self.acting(alarm.source, RelayActions(self.commands, alarm.source))
 
     async def aclose(self) -> None:
+        if self._asking is not None:
+            self._asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._asking
         await self.commands.close()
+
+    def _reread_alarms(self, why: str) -> None:
+        """Ask the relay for every source's active alarms again (they come on the stream, as
+        full lists): the stream no longer holds them all for this console. In the
+        background: reading the stream goes on meanwhile."""
+        if self._asking is None or self._asking.done():
+            self.alarms_asked += 1
+            self._asking = asyncio.create_task(self._ask_alarms(why), name=f"{self.name}-alarms")
+
+    async def _ask_alarms(self, why: str) -> None:
+        try:
+            command = wire.Command(wire.READ_ALARMS, "", console=self.commands.console)
+            outcome = await self.commands.send(command)
+        except Exception as exc:  # the stream goes on; the next gap or start asks again
+            log.warning(
+                "source %s: asking the relay for its alarms (%s) failed: %s", self.name, why, exc
+            )
+            return
+        if outcome.ok:
+            log.info(
+                "source %s: the relay's alarms asked for (%s): %s", self.name, why, outcome.result
+            )
+        else:
+            log.warning(
+                "source %s: the relay did not send its alarms: %s", self.name, outcome.result
+            )
 
     async def _start(self) -> int | str:
         """Where to read from: after the last offset committed, or the stream's start."""
@@ -111,6 +146,9 @@ class RelaySource(Runner):
         # is no loss; only a resume tells.)
         self._read = self.offset
         self._resuming = self.offset is not None
+        if self.offset is None:
+            # A new console: alarms older than the stream's retention are not in it.
+            self._reread_alarms("a console new to this relay")
         return self.offset if self.offset is not None else "first"
 
     async def _session(self, control: SessionControl) -> None:
@@ -314,3 +352,4 @@ class RelaySource(Runner):
         else:
             return
         await self.hub.gap(Gap(source=self.name, start=start, end=published, reason=reason))
+        self._reread_alarms("the stream no longer held what was missed")

@@ -10,6 +10,8 @@ Stream messages (the relay → every console), one JSON object each:
 Commands (a console → the relay's command queue) and their outcomes (the reply):
   {"v": 1, "action": a, "source": s, "refs": [[instance_id, alarm_guid], ...], ...}
   {"v": 1, "ok": b, "result": text}
+  The action "alarms" (source "": all) is a read: the relay puts every source's active alarms
+  on the stream again (full lists), for a console whose stream no longer held them.
 
 Pure functions, no I/O. A message that does not read is `Malformed`: the reading side logs
 one line, counts it and goes on.
@@ -183,11 +185,30 @@ def _first_error(exc: ValidationError) -> str:
 # ---- commands ---------------------------------------------------------------------------
 
 Action = Literal[
-    "ack", "nack", "investigate", "force-ack", "force-ack-all", "forward", "context", "trigger"
+    "ack",
+    "nack",
+    "investigate",
+    "force-ack",
+    "force-ack-all",
+    "forward",
+    "context",
+    "trigger",
+    "alarms",  # a read, not an act: every source's active alarms again, on the stream
 ]
 ACTIONS: frozenset[str] = frozenset(
-    ("ack", "nack", "investigate", "force-ack", "force-ack-all", "forward", "context", "trigger")
+    (
+        "ack",
+        "nack",
+        "investigate",
+        "force-ack",
+        "force-ack-all",
+        "forward",
+        "context",
+        "trigger",
+        "alarms",
+    )
 )
+READ_ALARMS: Action = "alarms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +263,14 @@ _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")  # a source's name, as the config
 
 def decode_command(data: bytes) -> Command:
     body = _body(data)
-    source = body.get("source")
-    if not isinstance(source, str) or not _SOURCE.match(source):
-        raise Malformed("command source is not a source's name")
     action = body.get("action")
     if action not in ACTIONS:
         raise Malformed(f"unknown command action {str(action)[:40]!r}")
+    source = body.get("source")
+    if not isinstance(source, str) or not (
+        _SOURCE.match(source) or (action == READ_ALARMS and not source)
+    ):
+        raise Malformed("command source is not a source's name")
     refs_in = body.get("refs", [])
     if not isinstance(refs_in, list) or len(refs_in) > 1000:
         raise Malformed("command refs is not a list (of at most 1000)")
