@@ -9,7 +9,9 @@ and the audit row written as for any action, with the operator and the console a
 local user), answers on `reply_to`, and publishes the outcome as an event every console sees
 ("investigate by alice on desk-2: ok"). The outcome event's id is made of the key, so a
 command sent again (a console that timed out, a redelivery) gets the first answer, from
-memory or from the relay's cache, and never calls the VMS twice.
+memory or from the relay's cache, and never calls the VMS twice. The answer goes once the
+outcome is on the stream (ON_STREAM_WAIT_S at most): a relay that takes over reads the recent
+outcomes there (vmstui/relay/takeover.py), so a repeat sent to it gets the first answer too.
 
 A command that cannot be read (no key, no user id, not our format) is rejected to the
 dead-letter queue `{name}.commands.dead`: one log line, counted; the queue goes on. One that
@@ -42,6 +44,10 @@ log = logging.getLogger(__name__)
 KEY_MAX = 200  # characters of an idempotency key
 ANSWERS_KEPT = 10_000  # outcomes kept in memory; older ones are found in the cache
 DELIVERY_LIMIT = 5  # deliveries of one command before it is dead-lettered
+# For a new outcome to be on the stream before the answer goes: a relay that takes over reads
+# the outcomes there, and answers a repeat from them. A publisher catching up on a backlog
+# may take longer: the answer goes then, with a repeat after a takeover run again.
+ON_STREAM_WAIT_S = 5.0
 VERBS = {
     "ack": "acknowledged",
     "nack": "nacked",
@@ -54,15 +60,34 @@ VERBS = {
 }
 
 
+OUTCOME_PREFIX = "relay.command:"  # of an outcome event's id
+
+
+def outcome_of(event: Event) -> wire.Outcome:
+    """The outcome an outcome event tells (`_announce`)."""
+    raw = event.raw
+    instance = raw.get("instance")
+    return wire.Outcome(
+        bool(raw.get("ok")), str(raw.get("result", "")), instance if type(instance) is int else None
+    )
+
+
 def outcome_id(user: str, key: str) -> str:
     """The outcome event's id: the key is the sender's, so one user's key never answers
     another's command."""
-    return f"relay.command:{user}:{key}"
+    return f"{OUTCOME_PREFIX}{user}:{key}"
 
 
 class CommandRunner:
-    def __init__(self, relay: str, hub: Hub, desk: AlarmDesk) -> None:
+    def __init__(
+        self,
+        relay: str,
+        hub: Hub,
+        desk: AlarmDesk,
+        on_stream: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self.relay = relay
+        self._on_stream = on_stream
         self.hub = hub
         self.desk = desk
         self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()  # by outcome id
@@ -164,6 +189,9 @@ class CommandRunner:
         self.run_count += 1
         self._remember(outcome_id(user, key), outcome)
         await self._announce(key, user, operator, command, outcome)
+        if self._on_stream is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._on_stream(outcome_id(user, key)), ON_STREAM_WAIT_S)
         return outcome
 
     async def _read_alarms(self, user: str, command: wire.Command) -> wire.Outcome:
@@ -182,18 +210,16 @@ class CommandRunner:
         while len(self._answers) > ANSWERS_KEPT:
             self._answers.popitem(last=False)
 
+    def recall(self, answered: dict[str, wire.Outcome]) -> None:
+        """Outcomes another relay gave (by outcome id): a repeat of one is answered, not run
+        again (a relay taking over reads them from the stream)."""
+        for known, outcome in answered.items():
+            self._remember(known, outcome)
+
     async def _stored(self, user: str, key: str) -> wire.Outcome | None:
         store = self.desk.store
         event = await store.get_event(outcome_id(user, key)) if store is not None else None
-        if event is None:
-            return None
-        raw = event.raw
-        instance = raw.get("instance")
-        return wire.Outcome(
-            bool(raw.get("ok")),
-            str(raw.get("result", "")),
-            instance if type(instance) is int else None,
-        )
+        return None if event is None else outcome_of(event)
 
     async def _run(self, command: wire.Command, operator: str) -> int | None:
         """Run the command through the desk; a trigger's instance id, else None."""

@@ -55,7 +55,7 @@ from vmstui.models import Alarm, Gap, utcnow
 from vmstui.relay.active import ActiveAlarms
 from vmstui.relay.commands import CommandRunner
 from vmstui.relay.lock import RelayLock
-from vmstui.relay.takeover import TakeoverGaps, last_published
+from vmstui.relay.takeover import Stream, TakeoverGaps
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
 from vmstui.store import Store, StoredEvent
@@ -106,7 +106,7 @@ class Relay:
         self._password = password
         self._sources = frozenset(runners)
         self._gap_free = {name for name, runner in runners.items() if runner.supervisor.gap_free()}
-        self._takeover = TakeoverGaps(None, (), set())
+        self._takeover = TakeoverGaps(Stream(), (), set())
         self._gaps_due: list[Gap] = []
         self._names_due: set[str] = set()  # sources with names the VMS gave since sent
         self._names_sent: dict[str, dict[str, tuple[str, str]]] = {}
@@ -117,10 +117,11 @@ class Relay:
         self._streamed = False  # the stream confirmed the one in hand (its copies wait)
         self._mark: tuple[int, datetime] = (0, utcnow())  # the last seq confirmed, its time
         self._wake = asyncio.Event()  # events committed, or items taken
+        self._moved = asyncio.Event()  # the mark moved on
         self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
         self._own_gaps: list[Gap] = []  # recorded by the publisher, sent by it in place
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
-        self.commands = CommandRunner(cfg.name, hub, desk)
+        self.commands = CommandRunner(cfg.name, hub, desk, on_stream=self.on_stream)
         self.commands.resend_alarms = self.resend_alarms
         self._active = ActiveAlarms()  # as queued for the stream
         self.lock = RelayLock(cfg, password, hub)
@@ -143,12 +144,13 @@ class Relay:
         tasks: list[asyncio.Task[None]] = []
         try:
             await self.lock.acquire()
+            before = Stream()
             try:
-                since = await last_published(self.cfg, self._password)
+                before = await Stream.read(self.cfg, self._password, self._sources)
             except amqp.BrokerUnreachable as exc:
                 log.warning("relay %s: no takeover gap can be recorded: %s", self.cfg.name, exc)
-                since = None
-            self._takeover = TakeoverGaps(since, self._sources, self._gap_free)
+            self.commands.recall(before.outcomes)
+            self._takeover = TakeoverGaps(before, self._sources, self._gap_free)
             await self._start_mark()
             await self.commands.operators.restore_from(self.hub.store)
             start_sources()
@@ -181,6 +183,13 @@ class Relay:
                 self._unsent.append(wire.Alarms(source, alarms, True))
         self._wake.set()
         return count
+
+    async def on_stream(self, event_id: str) -> None:
+        """Return once a cached event is on the stream (the broker confirmed it)."""
+        event = await self._store().get_event(event_id)
+        while event is not None and self._mark[0] < event.seq:
+            self._moved.clear()
+            await self._moved.wait()
 
     def retry_now(self) -> bool:
         return self.supervisor.retry_now()
@@ -328,6 +337,7 @@ class Relay:
                 await self._publish(channel, exchange, wire.Events(self._batch))
                 last = self._batch[-1]
                 self._mark = (last.seq, last.time)
+                self._moved.set()
                 # Kept in the writer's order; the next batch need not wait for it (one in
                 # flight: a mark not kept yet is only a batch sent again after a crash).
                 if self._saving is not None:

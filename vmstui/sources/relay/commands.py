@@ -31,6 +31,14 @@ from vmstui.sources.relay import amqp, wire
 log = logging.getLogger(__name__)
 
 
+ANSWER_WAIT_S = 10.0  # for the relay's answer to one copy of a command; also its expiry
+SENDS = 3  # copies of a command, one key, before it is given up
+# Every copy of a key reaches the relay within this long of its first send, or never (each
+# copy expires ANSWER_WAIT_S after it was sent): how far back a relay that takes over looks
+# for the answers of the one before (vmstui/relay/takeover.py).
+REPEATS_WITHIN_S = ANSWER_WAIT_S * (SENDS + 1)
+
+
 class CommandTimedOut(UserError):
     """The relay gave no answer to a command, sent as often as asked."""
 
@@ -91,7 +99,12 @@ class CommandSender:
             future.set_result(outcome)
 
     async def send(
-        self, command: wire.Command, *, key: str = "", wait_s: float = 10, tries: int = 3
+        self,
+        command: wire.Command,
+        *,
+        key: str = "",
+        wait_s: float = ANSWER_WAIT_S,
+        tries: int = SENDS,
     ) -> wire.Outcome:
         """Send `command` (under `key`, or a new one) and return the relay's outcome; sent
         again with the same key when no answer came in `wait_s`, `tries` times in all."""
