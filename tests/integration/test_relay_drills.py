@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from vmstui.relay.lock import REGAIN_S, lock_name
 from vmstui.simulator import Simulator
 from vmstui.sources.relay import wire
 
@@ -111,7 +112,15 @@ async def test_drill_a_console_killed_across_a_broker_restart_backfills_everythi
             await asyncio.to_thread(broker.stop)
             await asyncio.sleep(1.0)  # RabbitMQ unreachable for the relay meanwhile
             await asyncio.to_thread(broker.start)
-            assert wire.stream_name(relay_name) in broker.ctl("list_queues", "name")
+            queues = await asyncio.to_thread(broker.ctl, "list_queues", "name")
+            assert wire.stream_name(relay_name) in queues  # the stream survived
+
+            async def locked() -> bool:
+                queues = await asyncio.to_thread(broker.ctl, "list_queues", "name")
+                return lock_name(relay_name) in queues
+
+            # The relay took its lock again (the restart dropped it) and went on.
+            await until("the relay's lock taken again", locked, timeout=REGAIN_S)
 
         await console_away(sim, tmp_path, broker.url, relay_name, restart)
         print(

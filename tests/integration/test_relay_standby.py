@@ -1,16 +1,22 @@
 """Two relays on one site, against the real RabbitMQ and the simulator: one active, the other
 a standby with no VMS session that takes over when the active one goes; an active relay
-that loses its lock stops."""
+that loses its lock's connection takes it again, or stops if another relay holds it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
-from vmstui.relay.lock import LockLost
+import aio_pika
+from aio_pika.abc import AbstractConnection
+from aiormq.exceptions import ChannelLockedResource
+
+from vmstui.relay.lock import LockLost, lock_name
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 
+from ..brokers import AMQP_PORT, HOST, LOGIN, PASSWORD
 from ..conftest import wait_for
 from ..relays import (
     SECRET,
@@ -24,6 +30,8 @@ from ..relays import (
     running,
     stored_ids,
 )
+from ..tcp_proxy import TcpProxy
+from .test_relay_outbox import through
 
 
 async def test_a_standby_relay_takes_over_when_the_active_one_goes(
@@ -76,13 +84,49 @@ async def test_a_standby_relay_takes_over_when_the_active_one_goes(
     assert 0 <= end - start < 10_000_000
 
 
-async def test_an_active_relay_that_loses_its_lock_stops(
+async def test_an_active_relay_takes_its_lock_again_or_stops_if_another_holds_it(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
-    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
-        assert relay.relay is not None
-        await live(relay, "relay-lock")
-        assert relay.relay.lock.connection is not None
-        await relay.relay.lock.connection.close()  # as the broker does when the link dies
-        await wait_for(lambda: relay.failed_task() is not None, 20, what="the relay to stop")
-        assert isinstance(relay.failed_task(), LockLost)
+    proxy = TcpProxy(HOST, AMQP_PORT)  # the relay's link to RabbitMQ, cut as a network is
+    await proxy.start()
+    try:
+        settings = through(proxy, relay_settings(sim, tmp_path, relay_name))
+        async with running(settings, relay=True) as relay:
+            assert relay.relay is not None
+            lock = relay.relay.lock
+            await live(relay, "relay-lock")
+            await live(relay, "relay")
+            # Gone for a while (a broker restarting): the lock is taken again, the VMS
+            # session never stopped.
+            await proxy.stop()
+            await wait_for(lambda: not lock.held, 20, what="the lost lock noticed")
+            await asyncio.sleep(1.0)
+            await proxy.start()
+            await wait_for(lambda: lock.held, 20, what="the lock taken again")
+            assert relay.failed_task() is None and open_streams(sim) == 1
+            # Gone again, and another relay takes the lock meanwhile: this one stops.
+            await proxy.stop()
+            await wait_for(lambda: not lock.held, 20, what="the lost lock noticed")
+            other = await aio_pika.connect(f"amqp://{LOGIN}:{PASSWORD}@{HOST}:{AMQP_PORT}/")
+            try:
+                await take(other, lock_name(relay_name))
+                await proxy.start()
+                await wait_for(lambda: relay.failed_task() is not None, 20, what="a stop")
+                assert isinstance(relay.failed_task(), LockLost)
+                assert relay.hub.statuses["relay-lock"].state == "failed"
+            finally:
+                await other.close()
+    finally:
+        await proxy.stop()
+
+
+async def take(connection: AbstractConnection, lock: str) -> None:
+    """Declare the lock on `connection` (the broker may not have freed it yet)."""
+    for _ in range(50):
+        channel = await connection.channel()
+        try:
+            await channel.declare_queue(lock, exclusive=True, auto_delete=True)
+            return
+        except ChannelLockedResource:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{lock} was never free")

@@ -155,7 +155,7 @@ class Relay:
             await self.commands.operators.restore_from(self.hub.store)
             start_sources()
             tasks = [
-                asyncio.create_task(self.lock.lost(), name="relay-lock"),
+                asyncio.create_task(self.lock.keep(), name="relay-lock"),
                 asyncio.create_task(self.supervisor.run(), name="relay-publisher"),
                 asyncio.create_task(self._drain(), name="relay-updates"),
             ]
