@@ -207,3 +207,27 @@ async def test_a_note_and_a_triggers_content_travel_through_the_relay(
     with sqlite3.connect(tmp_path / "relay.db") as db:
         audit = db.execute("SELECT action, note FROM audit ORDER BY id").fetchall()
     assert audit == [("ack", "checked on camera"), ("trigger", "")]
+
+
+async def test_a_repeated_command_after_a_takeover_gets_the_first_relays_answer(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    # Two relays of one site with caches of their own: the second knows the first's answer
+    # only from the stream.
+    alarm = sim.entities["Alarm"][0]
+    instance = await sim.trigger_alarm(alarm.guid)
+    source = console_settings(tmp_path, relay_name).sources[0]
+    assert isinstance(source, RelaySourceConfig)
+    command = wire.Command("ack", "hq", refs=((instance, alarm.guid),), console="desk-1")
+    answers: list[object] = []
+    for folder in ("a", "b"):  # the first stops, the second becomes the active one
+        (tmp_path / folder).mkdir()
+        settings = relay_settings(sim, tmp_path / folder, relay_name)
+        async with running(settings, relay=True) as relay:
+            await live(relay, "hq")
+            await live(relay, "relay")
+            async with CommandSender(source, SecretStr(PASSWORD), "desk-1") as sender:
+                calls = sim.stats.alarm_requests
+                answers.append(await sender.send(command, key="ack-across"))
+                answers.append(sim.stats.alarm_requests - calls)
+    assert answers == [wire.Outcome(True, "ok"), 1, wire.Outcome(True, "ok"), 0]
