@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,12 +144,14 @@ async def cached(path: Path) -> list[Cached]:
         return []
 
 
-async def until(what: str, check: object, timeout: float = WAIT_S) -> None:
-    """Poll an (async) predicate until true; fail with `what` after `timeout`."""
+async def until(
+    what: str, check: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT_S
+) -> None:
+    """Poll a predicate (plain or async) until true; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
-        result = check() if callable(check) else check
-        if asyncio.iscoroutine(result):
+        result = check()
+        if not isinstance(result, bool):
             result = await result
         if result:
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ SHARED = f"amqp://{HOST}:{AMQP_PORT}/"
 AWAY_S = 3.0
 
 
-async def console_away(sim: Simulator, tmp_path: Path, url: str, name: str, away: object) -> Feeder:
+async def console_away(
+    sim: Simulator, tmp_path: Path, url: str, name: str, away: Callable[[], Awaitable[None]]
+) -> Feeder:
     """One relay and one console on `url`, the VMS emitting; the console SIGKILLed, then
     `away()` (awaited) while it is dead, then it starts again; once the VMS stopped, every
     event the relay took is in the console's cache once, in order, and no gap."""
@@ -56,7 +59,7 @@ async def console_away(sim: Simulator, tmp_path: Path, url: str, name: str, away
         await until("100 events at the console", lambda: _at_least(console_db, 100))
         the_console.sigkill()
         before = len(await cached(console_db))
-        await away()  # type: ignore[operator]
+        await away()
         the_console.start()
         await until("the console back", lambda: _at_least(console_db, before + 300))
         await feeder.stop()
