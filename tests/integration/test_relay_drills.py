@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -104,10 +105,11 @@ async def test_drill_a_console_killed_and_started_later_backfills_everything(
 
 @pytest.mark.slow
 async def test_drill_a_console_killed_across_a_broker_restart_backfills_everything(
-    sim: Simulator, tmp_path: Path, relay_name: str
+    sim: Simulator, tmp_path: Path
 ) -> None:
-    # The broker (a node of the test's own) stops while the console is dead and the relay
-    # goes on taking the VMS's events into its cache; then both come back.
+    # The broker (a node of the test's own, removed after it) stops while the console is
+    # dead and the relay goes on taking the VMS's events into its cache; then both come back.
+    relay_name = f"t{uuid.uuid4().hex[:10]}"
     with private_broker() as broker:
         began = time.monotonic()
 
