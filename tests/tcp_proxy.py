@@ -1,6 +1,8 @@
 """A TCP proxy on loopback that a test stops and starts again: the peer behind it (the real
 RabbitMQ) stays up for the other tests while the link through it goes, as a network that
-drops does (every connection through it cut, new ones refused until it starts again)."""
+drops does (every connection through it cut, new ones refused until it starts again); or
+frozen, as a network partition is: the connections stay open and nothing passes either way,
+until it thaws (only the peers' heartbeats can tell)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0  # accepted so far
+        self.frozen = False  # bytes are dropped both ways, connections left open
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -47,6 +50,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.frozen:
+                    continue  # lost in the partition
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -48,6 +48,10 @@ class AmqpAddress(Tls):
     password in it: those are `username` and `password_env` / `password_file`."""
     username: Annotated[str, Field(min_length=1)]
     """The RabbitMQ user to log in as."""
+    heartbeat_s: Annotated[int, Field(ge=1, le=600)] = 10
+    """Seconds between AMQP heartbeats. A link silent for about twice this is taken as dead
+    by both ends: RabbitMQ then frees the active relay's lock (a standby takes over), and a
+    relay or console whose network went notices it and reconnects."""
 
     @field_validator("url")
     @classmethod

@@ -12,6 +12,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection
 from aiormq.exceptions import ChannelLockedResource
 
+from vmstui.config import parse_settings
 from vmstui.relay.lock import LockLost, lock_name
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
@@ -116,6 +117,46 @@ async def test_an_active_relay_takes_its_lock_again_or_stops_if_another_holds_it
                 assert relay.hub.statuses["relay-lock"].state == "failed"
             finally:
                 await other.close()
+    finally:
+        await proxy.stop()
+
+
+async def test_a_partitioned_active_relay_is_replaced_within_its_heartbeat(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    """The active relay's network goes silent (nothing closes: a partition). RabbitMQ notices
+    the missing heartbeats and frees its lock; the standby takes over within a few beats. The
+    old one notices too and, the lock held by another, stops: one relay talks to the VMS."""
+    heartbeat = 1
+    proxy = TcpProxy(HOST, AMQP_PORT)
+    await proxy.start()
+    (tmp_path / "b").mkdir()
+    try:
+        first = through(proxy, relay_settings(sim, tmp_path, relay_name))
+        data = first.model_dump(mode="json", exclude_defaults=True)
+        data["relay"]["heartbeat_s"] = heartbeat
+        second = relay_settings(sim, tmp_path / "b", relay_name)
+        backup = second.model_dump(mode="json", exclude_defaults=True)
+        backup["relay"]["heartbeat_s"] = heartbeat
+        async with running(parse_settings(data), relay=True) as active:
+            await live(active, "relay-lock")
+            await live(active, "relay")
+            async with running(parse_settings(backup), relay=True) as standby:
+                await wait_for(
+                    lambda: getattr(
+                        standby.hub.statuses.get("relay-lock"), "detail", ""
+                    ).startswith("standby"),
+                    20,
+                    what="the standby waiting",
+                )
+                started = asyncio.get_running_loop().time()
+                proxy.frozen = True
+                await live(standby, "relay")  # the standby active, its sources started
+                took = asyncio.get_running_loop().time() - started
+                assert took < 8 * heartbeat + 5, took  # a few beats, not aio-pika's 3 minutes
+                proxy.frozen = False
+                await wait_for(lambda: active.failed_task() is not None, 30, what="a stop")
+                assert isinstance(active.failed_task(), LockLost)
     finally:
         await proxy.stop()
 

@@ -37,7 +37,12 @@ class BrokerRefused(BrokerUnreachable):
 
 def _url(cfg: AmqpAddress, password: SecretStr) -> URL:
     url = URL(cfg.url)
-    return url.with_user(cfg.username).with_password(password.get_secret_value())
+    # The heartbeat goes in the URL's query, where aio-pika (aiormq) reads it.
+    return (
+        url.with_user(cfg.username)
+        .with_password(password.get_secret_value())
+        .update_query(heartbeat=cfg.heartbeat_s)
+    )
 
 
 async def connect(
