@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import ValidationError
@@ -195,19 +195,7 @@ Action = Literal[
     "trigger",
     "alarms",  # a read, not an act: every source's active alarms again, on the stream
 ]
-ACTIONS: frozenset[str] = frozenset(
-    (
-        "ack",
-        "nack",
-        "investigate",
-        "force-ack",
-        "force-ack-all",
-        "forward",
-        "context",
-        "trigger",
-        "alarms",
-    )
-)
+ACTIONS: frozenset[str] = frozenset(get_args(Action))
 READ_ALARMS: Action = "alarms"
 
 
