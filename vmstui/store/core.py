@@ -442,6 +442,25 @@ class Store:
     async def save_relay_published(self, relay: str, seq: int, time: datetime) -> None:
         await self._execute(relay_outbox.SAVE_MARK, (relay, seq, to_us(time)))
 
+    async def gaps_after(self, gap_id: int, limit: int) -> list[tuple[int, Gap]]:
+        """Up to `limit` gaps (with their ids) recorded after the one numbered `gap_id`."""
+        with self._reading():
+            return await relay_outbox.gaps_after(self._db(), gap_id, limit)
+
+    async def last_gap(self) -> int:
+        """The id of the last gap recorded (0: none)."""
+        with self._reading():
+            return await relay_outbox.last_gap(self._db())
+
+    async def relay_gap_mark(self, relay: str) -> int | None:
+        """The id of the last gap `relay`'s broker confirmed; None: no mark yet."""
+        with self._reading():
+            return await relay_outbox.gap_mark(self._db(), relay)
+
+    async def save_relay_gap_mark(self, relay: str, gap_id: int) -> None:
+        """Kept once `save_relay_published` made the relay's row (its first start)."""
+        await self._execute(relay_outbox.SAVE_GAP_MARK, (gap_id, relay))
+
     async def keep_newest_event(self) -> None:
         """From now on the newest event stays, whatever deletes it (`vmstui relay`: its
         seqs must never start again from 1; see relay_outbox.KEEP_NEWEST)."""

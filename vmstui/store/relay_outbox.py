@@ -1,7 +1,7 @@
-"""The relay's outbox is its cache: every event the relay receives is committed here first,
-and its publisher sends on from the last seq the broker confirmed (`relay_published`), so a
-broker that is away costs no event the cache still holds. Reads on the reader connection,
-the mark through the writer; every value a bound parameter.
+"""The relay's outbox is its cache: every event (and gap) the relay receives is committed here
+first, and its publisher sends on from the last seq (gap id) the broker confirmed
+(`relay_published`), so a broker that is away costs no event or gap the cache still holds.
+Reads on the reader connection, the marks through the writer; every value a bound parameter.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from vmstui.models import from_us
+from vmstui.models import Gap, from_us
 from vmstui.store import compress
 from vmstui.store.codec import EVENT_COLUMNS, StoredEvent
 from vmstui.store.rows import RAW_DICT_AT, stored_event
@@ -22,6 +22,7 @@ KEEP_NEWEST = (
     "CREATE TEMP TRIGGER IF NOT EXISTS relay_keeps_newest BEFORE DELETE ON main.events"
     " WHEN OLD.seq = (SELECT max(seq) FROM main.events) BEGIN SELECT RAISE(IGNORE); END"
 )
+SAVE_GAP_MARK = "UPDATE relay_published SET gap_id = ? WHERE relay = ?"
 SAVE_MARK = (
     "INSERT INTO relay_published (relay, seq, time_us) VALUES (?, ?, ?)"
     " ON CONFLICT (relay) DO UPDATE SET seq = excluded.seq, time_us = excluded.time_us"
@@ -51,4 +52,29 @@ async def mark(db: aiosqlite.Connection, relay: str) -> tuple[int, datetime] | N
     )
     for seq, time_us in rows:
         return int(seq), from_us(int(time_us))
+    return None
+
+
+async def gaps_after(db: aiosqlite.Connection, gap_id: int, limit: int) -> list[tuple[int, Gap]]:
+    """Up to `limit` gaps recorded after the one numbered `gap_id`, in the order recorded."""
+    rows = await db.execute_fetchall(
+        "SELECT id, source, start_us, end_us, reason FROM gaps WHERE id > ? ORDER BY id LIMIT ?",
+        [gap_id, limit],
+    )
+    return [
+        (int(id_), Gap(source=source, start=from_us(start), end=from_us(end), reason=reason))
+        for id_, source, start, end, reason in rows
+    ]
+
+
+async def last_gap(db: aiosqlite.Connection) -> int:
+    rows = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM gaps")
+    return int(next(iter(rows))[0])
+
+
+async def gap_mark(db: aiosqlite.Connection, relay: str) -> int | None:
+    """The id of the last gap the broker confirmed for `relay`; None: no mark yet."""
+    rows = await db.execute_fetchall("SELECT gap_id FROM relay_published WHERE relay = ?", [relay])
+    for (gap_id,) in rows:
+        return int(gap_id)
     return None
