@@ -7,10 +7,11 @@ Reads on the reader connection, the marks through the writer; every value a boun
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import aiosqlite
 
-from vmstui.models import Gap, from_us
+from vmstui.models import Gap, from_us, to_us
 from vmstui.store import compress
 from vmstui.store.codec import EVENT_COLUMNS, StoredEvent
 from vmstui.store.rows import RAW_DICT_AT, stored_event
@@ -21,6 +22,26 @@ from vmstui.store.rows import RAW_DICT_AT, stored_event
 KEEP_NEWEST = (
     "CREATE TEMP TRIGGER IF NOT EXISTS relay_keeps_newest BEFORE DELETE ON main.events"
     " WHEN OLD.seq = (SELECT max(seq) FROM main.events) BEGIN SELECT RAISE(IGNORE); END"
+)
+
+
+class StreamOffset(NamedTuple):
+    """The console's side: where its `relay` source `source` is in its relay's stream (the
+    offset of the last stream message taken, and when the relay published it), committed in
+    the same transaction as what that message brought (`Store.add_events`, `add_gap`)."""
+
+    source: str
+    offset: int
+    published: datetime
+
+    def params(self) -> tuple[str, int, int]:
+        return (self.source, self.offset, to_us(self.published))
+
+
+SAVE_OFFSET = (
+    "INSERT INTO relay_offsets (source, stream_offset, published_us) VALUES (?, ?, ?)"
+    " ON CONFLICT (source) DO UPDATE SET"
+    " stream_offset = excluded.stream_offset, published_us = excluded.published_us"
 )
 SAVE_GAP_MARK = "UPDATE relay_published SET gap_id = ? WHERE relay = ?"
 SAVE_MARK = (
