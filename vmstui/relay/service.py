@@ -105,7 +105,9 @@ class Relay:
         self._moved = asyncio.Event()  # the mark moved on
         self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
-        self.commands = CommandRunner(cfg.name, hub, desk, on_stream=self.on_stream)
+        self.commands = CommandRunner(
+            cfg.name, hub, desk, on_stream=self.on_stream, alarm=self.pending.active.get
+        )
         self.commands.resend_alarms = self.resend_alarms
         self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
