@@ -139,3 +139,37 @@ async def test_gaps_made_while_the_broker_is_away_arrive_also_across_a_relay_res
                 ]
     finally:
         await proxy.stop()
+
+
+async def test_a_gap_after_retention_emptied_the_relays_gaps_still_goes_out(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.store is not None and relay.store.retention_days is not None
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            assert console.store is not None
+            await live(console, "site")
+
+            async def drills() -> list[str]:
+                assert console.store is not None
+                gaps = await console.store.gaps("hq")
+                return [g.reason for g in gaps if g.reason.startswith("drill")]
+
+            async def until(count: int) -> None:
+                deadline = asyncio.get_running_loop().time() + 20
+                while len(await drills()) < count:
+                    assert asyncio.get_running_loop().time() < deadline, await drills()
+                    await asyncio.sleep(0.05)
+
+            await relay.hub.gap(gap("drill: one"))
+            await until(1)
+            # The cache's retention passes every gap (its clock moved on): the newest stays,
+            # so the next one is numbered after the one the broker confirmed.
+            later = utcnow() + timedelta(days=relay.store.retention_days + 1)
+            await relay.store.purge(now=later)
+            assert len(await relay.store.gaps()) == 1
+            await relay.hub.gap(gap("drill: two"))
+            await until(2)
+            assert await drills() == ["drill: one", "drill: two"]

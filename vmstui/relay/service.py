@@ -224,7 +224,7 @@ class Relay:
         """Where publishing resumes: after the last seq the broker confirmed; on a relay's
         first start, after what the cache held before (published by an earlier vmstui)."""
         store = self._store()
-        await store.keep_newest_event()
+        await store.keep_newest_rows()
         last = await store.last_seq()
         stored = await store.relay_published(self.cfg.name)
         if stored is None:
@@ -328,10 +328,12 @@ class Relay:
         """The gaps the cache recorded after the last one confirmed; whether there were."""
         store = self._store()
         gaps = await store.gaps_after(self._gap_mark, GAPS_MAX)
+        if not gaps and await store.last_gap() < self._gap_mark:
+            # The cache's gaps were all deleted since (by hand: the newest is kept): ids
+            # count from 1 again.
+            self._gap_mark = 0
+            gaps = await store.gaps_after(0, GAPS_MAX)
         if not gaps:
-            if await store.last_gap() < self._gap_mark:
-                # The cache's gaps were all deleted since: ids count from 1 again.
-                self._gap_mark = 0
             return False
         for gap_id, gap in gaps:
             await self._publish(channel, exchange, wire.GapMarker(gap))

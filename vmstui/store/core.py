@@ -464,10 +464,12 @@ class Store:
         """Kept once `save_relay_published` made the relay's row (its first start)."""
         await self._execute(relay_outbox.SAVE_GAP_MARK, (gap_id, relay))
 
-    async def keep_newest_event(self) -> None:
-        """From now on the newest event stays, whatever deletes it (`vmstui relay`: its
-        seqs must never start again from 1; see relay_outbox.KEEP_NEWEST)."""
+    async def keep_newest_rows(self) -> None:
+        """From now on the newest event and the newest gap stay, whatever deletes them
+        (`vmstui relay`: their numbers must never start again from 1; see
+        relay_outbox.KEEP_NEWEST)."""
         await self._execute(relay_outbox.KEEP_NEWEST, ())
+        await self._execute(relay_outbox.KEEP_NEWEST_GAP, ())
 
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""

@@ -16,12 +16,16 @@ from vmstui.store import compress
 from vmstui.store.codec import EVENT_COLUMNS, StoredEvent
 from vmstui.store.rows import RAW_DICT_AT, stored_event
 
-# The relay's writer keeps the newest event whatever retention or the size bound say: were
-# the table ever empty, SQLite would number the next rows from 1 again, under the mark, and
-# the publisher would pass them by. (A TEMP trigger: on the relay's connection only.)
+# The relay's writer keeps the newest event and the newest gap whatever retention or the size
+# bound say: were a table ever empty, SQLite would number the next rows from 1 again, under
+# the mark, and the publisher would pass them by. (TEMP triggers: on the relay's connection.)
 KEEP_NEWEST = (
     "CREATE TEMP TRIGGER IF NOT EXISTS relay_keeps_newest BEFORE DELETE ON main.events"
     " WHEN OLD.seq = (SELECT max(seq) FROM main.events) BEGIN SELECT RAISE(IGNORE); END"
+)
+KEEP_NEWEST_GAP = (
+    "CREATE TEMP TRIGGER IF NOT EXISTS relay_keeps_newest_gap BEFORE DELETE ON main.gaps"
+    " WHEN OLD.id = (SELECT max(id) FROM main.gaps) BEGIN SELECT RAISE(IGNORE); END"
 )
 
 
