@@ -27,6 +27,7 @@ from vmstui.store import Store
 
 from .brokers import AMQP_PORT, HOST, LOGIN, PASSWORD, Amqp, amqp, require
 from .conftest import make_settings, wait_for
+from .tcp_proxy import TcpProxy
 
 URL = f"amqp://{HOST}:{AMQP_PORT}/"
 SECRET = {"relay.password": SecretStr(PASSWORD), "sources.site.password": SecretStr(PASSWORD)}
@@ -81,6 +82,26 @@ def console_settings(tmp_path: Path, name: str, cache: str = "console.db") -> Se
         "backoff_max_s": 0.5,
     }
     return parse_settings({"cache": {"path": str(tmp_path / cache)}, "sources": [source]})
+
+
+def through(proxy: TcpProxy, settings: Settings) -> Settings:
+    """The relay's settings with its broker behind `proxy` (cut and restored by the test)."""
+    data = settings.model_dump(mode="json", exclude_defaults=True)
+    data["relay"]["url"] = f"amqp://127.0.0.1:{proxy.port}/"
+    return parse_settings(data)
+
+
+def quick(relay: Runtime) -> None:
+    """The relay's publisher retries its broker every 0.2 s."""
+    assert relay.relay is not None
+    backoff = relay.relay.supervisor.backoff
+    backoff.initial = backoff.maximum = 0.2
+
+
+async def down(relay: Runtime) -> None:
+    await wait_for(
+        lambda: relay.hub.statuses["relay"].state != "live", 20, what="the relay's link gone"
+    )
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from vmstui.models import Alarm, Event, Gap, SourceStatus, mark_received, skew_text, utcnow
-from vmstui.store import Store
+from vmstui.store import Store, StreamOffset
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +146,18 @@ class Hub:
         for subscriber in tuple(self._subscribers):
             subscriber.offer(update)
 
-    async def publish(self, events: Sequence[Event], *, hold: bool = False) -> asyncio.Future[None]:
+    async def publish(
+        self, events: Sequence[Event], *, hold: bool = False, offset: StreamOffset | None = None
+    ) -> asyncio.Future[None]:
         """Store and fan out a batch, received now. Returns a future that resolves once it is
         committed (sources that must ack their broker await it; others need not, and say
-        `hold`: their batch may wait a moment in the cache's writer to share a transaction)."""
+        `hold`: their batch may wait a moment in the cache's writer to share a transaction).
+        `offset`: a `relay` source's place in its stream, committed in the same transaction."""
         skewed = mark_received(events, utcnow())
         if skewed:
             self._count_skewed(skewed)
         if self.store is not None:
-            persisted = self.store.add_events(events, hold=hold)
+            persisted = self.store.add_events(events, hold=hold, offset=offset)
         else:
             persisted = asyncio.get_running_loop().create_future()
             persisted.set_result(None)
@@ -215,7 +218,7 @@ class Hub:
     def names_changed(self, source: str) -> None:
         self._fan_out(NamesChanged(source))
 
-    async def gap(self, gap: Gap) -> None:
+    async def gap(self, gap: Gap, offset: StreamOffset | None = None) -> None:
         log.warning(
             "source %s: events may be missing from %s to %s (%s)",
             gap.source,
@@ -224,7 +227,7 @@ class Hub:
             gap.reason,
         )
         if self.store is not None:
-            await self.store.add_gap(gap)
+            await self.store.add_gap(gap, offset)
         self._fan_out(GapRecorded(gap))
 
     async def reject(self, source: str, reason: str, excerpt: bytes) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
                 assert asyncio.get_running_loop().time() < deadline, "the operator forgotten"
                 await asyncio.sleep(0.05)
     (said,) = seen
-    assert said.summary == f"alarm {instance} investigated by {LOGIN} on {console_name()}: ok"
+    assert said.summary == f"{alarm.name} #{instance} investigated by {LOGIN} on {console_name()}"
     with sqlite3.connect(tmp_path / "relay.db") as db:
         audit = db.execute("SELECT action, local_user FROM audit").fetchall()
     assert audit == [("investigate", f"{LOGIN} on {console_name()}")]
@@ -221,3 +222,65 @@ async def test_a_note_and_a_triggers_content_travel_through_the_relay(
     with sqlite3.connect(tmp_path / "relay.db") as db:
         audit = db.execute("SELECT action, note FROM audit ORDER BY id").fetchall()
     assert audit == [("ack", "checked on camera"), ("trigger", "")]
+
+
+async def test_every_outcome_names_the_alarm_the_operator_and_the_console(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    door, panic = sim.entities["Alarm"][:2]
+    user = sim.entities["User"][0]
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        assert relay.store is not None
+        await live(relay, "hq")
+        await live(relay, "relay")
+        first = await sim.trigger_alarm(door.guid)
+        second = await sim.trigger_alarm(panic.guid)
+        named = relay.namer("hq")
+        await wait_for(
+            lambda: named(door.guid) == door.name and named(panic.guid) == panic.name,
+            20,
+            what="the relay knows the alarms' names",
+        )
+        await wait_for(lambda: named(user.guid) == user.name, 20, what="and the user's")
+        source = console_settings(tmp_path, relay_name).sources[0]
+        assert isinstance(source, RelaySourceConfig)
+        by = f"by {LOGIN} on desk-2"
+        commands = [
+            (
+                wire.Command("investigate", "hq", refs=((first, door.guid),)),
+                f"{door.name} #{first} investigated {by}",
+            ),
+            (
+                wire.Command("context", "hq", refs=((first, door.guid),), text="seen"),
+                f"{door.name} #{first} context edited {by}",
+            ),
+            (  # No GUID in the ref (a forward needs none): named from the relay's alarm.
+                wire.Command("forward", "hq", refs=((second, ""),), text=user.guid),
+                f"{panic.name} #{second} forwarded to {user.name} {by}",
+            ),
+            (
+                wire.Command("ack", "hq", refs=((first, door.guid), (second, panic.guid))),
+                f"{door.name} #{first}, {panic.name} #{second} acknowledged {by}",
+            ),
+            (wire.Command("trigger", "hq", text=door.guid), f"{door.name} #{{}} triggered {by}"),
+            (wire.Command("force-ack-all", "hq"), f"all alarms of hq force-acknowledged {by}"),
+            (
+                wire.Command("investigate", "hq", refs=((987654, door.guid),)),
+                f"{door.name} #987654 investigated {by} failed: {{}}",
+            ),
+        ]
+        said = []
+        async with CommandSender(source, SecretStr(PASSWORD), "desk-2") as sender:
+            for n, (command, _) in enumerate(commands):
+                outcome = await sender.send(replace(command, console="desk-2"), key=f"say-{n}")
+                event = await relay.store.get_event(f"relay.command:{LOGIN}:say-{n}")
+                assert event is not None
+                said.append((outcome, event.summary))
+    assert [outcome.ok for outcome, _ in said] == [True] * 6 + [False], said
+    for (command, expected), (outcome, summary) in zip(commands, said, strict=True):
+        if command.action == "trigger":
+            expected = expected.format(outcome.instance)
+        elif not outcome.ok:
+            assert outcome.result
+            expected = expected.format(outcome.result)
+        assert summary == expected

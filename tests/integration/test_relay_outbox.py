@@ -11,9 +11,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from vmstui.config import Settings, parse_settings
 from vmstui.models import utcnow
-from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 
 from ..brokers import AMQP_PORT, HOST
@@ -22,32 +20,17 @@ from ..relays import (
     arrived,
     collect,
     console_settings,
+    down,
     emit,
     gaps,
     live,
+    quick,
     relay_settings,
     running,
     stored_ids,
+    through,
 )
 from ..tcp_proxy import TcpProxy
-
-
-def through(proxy: TcpProxy, settings: Settings) -> Settings:
-    data = settings.model_dump(mode="json", exclude_defaults=True)
-    data["relay"]["url"] = f"amqp://127.0.0.1:{proxy.port}/"
-    return parse_settings(data)
-
-
-def quick(relay: Runtime) -> None:
-    assert relay.relay is not None
-    backoff = relay.relay.supervisor.backoff
-    backoff.initial = backoff.maximum = 0.2
-
-
-async def down(relay: Runtime) -> None:
-    await wait_for(
-        lambda: relay.hub.statuses["relay"].state != "live", 20, what="the relay's link gone"
-    )
 
 
 async def test_rabbitmq_unreachable_for_a_while_loses_nothing_and_keeps_the_order(

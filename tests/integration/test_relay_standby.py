@@ -30,9 +30,9 @@ from ..relays import (
     relay_settings,
     running,
     stored_ids,
+    through,
 )
 from ..tcp_proxy import TcpProxy
-from .test_relay_outbox import through
 
 
 async def test_a_standby_relay_takes_over_when_the_active_one_goes(

@@ -12,14 +12,16 @@ from vmstui.models import Alarm, AlarmState, Event
 from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.relay.actions import console_name
+from vmstui.sources.relay.source import RelaySource
 from vmstui.ui.app import VmstuiApp
 from vmstui.ui.widgets.alarms import AlarmTable
 from vmstui.ui.widgets.details import describe_alarm
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 
-from ..brokers import LOGIN
-from ..relays import SECRET, console_settings, live, relay_settings, running
+from ..brokers import AMQP_PORT, HOST, LOGIN
+from ..relays import SECRET, console_settings, down, live, quick, relay_settings, running, through
+from ..tcp_proxy import TcpProxy
 from .test_console import until
 
 
@@ -113,3 +115,75 @@ def test_the_details_name_the_operator_and_the_vms_user() -> None:
     console.print(describe_alarm(alarm))
     text = console.export_text()
     assert "alice on desk-2 (as Relay service 0000-relay)" in text
+
+
+async def test_a_command_the_relay_did_not_answer_in_time_is_sent_again_and_said(
+    sim: Simulator,
+    tmp_path: Path,
+    relay_name: str,
+) -> None:
+    alarm = sim.entities["Alarm"][0]
+    settings = console_settings(tmp_path, relay_name)
+    settings = settings.model_copy(
+        update={"ui": settings.ui.model_copy(update={"clock": False, "bell": False})}
+    )
+    proxy = TcpProxy(HOST, AMQP_PORT)
+    await proxy.start()
+    try:
+        async with running(
+            through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True
+        ) as relay:
+            quick(relay)
+            assert relay.relay is not None
+            await live(relay, "hq")
+            await live(relay, "relay")
+            runtime = Runtime(settings, secrets=SECRET)
+            await runtime.open()
+            try:
+                source = runtime.runners["site"]
+                assert isinstance(source, RelaySource)
+                source.commands.wait_s = 1.5  # for the relay's answer, before sending again
+                app = VmstuiApp(runtime)
+                async with app.run_test(size=(160, 50)) as pilot:
+                    instance = await sim.trigger_alarm(alarm.guid)
+                    table = app.query_one(AlarmTable)
+                    key = f"hq:{instance}"
+                    await until(pilot, lambda: key in table.alarms, "the alarm in the table", 20)
+                    await until(pilot, lambda: runtime.desk.can_act("hq"), "hq takes actions")
+                    await proxy.stop()  # the relay no longer hears its command queue
+                    await down(relay)
+                    table.focus()
+                    await pilot.press("i")
+
+                    def said() -> list[str]:
+                        return [str(n.message) for n in app._notifications]
+
+                    await until(pilot, lambda: any("sent again" in s for s in said()), "resent")
+                    await proxy.start()
+                    await until(
+                        pilot,
+                        lambda: any(s.startswith("Investigating #") for s in said()),
+                        "the outcome said",
+                        20,
+                    )
+            finally:
+                await runtime.close()
+            assert relay.relay.commands.run_count == 1  # the VMS called once
+            assert relay.store is not None
+            outcomes = [
+                event
+                async for event in relay.store.iter_events(source="hq")
+                if event.vendor == "relay"
+            ]
+    finally:
+        await proxy.stop()
+    first, again, done = (s for s in said() if "#" in s)
+    named = f"Investigate #{instance} {alarm.name}"
+    assert first.startswith(named) and first.endswith(": sent to the relay")
+    assert again.startswith(named) and again.endswith(
+        "no answer from the relay yet, sent again (2×)"
+    )
+    assert done.startswith(f"Investigating #{instance} {alarm.name}")
+    (outcome,) = outcomes  # one outcome: the same key each time
+    assert outcome.summary.startswith(f"{alarm.name} #{instance} investigated by ")
+    assert sim.alarms.get(instance).state == 3

@@ -45,3 +45,25 @@ async def test_version_1_cache_opens_and_loses_the_source_index(tmp_path: Path) 
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.close()
+
+
+async def test_a_relay_of_version_10_goes_on_after_the_gaps_it_sent_from_memory(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "relay.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statements in schema.MIGRATIONS[:10]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 10")
+    for start in (1, 2, 3):
+        db.execute(
+            "INSERT INTO gaps (source, start_us, end_us, reason) VALUES ('hq', ?, ?, 'sent')",
+            [start, start + 1],
+        )
+    db.execute("INSERT INTO relay_published (relay, seq, time_us) VALUES ('r', 0, 0)")
+    db.close()
+    async with await Store.open(path, purge_every=None) as store:
+        assert await store.relay_gap_mark("r") == 3
+        assert await store.gaps_after(3, 10) == []
+        assert await store.relay_gap_mark("other") is None

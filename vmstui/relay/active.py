@@ -26,6 +26,9 @@ class ActiveAlarms:
             else:
                 book.pop(alarm.instance_id, None)
 
+    def get(self, source: str, instance: int) -> Alarm | None:
+        return self._by.get(source, {}).get(instance)
+
     def of(self, source: str) -> list[Alarm]:
         """Most urgent first, then newest (as the cache lists them)."""
         return sorted(

@@ -6,12 +6,13 @@ key as `message_id`, where to answer as `reply_to`, an `expiration` (the broker 
 command nobody took in time), and `user_id`, which RabbitMQ checks is the user the sender
 logged in as: the operator. The relay runs it through its alarm desk (so the VMS is called
 and the audit row written as for any action, with the operator and the console as the
-local user), answers on `reply_to`, and publishes the outcome as an event every console sees
-("investigate by alice on desk-2: ok"). The outcome event's id is made of the key, so a
-command sent again (a console that timed out, a redelivery) gets the first answer, from
-memory or from the relay's cache, and never calls the VMS twice. The answer goes once the
-outcome is on the stream (ON_STREAM_WAIT_S at most): a relay that takes over reads the recent
-outcomes there (vmstui/relay/takeover.py), so a repeat sent to it gets the first answer too.
+local user), answers on `reply_to`, and publishes the outcome as an event every console sees,
+in the VMS's names ("Door forced #1234 investigated by alice on desk-2", or "... failed:
+why"). The outcome event's id is made of the key, so a command sent again (a console that
+timed out, a redelivery) gets the first answer, from memory or from the relay's cache, and
+never calls the VMS twice. The answer goes once the outcome is on the stream
+(ON_STREAM_WAIT_S at most): a relay that takes over reads the recent outcomes there
+(vmstui/relay/takeover.py), so a repeat sent to it gets the first answer too.
 
 A command that cannot be read (no key, no user id, not our format) is rejected to the
 dead-letter queue `{name}.commands.dead`: one log line, counted; the queue goes on. One that
@@ -33,7 +34,8 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from vmstui.desk import AlarmDesk
 from vmstui.errors import Malformed
 from vmstui.hub import Hub
-from vmstui.models import Event, utcnow
+from vmstui.models import Alarm, Event, utcnow
+from vmstui.naming import Namer
 from vmstui.relay.operators import Operators
 from vmstui.sources.genetec.qexpr import AlarmRef
 from vmstui.sources.relay import wire
@@ -48,12 +50,13 @@ DELIVERY_LIMIT = 5  # deliveries of one command before it is dead-lettered
 # the outcomes there, and answers a repeat from them. A publisher catching up on a backlog
 # may take longer: the answer goes then, with a repeat after a takeover run again.
 ON_STREAM_WAIT_S = 5.0
+NAMED_AT_MOST = 3  # alarms an outcome names; the rest are counted
 VERBS = {
     "ack": "acknowledged",
     "nack": "nacked",
     "investigate": "investigated",
     "force-ack": "force-acknowledged",
-    "force-ack-all": "all force-acknowledged",
+    "force-ack-all": "force-acknowledged",
     "forward": "forwarded",
     "context": "context edited",
     "trigger": "triggered",
@@ -72,6 +75,46 @@ def outcome_of(event: Event) -> wire.Outcome:
     )
 
 
+def _no_alarm(source: str, instance: int) -> Alarm | None:
+    return None
+
+
+def alarm_names(
+    command: wire.Command, name: Namer, alarm: Callable[[str, int], Alarm | None] = _no_alarm
+) -> list[str]:
+    """The alarms a command acts on as an operator reads them, "Door forced #1234": the
+    VMS's name of the alarm (by its GUID, the command's or the active alarm's), else the
+    name the alarm came with; "alarm #1234" where none is known."""
+    out = []
+    for instance, guid in command.refs:
+        known = alarm(command.source, instance)
+        guid = guid or (known.alarm_guid if known is not None else "")
+        called = (name(guid) if guid else "") or (known.alarm_name if known is not None else "")
+        out.append(f"{called or 'alarm'} #{instance}")
+    return out
+
+
+def summary(
+    command: wire.Command, named: list[str], operator: str, outcome: wire.Outcome, name: Namer
+) -> str:
+    """The outcome event's words: what was done to which alarms, by whom on which console,
+    and, when it failed, why."""
+    if command.action == "trigger":
+        called = name(command.text) or command.text
+        what = f"{called} #{outcome.instance}" if outcome.instance else called
+    elif command.action == "force-ack-all":
+        what = f"all alarms of {command.source}"
+    else:
+        more = len(named) - NAMED_AT_MOST
+        what = ", ".join(named[:NAMED_AT_MOST]) + (f" and {more} more" if more > 0 else "")
+    done = VERBS[command.action]
+    if command.action == "forward":
+        recipients = [r for r in command.text.split(",") if r]
+        done += " to " + ", ".join(name(r) or r for r in recipients)
+    said = f"{what} {done} by {operator}"
+    return said if outcome.ok else f"{said} failed: {outcome.result}"
+
+
 def outcome_id(user: str, key: str) -> str:
     """The outcome event's id: the key is the sender's, so one user's key never answers
     another's command."""
@@ -85,11 +128,15 @@ class CommandRunner:
         hub: Hub,
         desk: AlarmDesk,
         on_stream: Callable[[str], Awaitable[None]] | None = None,
+        alarm: Callable[[str, int], Alarm | None] = _no_alarm,
     ) -> None:
+        """`on_stream(event id)`: returns once that event is on the stream; `alarm(source,
+        instance)`: the relay's active alarm, to name it."""
         self.relay = relay
         self._on_stream = on_stream
         self.hub = hub
         self.desk = desk
+        self._alarm = alarm
         self._answers: OrderedDict[str, wire.Outcome] = OrderedDict()  # by outcome id
         self.operators = Operators()  # for whom each alarm was acted on (to the consoles)
         self._tasks: list[asyncio.Task[None]] = []
@@ -177,6 +224,8 @@ class CommandRunner:
             self.repeated += 1
             return known
         operator = f"{user} on {command.console}" if command.console else user
+        # Named before it runs: an alarm acknowledged leaves the active ones.
+        named = alarm_names(command, self.desk.names(command.source), self._alarm)
         # Noted first: the VMS's change of the alarm may come back before its answer.
         instances = [instance for instance, _ in command.refs]
         self.operators.note(command.source, instances, command.action, operator)
@@ -188,7 +237,8 @@ class CommandRunner:
             self.operators.forget(command.source, instances, command.action)
         self.run_count += 1
         self._remember(outcome_id(user, key), outcome)
-        await self._announce(key, user, operator, command, outcome)
+        said = summary(command, named, operator, outcome, self.desk.names(command.source))
+        await self._announce(key, user, command, outcome, said)
         if self._on_stream is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._on_stream(outcome_id(user, key)), ON_STREAM_WAIT_S)
@@ -256,11 +306,14 @@ class CommandRunner:
         return None
 
     async def _announce(
-        self, key: str, user: str, operator: str, command: wire.Command, outcome: wire.Outcome
+        self,
+        key: str,
+        user: str,
+        command: wire.Command,
+        outcome: wire.Outcome,
+        said: str,
     ) -> None:
-        verb = VERBS[command.action]
         alarms = ", ".join(str(instance) for instance, _ in command.refs) or command.text
-        said = "ok" if outcome.ok else f"failed: {outcome.result}"
         raw: dict[str, Any] = {
             "key": key,
             "user": user,
@@ -280,7 +333,7 @@ class CommandRunner:
             topic=f"relay.command.{command.source}.{command.action}",
             time=utcnow(),
             entity=alarms,
-            summary=f"alarm {alarms} {verb} by {operator}: {said}",
+            summary=said,
             raw=raw,
         )
         committed = await self.hub.publish([event])

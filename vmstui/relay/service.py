@@ -6,17 +6,21 @@ with its own id; one per alarm change, gap or status), which consoles replay fro
 and each event also to the topic exchange `{name}.topics` under its topic, so other tools can
 bind with the patterns the console uses.
 
-The relay's cache is its outbox for events: every event is committed there first (the hub's
-writer, as in a console), and the publisher sends on from the cache, in seq order, after the
-last seq the broker confirmed (kept in the cache, `relay_published`). While the broker is
-away events keep landing in the cache and the sources are not held back; when it returns the
-publisher catches up in order, with no gap, and across a restart of the relay too. The
-outbox's bound is the cache's (its retention and max_mb): rows it deleted before the broker
-confirmed them are told to the consoles as a gap marker for that span. Alarm changes, gaps,
-statuses and names go the shorter way, from the hub's subscription, held in memory until
-confirmed (they are few, and latest-state). A session that drops re-sends what was not
-confirmed when the next one is up (a console stores an event id once, and alarm changes are
-latest-state, so a message the broker had kept after all does no harm).
+The relay's outbox, one concept in two parts:
+- What must not be lost goes from the cache. Every event and every gap is committed there
+  first (the hub's writer, as in a console), and the publisher sends on, in order, after the
+  last seq (and gap id) the broker confirmed (kept in the cache, `relay_published`). While the
+  broker is away they keep landing in the cache and the sources are not held back; when it
+  returns the publisher catches up in order, with no gap, and across a restart of the relay
+  too. Its bound is the cache's (retention and max_mb): events it deleted before the broker
+  confirmed them are told to the consoles as a gap marker for that span.
+- What is latest-state waits in memory, collapsed and bounded (pending.py): each source's
+  status, and its alarm changes by instance, which give way to the source's full list of
+  active alarms when too many wait. Names are read from the cache when due. Each (re)connect
+  sends it all again as it stands (every status, each source's full alarm list, every name):
+  nothing a lost link or a restart took is missing after it.
+A message the broker had kept after all does no harm: a console stores an event id once, and
+alarms, statuses and names are latest-state.
 
 Just over 400 lines: the live updates, the outbox's catch-up and the confirms share one
 channel and its state; split, they would hand the channel and the confirmed seq back and forth.
@@ -44,17 +48,15 @@ from vmstui.errors import ConfigError
 from vmstui.hub import (
     AlarmsChanged,
     EventsArrived,
-    GapRecorded,
     Hub,
     NamesChanged,
     StatusChanged,
     Subscriber,
-    Update,
 )
-from vmstui.models import Alarm, Gap, utcnow
-from vmstui.relay.active import ActiveAlarms
+from vmstui.models import Gap, utcnow
 from vmstui.relay.commands import CommandRunner
 from vmstui.relay.lock import RelayLock
+from vmstui.relay.pending import Pending
 from vmstui.relay.takeover import Stream, TakeoverGaps
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
@@ -65,31 +67,12 @@ log = logging.getLogger(__name__)
 
 RELAY = "relay"  # the status chip of the relay's own link to its broker
 BATCH_MAX = 500  # events in one stream message
+GAPS_MAX = 100  # gaps read from the cache at a time
 PENDING_MAX = 100_000  # updates taken off the hub and not yet sorted (the events are cached)
 _COPY = aiormq.spec.Basic.Properties(content_type=wire.CONTENT_TYPE, message_type=wire.STREAM_TYPE)
 STOP_SAY_S = 2.0  # for the sources' last "stopped" statuses when the relay stops
 NAMES_MAX = 2000  # names in one stream message
 STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
-
-
-def items(
-    updates: Iterable[Update],
-    sources: frozenset[str],
-    annotate: Callable[[Alarm], Alarm] = lambda alarm: alarm,
-) -> list[wire.Item]:
-    """Updates in order as stream items, but for the events (they go from the cache);
-    statuses of the relay's own sources only (not its cache's); alarms through `annotate`
-    (the operators the relay acted for)."""
-    out: list[wire.Item] = []
-    for update in updates:
-        if isinstance(update, AlarmsChanged):
-            alarms = [annotate(alarm) for alarm in update.alarms]
-            out.append(wire.Alarms(update.source, alarms, update.full))
-        elif isinstance(update, GapRecorded):
-            out.append(wire.GapMarker(update.gap))
-        elif isinstance(update, StatusChanged) and update.status.source in sources:
-            out.append(wire.Status(update.status))
-    return out
 
 
 class Relay:
@@ -112,18 +95,20 @@ class Relay:
         self._names_sent: dict[str, dict[str, tuple[str, str]]] = {}
         # Subscribed before any source starts: nothing they publish is missed.
         self._updates: Subscriber = hub.subscribe(max_events=PENDING_MAX, lossless=True)
-        self._unsent: list[wire.Item] = []  # taken from the hub, not yet confirmed
+        # Alarm changes and statuses, not yet sent; the alarms as the operators acted on them.
+        self.pending = Pending(self._sources, lambda alarm: self.commands.operators.annotate(alarm))
         self._batch: list[StoredEvent] = []  # read from the cache, not yet confirmed
         self._streamed = False  # the stream confirmed the one in hand (its copies wait)
         self._mark: tuple[int, datetime] = (0, utcnow())  # the last seq confirmed, its time
+        self._gap_mark = 0  # the id of the last gap confirmed
         self._wake = asyncio.Event()  # events committed, or items taken
         self._moved = asyncio.Event()  # the mark moved on
         self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
-        self._own_gaps: list[Gap] = []  # recorded by the publisher, sent by it in place
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
-        self.commands = CommandRunner(cfg.name, hub, desk, on_stream=self.on_stream)
+        self.commands = CommandRunner(
+            cfg.name, hub, desk, on_stream=self.on_stream, alarm=self.pending.active.get
+        )
         self.commands.resend_alarms = self.resend_alarms
-        self._active = ActiveAlarms()  # as queued for the stream
         self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
         self.connection: AbstractConnection | None = None  # while a session has one
@@ -169,18 +154,9 @@ class Relay:
 
     async def resend_alarms(self) -> int:
         """Every source's active alarms again, as full lists after what is queued: for a
-        console whose stream no longer held them (its retention passed, or it is new). One
-        list a source at a time: one still waiting to be sent is published after the ask
-        anyway, so consoles that ask together share it. Only sources whose alarms were read
-        from the VMS since the relay started (an empty list before would wipe them)."""
-        waiting = {i.source for i in self._unsent if isinstance(i, wire.Alarms) and i.full}
-        annotate = self.commands.operators.annotate
-        count = 0
-        for source in sorted(self._sources & self._active.known):
-            alarms = [annotate(alarm) for alarm in self._active.of(source)]
-            count += len(alarms)
-            if source not in waiting:
-                self._unsent.append(wire.Alarms(source, alarms, True))
+        console whose stream no longer held them (its retention passed, or it is new). Only
+        sources whose alarms were read from the VMS since the relay started (see pending)."""
+        count = self.pending.resend()
         self._wake.set()
         return count
 
@@ -248,54 +224,46 @@ class Relay:
         """Where publishing resumes: after the last seq the broker confirmed; on a relay's
         first start, after what the cache held before (published by an earlier vmstui)."""
         store = self._store()
-        await store.keep_newest_event()
+        await store.keep_newest_rows()
         last = await store.last_seq()
         stored = await store.relay_published(self.cfg.name)
         if stored is None:
             self._mark = (last, utcnow())
             await store.save_relay_published(self.cfg.name, *self._mark)
+            await store.save_relay_gap_mark(self.cfg.name, await store.last_gap())
         elif stored[0] > last:
             # The cache's events were all deleted since: seqs count from 1 again.
             log.warning("relay %s: the cache's events start anew; publishing all", self.cfg.name)
             self._mark = (0, stored[1])
         else:
             self._mark = stored
+        self._gap_mark = await store.relay_gap_mark(self.cfg.name) or 0
 
     async def _drain(self) -> None:
         """Take the hub's updates as they come, whether or not the broker is there (the
-        sources are never held back by it): the events wake the publisher once committed
-        (it reads them from the cache); the rest wait in `_unsent`."""
+        sources are never held back by it): the events and gaps wake the publisher once
+        committed (it reads them from the cache); alarm changes and statuses wait in
+        `pending`, names as the sources they are due for."""
         while True:
             updates = await self._updates.next_updates()
-            kept = []
             for update in updates:
                 if isinstance(update, EventsArrived):
                     update.committed.add_done_callback(lambda _: self._wake.set())
                 elif isinstance(update, AlarmsChanged):
-                    self._active.apply(update)
-                elif isinstance(update, GapRecorded) and any(
-                    update.gap is own for own in self._own_gaps
-                ):
-                    self._own_gaps.remove(update.gap)
-                    continue  # already in `_unsent`, in its place among the events
-                kept.append(update)
-            self._unsent.extend(items(kept, self._sources, self.commands.operators.annotate))
+                    self.pending.alarms(update)
+                elif isinstance(update, StatusChanged):
+                    self.pending.status(update.status)
+                elif isinstance(update, NamesChanged) and update.source in self._sources:
+                    self._names_due.add(update.source)
             self._gaps_due.extend(self._takeover.gaps(updates))
-            self._names_due.update(
-                u.source
-                for u in updates
-                if isinstance(u, NamesChanged) and u.source in self._sources
-            )
             while self._gaps_due:
-                await self.hub.gap(self._gaps_due.pop(0))  # to the cache; next round the stream
-            if self._names_due:
-                due, self._names_due = self._names_due, set()
-                self._unsent.extend(await self._names(due))
+                await self.hub.gap(self._gaps_due.pop(0))  # to the cache; from there the stream
             self._wake.set()
 
     async def _from_cache(self) -> list[StoredEvent]:
-        """The next events after the mark, up to BATCH_MAX; a gap marker first (in
-        `_unsent`, and none returned) if the cache deleted some that were not confirmed."""
+        """The next events after the mark, up to BATCH_MAX; a gap first (to the cache, sent
+        from there before what follows it; no events returned) if the cache deleted some
+        that were not confirmed."""
         seq, time = self._mark
         store = self._store()
         events = await store.events_after(seq, BATCH_MAX)
@@ -313,8 +281,6 @@ class Relay:
                 " (retention, or the cache's size bound, while the broker was away)"
             )
             gap = Gap(source=RELAY, start=start, end=end, reason=reason)
-            self._own_gaps.append(gap)
-            self._unsent.append(wire.GapMarker(gap))
             await self.hub.gap(gap)
             self.outbox_gaps += 1
             self._mark = (first.seq - 1, first.time)  # kept with the next batch confirmed
@@ -324,13 +290,13 @@ class Relay:
     async def _publish_all(
         self, channel: AbstractChannel, exchange: AbstractExchange, closed: asyncio.Future[Any]
     ) -> None:
-        # On (re)connect, and every STATUS_EVERY_S, the sources' statuses as they stand: a
-        # console that starts later reads them without waiting for the next change. And on
-        # (re)connect every name known: the stream's retention may have dropped the first.
-        # What was in hand when the link went is sent first (its stream copy maybe done).
-        self._unsent.extend(self._statuses())
+        # On (re)connect all that is latest-state, as it stands: every status and each
+        # source's full alarm list (`pending`: what the last session sent may not have
+        # arrived), every name (the stream's retention may have dropped the first). The
+        # batch in hand when the link went is sent first (its stream copy maybe done).
+        self.pending.everything(self.hub.statuses)
         self._names_sent.clear()
-        self._unsent.extend(await self._names(self._sources))
+        self._names_due = set(self._sources)
         store = self._store()
         while True:
             if self._batch:
@@ -347,15 +313,34 @@ class Relay:
                 )
                 self._batch = []
                 self._streamed = False
-            while self._unsent:
-                await self._publish(channel, exchange, self._unsent[0])
-                self._unsent.pop(0)
+            self._wake.clear()  # before the reads: what comes after them wakes `_wait`
+            sent = await self._send_gaps(channel, exchange)
+            due, self._names_due = self._names_due, set()
+            for item in [*self.pending.take(), *await self._names(due)]:
+                await self._publish(channel, exchange, item)
                 self._streamed = False
-            self._wake.clear()
+                sent = True
             self._batch = await self._from_cache()
-            if self._batch or self._unsent:
-                continue
-            await self._wait(closed)
+            if not self._batch and not sent:
+                await self._wait(closed)
+
+    async def _send_gaps(self, channel: AbstractChannel, exchange: AbstractExchange) -> bool:
+        """The gaps the cache recorded after the last one confirmed; whether there were."""
+        store = self._store()
+        gaps = await store.gaps_after(self._gap_mark, GAPS_MAX)
+        if not gaps and await store.last_gap() < self._gap_mark:
+            # The cache's gaps were all deleted since (by hand: the newest is kept): ids
+            # count from 1 again.
+            self._gap_mark = 0
+            gaps = await store.gaps_after(0, GAPS_MAX)
+        if not gaps:
+            return False
+        for gap_id, gap in gaps:
+            await self._publish(channel, exchange, wire.GapMarker(gap))
+            self._streamed = False
+            self._gap_mark = gap_id
+        await store.save_relay_gap_mark(self.cfg.name, self._gap_mark)
+        return True
 
     async def _say_stopped(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
         """A relay that stops says so for each of its sources, so that no console goes on
@@ -370,7 +355,7 @@ class Relay:
             for name, status in self.hub.statuses.items()
             if name in self._sources
         ]
-        streamed, self._streamed = self._streamed, False  # the head of _unsent's, kept
+        streamed, self._streamed = self._streamed, False  # the batch in hand's, kept
         try:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(STOP_SAY_S):
@@ -398,13 +383,6 @@ class Relay:
                 out.append(wire.Names(source, new[start : start + NAMES_MAX]))
         return out
 
-    def _statuses(self) -> list[wire.Item]:
-        return [
-            wire.Status(status)
-            for name, status in self.hub.statuses.items()
-            if name in self._sources
-        ]
-
     async def _wait(self, closed: asyncio.Future[Any]) -> None:
         """Until there is more to send; the statuses when nothing came for STATUS_EVERY_S."""
         woken = asyncio.ensure_future(self._wake.wait())
@@ -418,7 +396,8 @@ class Relay:
                 "[relay]: the broker closed the channel (or the command consumer ended)"
             )
         if not self._wake.is_set():
-            self._unsent.extend(self._statuses())
+            for status in self.hub.statuses.values():
+                self.pending.status(status)
 
     async def _publish(
         self, channel: AbstractChannel, exchange: AbstractExchange, item: wire.Item

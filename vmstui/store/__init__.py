@@ -16,6 +16,7 @@ repair (recover), core (Store).
 
 from vmstui.store.codec import CachedName, OutboxItem, OutboxStats, StoredEvent, UnreadableRow
 from vmstui.store.core import Store
+from vmstui.store.relay_outbox import StreamOffset
 from vmstui.store.schema import SCHEMA_VERSION, SchemaTooNewError
 from vmstui.store.writer import CACHE, StoreClosedError
 
@@ -29,5 +30,6 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoredEvent",
+    "StreamOffset",
     "UnreadableRow",
 ]

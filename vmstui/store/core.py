@@ -48,6 +48,7 @@ from vmstui.store.dictionaries import TRAIN_SAMPLES, Dictionary
 from vmstui.store.dictionaries import load as load_dictionaries
 from vmstui.store.inspect import MB
 from vmstui.store.outbox import OutboxRow
+from vmstui.store.relay_outbox import StreamOffset
 from vmstui.store.rows import Decoded
 from vmstui.store.upkeep import Upkeep
 from vmstui.store.writer import LINGER_S, Op, StoreClosedError, Writer
@@ -283,9 +284,12 @@ class Store:
         self._route = route
         self._routed = committed
 
-    def add_events(self, events: Sequence[Event], *, hold: bool = False) -> asyncio.Future[None]:
+    def add_events(
+        self, events: Sequence[Event], *, hold: bool = False, offset: StreamOffset | None = None
+    ) -> asyncio.Future[None]:
         """Enqueue events; the future resolves once they are committed (ack only then).
         `hold`: nobody waits on the commit, so it may wait `linger_s` to share a transaction.
+        `offset`: a `relay` source's place in its stream, committed with them.
 
         Not a coroutine, so a source can enqueue and carry on. An event whose id is already
         stored is ignored. If the commit fails the future holds the error. A call's events
@@ -293,7 +297,9 @@ class Store:
         them the outbox rows they caused (see `route_outbox`).
         """
         deliveries = self._route(events) if self._route is not None else None
-        persisted = self._writing().add_rows(event_rows(events), deliveries, hold=hold)
+        persisted = self._writing().add_rows(
+            event_rows(events), deliveries, hold=hold, offset=offset
+        )
         if deliveries and self._routed is not None:
             sinks, routed = {row.sink for row in deliveries}, self._routed
             persisted.add_done_callback(
@@ -345,11 +351,18 @@ class Store:
 
         return await self._write(op)
 
-    async def add_gap(self, gap: Gap) -> None:
+    async def add_gap(self, gap: Gap, offset: StreamOffset | None = None) -> None:
+        """`offset`: a `relay` source's place in its stream, committed with the gap."""
         row = (gap.source, to_us(gap.start), to_us(gap.end), gap.reason)
-        await self._execute(
-            "INSERT INTO gaps (source, start_us, end_us, reason) VALUES (?, ?, ?, ?)", row
-        )
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO gaps (source, start_us, end_us, reason) VALUES (?, ?, ?, ?)", row
+            )
+            if offset is not None:
+                await db.execute(relay_outbox.SAVE_OFFSET, offset.params())
+
+        await self._write(op)
 
     async def add_audit(self, entry: AuditEntry) -> None:
         row = (
@@ -385,29 +398,19 @@ class Store:
         await self._write(op)
 
     def save_relay_offset(
-        self,
-        source: str,
-        offset: int,
-        published: datetime,
-        after: asyncio.Future[Any] | None = None,
+        self, offset: StreamOffset, after: asyncio.Future[Any] | None = None
     ) -> asyncio.Future[None]:
-        """Where `source` (a relay) is in its stream. Queued now, like `add_events`, so it is
-        committed after the events enqueued before it, never before them (a stop commits
-        both: the next start resumes after them); `after`: their commit, and if that has
-        not succeeded by then, the offset is not kept (the future fails)."""
-        row = (source, offset, to_us(published))
+        """Where a `relay` source is in its stream, after messages that brought nothing to
+        commit with it (see `add_events`). Queued now, like `add_events`, so it is committed
+        after the writes enqueued before it, never before them; `after`: their commit, and
+        if that has not succeeded by then, the offset is not kept (the future fails)."""
 
         async def op(db: aiosqlite.Connection) -> None:
             if after is not None and not (
                 after.done() and not after.cancelled() and after.exception() is None
             ):
-                raise CacheError(f"the events before offset {offset} were not committed")
-            await db.execute(
-                "INSERT INTO relay_offsets (source, stream_offset, published_us)"
-                " VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET"
-                " stream_offset = excluded.stream_offset, published_us = excluded.published_us",
-                row,
-            )
+                raise CacheError(f"the writes before offset {offset.offset} were not committed")
+            await db.execute(relay_outbox.SAVE_OFFSET, offset.params())
 
         return asyncio.shield(self._writing().submit(op))
 
@@ -442,10 +445,31 @@ class Store:
     async def save_relay_published(self, relay: str, seq: int, time: datetime) -> None:
         await self._execute(relay_outbox.SAVE_MARK, (relay, seq, to_us(time)))
 
-    async def keep_newest_event(self) -> None:
-        """From now on the newest event stays, whatever deletes it (`vmstui relay`: its
-        seqs must never start again from 1; see relay_outbox.KEEP_NEWEST)."""
+    async def gaps_after(self, gap_id: int, limit: int) -> list[tuple[int, Gap]]:
+        """Up to `limit` gaps (with their ids) recorded after the one numbered `gap_id`."""
+        with self._reading():
+            return await relay_outbox.gaps_after(self._db(), gap_id, limit)
+
+    async def last_gap(self) -> int:
+        """The id of the last gap recorded (0: none)."""
+        with self._reading():
+            return await relay_outbox.last_gap(self._db())
+
+    async def relay_gap_mark(self, relay: str) -> int | None:
+        """The id of the last gap `relay`'s broker confirmed; None: no mark yet."""
+        with self._reading():
+            return await relay_outbox.gap_mark(self._db(), relay)
+
+    async def save_relay_gap_mark(self, relay: str, gap_id: int) -> None:
+        """Kept once `save_relay_published` made the relay's row (its first start)."""
+        await self._execute(relay_outbox.SAVE_GAP_MARK, (gap_id, relay))
+
+    async def keep_newest_rows(self) -> None:
+        """From now on the newest event and the newest gap stay, whatever deletes them
+        (`vmstui relay`: their numbers must never start again from 1; see
+        relay_outbox.KEEP_NEWEST)."""
         await self._execute(relay_outbox.KEEP_NEWEST, ())
+        await self._execute(relay_outbox.KEEP_NEWEST_GAP, ())
 
     async def save_names(self, names: Sequence[CachedName]) -> None:
         """Keep names a VMS gave (a newer read of the same id replaces the older)."""

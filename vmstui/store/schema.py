@@ -209,6 +209,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             seq INTEGER NOT NULL,
             time_us INTEGER NOT NULL) WITHOUT ROWID""",
     ),
+    (
+        # `vmstui relay`: the last gap (its id) its broker confirmed; gaps go from the cache
+        # too, as events do. A relay that published before this version had sent its gaps
+        # from memory already: it goes on after the newest one.
+        "ALTER TABLE relay_published ADD COLUMN gap_id INTEGER NOT NULL DEFAULT 0",
+        "UPDATE relay_published SET gap_id = (SELECT coalesce(max(id), 0) FROM gaps)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

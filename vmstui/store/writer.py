@@ -41,6 +41,7 @@ from vmstui.store import faults
 from vmstui.store.codec import INSERT_TOPIC, EventRow, insert_chunks, topic_params
 from vmstui.store.dictionaries import Dictionary, Packer
 from vmstui.store.outbox import INSERT_OUTBOX, OutboxRow, now_us, outbox_params
+from vmstui.store.relay_outbox import SAVE_OFFSET, StreamOffset
 from vmstui.supervisor import Backoff
 
 log = logging.getLogger("vmstui.store")
@@ -68,6 +69,7 @@ class _Rows:
     rows: list[EventRow]
     future: asyncio.Future[None]
     outbox: list[OutboxRow] = field(default_factory=list)  # committed with the events
+    offset: StreamOffset | None = None  # committed with the events too
     hold: bool = False  # nobody waits on the commit: it may linger for company
     queued_at: float = 0.0  # the loop's clock
 
@@ -165,13 +167,19 @@ class Writer:
         return self._full_since is not None
 
     def add_rows(
-        self, rows: list[EventRow], outbox: list[OutboxRow] | None = None, *, hold: bool = False
+        self,
+        rows: list[EventRow],
+        outbox: list[OutboxRow] | None = None,
+        *,
+        hold: bool = False,
+        offset: StreamOffset | None = None,
     ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = self._loop.create_future()
         if not rows:
             future.set_result(None)
             return future
-        self._put(_Rows(rows, future, outbox or [], hold and not outbox, self._loop.time()))
+        held = hold and not outbox and offset is None
+        self._put(_Rows(rows, future, outbox or [], offset, held, self._loop.time()))
         self.queued_rows += len(rows)
         self.packer.sample(rows)
         return future
@@ -377,6 +385,7 @@ class Writer:
         db = self._db
         rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
         outbox = [row for batch in batches for row in batch.outbox]
+        offsets = [batch.offset.params() for batch in batches if batch.offset is not None]
 
         async def insert() -> None:
             if new_topics:
@@ -385,6 +394,8 @@ class Writer:
                 await db.execute(sql, params)
             if outbox:
                 await db.executemany(INSERT_OUTBOX, outbox_params(outbox, now_us()))
+            if offsets:
+                await db.executemany(SAVE_OFFSET, offsets)  # in order: the last one stays
 
         try:
             packed = await self.packer.pack(rows)
@@ -393,7 +404,8 @@ class Writer:
             # are known, and its rows are often one INSERT statement, committed alone.
             new_topics = [topic for topic in topic_params(packed) if topic[0] not in self._topics]
             chunks = list(insert_chunks(packed))
-            await self._transaction(insert, one=not new_topics and not outbox and len(chunks) == 1)
+            one = not new_topics and not outbox and not offsets and len(chunks) == 1
+            await self._transaction(insert, one=one)
             if len(self._topics) + len(new_topics) > MAX_KNOWN_TOPICS:
                 self._topics.clear()
             self._topics.update(topic for (topic,) in new_topics)

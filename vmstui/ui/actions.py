@@ -19,6 +19,7 @@ from vmstui.printable import printable
 from vmstui.runtime import Runtime
 from vmstui.sources.genetec import qexpr
 from vmstui.sources.genetec.qexpr import AlarmRef
+from vmstui.sources.relay.actions import RESENT
 from vmstui.ui.screens.details import DetailsScreen
 from vmstui.ui.screens.dialogs import (
     ConfirmDialog,
@@ -152,14 +153,24 @@ class AlarmActions(App[None]):
     ) -> bool:
         """Run one action; the notice says what was done to what ("Acknowledged #4 Panic
         button (Staff entrance)"), or what failed and why. `verb`: (to do, done)."""
+        resent = None
         if source not in self.runtime.genetec:  # through a relay: its answer takes a moment
             self._say(f"{verb[0]} {what}: sent to the relay")
+            resent = RESENT.set(
+                lambda sent: self._say(
+                    f"{verb[0]} {what}: no answer from the relay yet, sent again ({sent}×)",
+                    severity="warning",
+                )
+            )
         try:
             await call()
         except Exception as exc:  # every failure is shown in words, none ends the console
             log.warning("%s %s on %s failed: %s", verb[0], what, source, exc)
             self._say(f"{verb[0]} {what} failed: {exc}", severity="error", timeout=10)
             return False
+        finally:
+            if resent is not None:
+                RESENT.reset(resent)
         self._say(f"{verb[1]} {what}")
         self.query_one(AlarmTable).clear_selection()
         runner = self.runtime.genetec.get(source)

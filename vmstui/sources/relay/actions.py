@@ -4,14 +4,17 @@ sent to the relay as commands (the relay calls the VMS, once, and audits as this
 The desk's calls (acknowledge, investigate, forward, ...) have the Genetec client's shapes;
 each becomes one command and returns when the relay's outcome comes back (raising, with the
 relay's words, when the VMS refused). The command connection opens at the first action and
-opens again after a failure.
+opens again after a failure. A command with no answer in time is sent again with the same
+key; whoever acts can hear of it through RESENT (the console's notice says "sent again"): a
+context variable, as the desk's calls have the Genetec client's shapes and carry no hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import SecretStr
@@ -23,6 +26,9 @@ from vmstui.sources.relay import wire
 from vmstui.sources.relay.commands import CommandSender
 
 COMMAND_WAIT_S = 10.0  # for the relay's answer, before the command is sent again
+# Told, with the count of sends so far, when the command in hand is sent again; set around
+# the desk's call by whoever acts (its task, and any it starts, see it).
+RESENT: ContextVar[Callable[[int], None] | None] = ContextVar("relay_resent", default=None)
 
 
 class CommandRefused(UserError):
@@ -98,6 +104,7 @@ class RelayCommands:
     def __init__(self, cfg: RelaySourceConfig, password: SecretStr) -> None:
         self.cfg = cfg
         self.console = console_name()
+        self.wait_s = COMMAND_WAIT_S
         self._password = password
         self._sender: CommandSender | None = None
         self._lock = asyncio.Lock()
@@ -109,7 +116,7 @@ class RelayCommands:
                 await sender.open()
                 self._sender = sender
         try:
-            return await self._sender.send(command, wait_s=COMMAND_WAIT_S)
+            return await self._sender.send(command, wait_s=self.wait_s, resent=RESENT.get())
         except Exception:
             await self.close()  # the next action opens a fresh link
             raise

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 
 import aio_pika
 from aio_pika.abc import (
@@ -105,16 +106,20 @@ class CommandSender:
         key: str = "",
         wait_s: float = ANSWER_WAIT_S,
         tries: int = SENDS,
+        resent: Callable[[int], None] | None = None,
     ) -> wire.Outcome:
         """Send `command` (under `key`, or a new one) and return the relay's outcome; sent
-        again with the same key when no answer came in `wait_s`, `tries` times in all."""
+        again with the same key when no answer came in `wait_s`, `tries` times in all
+        (`resent` is told each time, with the count of sends so far)."""
         if self._exchange is None:
             raise RuntimeError("CommandSender.send before open")
         key = key or uuid.uuid4().hex
         body = wire.encode_command(command)
         future = self._waiting[key] = asyncio.get_running_loop().create_future()
         try:
-            for _ in range(tries):
+            for sent in range(tries):
+                if sent and resent is not None:
+                    resent(sent + 1)
                 message = aio_pika.Message(
                     body,
                     content_type=wire.CONTENT_TYPE,

@@ -2,17 +2,18 @@
 
 Each session reads the stream from the offset after the last one this cache committed (kept
 in the cache's `relay_offsets`), so a console that was away backfills what it missed and then
-follows live: no gap, and no duplicate (events keep the relay's ids, and the cache stores an
-id once, so a message read again after a crash between commit and offset is a no-op). When
-the stream's retention has passed that offset, the first message read is later than asked
-for: a gap marker says from when to when events may be missing, and the relay is asked for
-every source's active alarms again (a command "alarms", answered on the stream with full
-lists), since alarm changes were in what was dropped. A console new to the relay asks too:
-an alarm raised before the stream's retention is not in it.
+follows live: no gap, and no duplicate (the offset is committed in the same transaction as
+the events and gaps of its message, so a restart never hands them on again; and events keep
+the relay's ids, which the cache stores once). When the stream's retention has passed that
+offset, the first message read is later than asked for: a gap marker says from when to when
+events may be missing, and the relay is asked for every source's active alarms again (a
+command "alarms", answered on the stream with full lists), since alarm changes were in what
+was dropped. A console new to the relay asks too: an alarm raised before the stream's
+retention is not in it.
 
 Messages are taken in bursts: the events of consecutive stream messages go to the hub as one
-batch, and the offset is kept once that batch is committed. A message that does not read is
-kept in the rejects (one log line) and counted; the rest flow on.
+batch, committed with the offset of its last message. A message that does not read is kept
+in the rejects (one log line) and counted; the rest flow on.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from vmstui.models import Alarm, Event, Gap, as_utc, utcnow
 from vmstui.sources.base import Runner
 from vmstui.sources.relay import amqp, wire
 from vmstui.sources.relay.actions import RelayActions, RelayCommands
-from vmstui.store import CachedName
+from vmstui.store import CachedName, StreamOffset
 from vmstui.supervisor import Backoff, FatalSourceError, SessionControl
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,8 @@ class RelaySource(Runner):
     ) -> None:
         events: list[Event] = []
         commits: list[asyncio.Future[None]] = []
-        last: tuple[int, datetime] | None = None
+        last: StreamOffset | None = None  # the last message taken
+        kept: StreamOffset | None = None  # the last one whose offset goes with a write
         malformed = 0
         for message in messages:
             offset = stream_offset(message)
@@ -245,7 +247,7 @@ class RelaySource(Runner):
             if self._read is not None and offset <= self._read:
                 continue  # the broker starts at its chunk's first message: had already
             self._read = offset
-            last = (offset, published_at(message) or utcnow())
+            before, last = last, StreamOffset(self.name, offset, published_at(message) or utcnow())
             self.messages += 1
             try:
                 item = wire.decode(message.body)
@@ -257,28 +259,36 @@ class RelaySource(Runner):
                 events.extend(self._new(item.events))
                 continue
             # Alarms, gaps and statuses in their place among the events: what came before
-            # them is handed on first.
+            # them is handed on first, with the offset of the message before this one.
             if events:
-                commits.append(await self.hub.publish(events))
+                commits.append(await self.hub.publish(events, offset=before))
+                kept = before
                 control.count(events=len(events))
                 events = []
-            await self._apply(item)
+            if isinstance(item, wire.GapMarker):
+                await self.hub.gap(item.gap, last)  # a gap read again would be told twice
+                kept = last
+            else:
+                await self._apply(item)  # latest-state: one read again does no harm
         if events:
-            commits.append(await self.hub.publish(events))
+            commits.append(await self.hub.publish(events, offset=last))
+            kept = last
         committed = asyncio.gather(*commits) if commits else None
         store = self.hub.store
-        # Queued behind the events: kept only once they are (a failed commit fails it too).
-        kept = (
-            store.save_relay_offset(self.name, *last, after=committed)
-            if last and store is not None
+        # The offset is committed with the events (or gap) of its message, in one transaction:
+        # a stop between the two cannot hand them on again. After messages that brought
+        # nothing to commit, on its own, queued behind the rest (kept only once they are).
+        alone = (
+            store.save_relay_offset(last, after=committed)
+            if last is not None and last != kept and store is not None
             else None
         )
         control.count(events=len(events), malformed=malformed)
-        for done in (committed, kept):
+        for done in (committed, alone):
             if done is not None:
                 await done  # a failed commit raises: the offset stays, the session restarts
         if last is not None:
-            self.offset, self.published = last
+            self.offset, self.published = last.offset, last.published
         await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
 
     async def _named(self, item: wire.Names) -> None:
