@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -344,3 +345,89 @@ def stomp(
         f"(bare without its UTF-8 check {result['bare_skip_utf8_events_per_s']:,} events/s, "
         f"ratio {result['ratio_skip_utf8']:.2f}), peak RSS {result['peak_rss_mb']} MB"
     )
+
+
+def _counts(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    parts = value.split(",")
+    if not all(part.strip().isdigit() and int(part) >= 1 for part in parts):
+        raise click.BadParameter(f"{value!r}: console counts are whole numbers, e.g. 1,5,20")
+    return tuple(int(part) for part in parts)
+
+
+@bench.command()
+@click.option(
+    "--consoles",
+    default="1,5,20",
+    show_default=True,
+    callback=_counts,
+    help="Headless consoles on the relay (then on the simulator directly), comma-separated.",
+)
+@click.option(
+    "--rates",
+    default="100,1000",
+    show_default=True,
+    callback=_rates,
+    help="The simulator's event rates (events a second), comma-separated.",
+)
+@click.option(
+    "--seconds",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="The measured window of each run.",
+)
+@click.option(
+    "--warmup",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds after every console has its first event before the window.",
+)
+@click.option(
+    "--catchup",
+    default=360_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Events a console was away for, read back from the stream (0: no catch-up part).",
+)
+@click.option(
+    "--per-process",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Consoles in each worker process.",
+)
+@click.option("--url", default="amqp://127.0.0.1:5672/", show_default=True, help="RabbitMQ.")
+@click.option("--login", default="guest", show_default=True)
+@click.option(
+    "--password-env",
+    default="VMSTUI_BENCH_PASSWORD",
+    show_default=True,
+    help="Environment variable with the password (guest when unset).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def relay(
+    consoles: tuple[int, ...],
+    rates: tuple[float, ...],
+    seconds: float,
+    warmup: float,
+    catchup: int,
+    per_process: int,
+    url: str,
+    login: str,
+    password_env: str,
+    as_json: bool,
+) -> None:
+    """N headless consoles on one `vmstui relay` fed by the simulator, against the same
+    consoles on the simulator directly: event-to-commit latency, events/s, the relay's CPU
+    an event against a console's, the broker's memory; then a console catching up."""
+    from vmstui.bench.relay import Params, run_relay
+    from vmstui.bench.relay_report import chart, table
+
+    password = os.environ.get(password_env, "guest")
+    params = Params(consoles, rates, seconds, warmup, catchup, per_process, url, login, password)
+    result = run(run_relay(params))
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    click.echo("\n".join([*table(result), "", *chart(result)]))
