@@ -62,6 +62,8 @@ def test_bench_relay_commits_every_event_on_every_console() -> None:
             assert phase["console_cpu_us_per_event"] > 0
             memory = phase["broker_memory"]
             assert (memory["rss_mb"] is None and memory["reason"]) or memory["rss_mb"] > 0
+            # The broker's CPU over the window, where its pid and /proc tell (else None).
+            assert phase["broker_cpu_percent"] is None or phase["broker_cpu_percent"] >= 0
         # The relay took in at least the window's events while it was measured.
         assert relayed["relay_events"] >= relayed["expected"] * 0.5
         assert relayed["relay_cpu_us_per_event"] > 0

@@ -39,6 +39,7 @@ import orjson
 from vmstui.bench import relay_procs
 from vmstui.bench.ingest import SUBSCRIPTION
 from vmstui.bench.simproc import SimulatorProcess, bench_config
+from vmstui.bench.terminal import cpu_seconds
 from vmstui.relay.lock import lock_name
 from vmstui.sources.relay import wire
 
@@ -113,6 +114,17 @@ async def forget(p: Params, name: str) -> None:
                 await (await connection.channel()).exchange_delete(make(name))
 
 
+def broker_cpu(pid: int | None) -> float | None:
+    """The broker's CPU seconds so far (its pid from `rabbitmqctl status`), where /proc
+    tells (Linux), else None."""
+    if pid is None:
+        return None
+    try:
+        return cpu_seconds(pid)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def broker_memory() -> dict[str, Any]:
     """The broker's memory as `rabbitmqctl status` reports it (MB), or why not."""
     if shutil.which("rabbitmqctl") is None:
@@ -127,10 +139,12 @@ async def broker_memory() -> dict[str, Any]:
             stderr=asyncio.subprocess.DEVNULL,
         )
         out, _ = await asyncio.wait_for(process.communicate(), 30)
-        total = orjson.loads(out)["memory"]["total"]
+        status = orjson.loads(out)
+        total = status["memory"]["total"]
         return {
             "rss_mb": round(total["rss"] / 2**20, 1),
             "erlang_mb": round(total["erlang"] / 2**20, 1),
+            "pid": int(status["pid"]),
         }
     except (OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
         return {"rss_mb": None, "reason": f"rabbitmqctl status failed: {type(exc).__name__}"}
@@ -179,6 +193,7 @@ async def _phase(
     secrets: dict[str, str],
     workers: Workers,
     relay: relay_procs.Child | None,
+    pid: int | None,
 ) -> dict[str, Any]:
     """The consoles started (their first events in), the warm-up, the window; their figures."""
     groups = [configs[i : i + p.per_process] for i in range(0, len(configs), p.per_process)]
@@ -194,8 +209,10 @@ async def _phase(
         watched = [*mine, *([relay] if relay else [])]
         await _sleep_until(start)
         before = await _each(watched, "mark")
+        broker_before = broker_cpu(pid)
         await _sleep_until(end)
         after = await _each(watched, "mark")
+        broker_after = broker_cpu(pid)
         memory = await broker_memory()  # consoles and relay still running
         results = await _each(mine, "results", (end, PAST_WINDOW_S))
     finally:
@@ -225,6 +242,11 @@ async def _phase(
         "console_cpu_us_per_event": round(console_cpu / max(1, console_events) * 1e6, 1),
         "console_cpu_percent": round(console_cpu / len(configs) / p.seconds * 100, 2),
         "broker_memory": memory,
+        "broker_cpu_percent": (
+            round((broker_after - broker_before) / p.seconds * 100, 1)
+            if broker_after is not None and broker_before is not None
+            else None
+        ),
     }
     if relay is not None:
         relay_cpu, relay_events = spent[-1]
@@ -235,7 +257,13 @@ async def _phase(
 
 
 async def _cell(
-    p: Params, sim: SimulatorProcess, rate: float, n: int, workers: Workers, folder: Path
+    p: Params,
+    sim: SimulatorProcess,
+    rate: float,
+    n: int,
+    workers: Workers,
+    folder: Path,
+    pid: int | None,
 ) -> dict[str, Any]:
     await asyncio.to_thread(folder.mkdir)
     try:
@@ -245,9 +273,10 @@ async def _cell(
         ):
             configs = [_relay_console(p, folder / f"relayed{i}.db", name) for i in range(n)]
             secrets = {f"sources.{RELAY_SOURCE}.password": p.password}
-            relayed = await _phase(p, configs, secrets, workers, relay)
+            relayed = await _phase(p, configs, secrets, workers, relay, pid)
         configs = [_direct_console(sim.base_url, folder / f"direct{i}.db") for i in range(n)]
-        direct = await _phase(p, configs, {"sources.bench.password": sim.password}, workers, None)
+        secrets = {"sources.bench.password": sim.password}
+        direct = await _phase(p, configs, secrets, workers, None, pid)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
     return {"consoles": n, "rate": rate, "relay": relayed, "direct": direct}
@@ -340,7 +369,8 @@ async def run_relay(p: Params) -> dict[str, Any]:
                 with SimulatorProcess(rate, replay=True) as sim:
                     for n in p.consoles:
                         folder = Path(tmp) / f"{rate:g}x{n}"
-                        cells.append(await _cell(p, sim, rate, n, workers, folder))
+                        cell = await _cell(p, sim, rate, n, workers, folder, before.get("pid"))
+                        cells.append(cell)
             if p.catchup:
                 catchup = await _catchup(p, workers, Path(tmp))
     finally:

@@ -16,7 +16,7 @@ def table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| consoles | events/s | relay p50/p99 ms | direct p50/p99 ms | events/s a console"
         " (relay, direct) | all committed | relay CPU µs/event (a direct console's) |"
-        " broker RSS MB |",
+        " broker RSS MB / CPU (relay) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for cell in result["cells"]:
@@ -30,7 +30,8 @@ def table(result: dict[str, Any]) -> list[str]:
             f"| {relayed['relay_cpu_us_per_event']:g} "
             f"({cell['direct_console_cpu_us_per_event']:g}):"
             f" {cell['relay_cpu_ratio']:g}x "
-            f"| {_ms(relayed['broker_memory']['rss_mb'])} |"
+            f"| {_ms(relayed['broker_memory']['rss_mb'])}"
+            f" / {_ms(relayed['broker_cpu_percent'])} % |"
         )
     before = result["broker_memory_before"]
     lines.append(f"broker RSS before: {_ms(before['rss_mb'])} MB {before.get('reason', '')}")
