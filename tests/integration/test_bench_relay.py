@@ -56,6 +56,10 @@ def test_bench_relay_commits_every_event_on_every_console() -> None:
         assert relayed["all_committed"] and direct["all_committed"]
         for phase in (relayed, direct):
             assert 0 < phase["p50_ms"] <= phase["p99_ms"] <= phase["max_ms"]
+            # Each console's p99: the p99 over all of them lies between the least and most.
+            each = phase["p99_ms_each"]
+            assert len(each) == cell["consoles"]
+            assert min(each) - 0.1 <= phase["p99_ms"] <= max(each) + 0.1
             assert phase["events_per_s_per_console"] == round(
                 sum(phase["counts"]) / len(phase["counts"]) / SECONDS, 1
             )

@@ -220,11 +220,13 @@ async def _phase(
     consoles = [console for answer in results for console in answer]
     latencies = array("d")
     counts = []
+    each_p99 = []  # where the tail is: in a few consoles (a worker late), or in all
     for console in consoles:
         values = array("d")
         values.frombytes(console["latencies"])
         latencies.extend(values)
         counts.append(len(values))
+        each_p99.append(round(percentile(sorted(values), 0.99) * 1000, 1) if values else None)
     ordered = sorted(latencies)
     spent = [(a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True)]
     console_cpu = sum(s[0] for s in spent[: len(mine)])
@@ -236,6 +238,7 @@ async def _phase(
         "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
         "events_per_s_per_console": round(sum(counts) / len(counts) / p.seconds, 1),
         "counts": counts,
+        "p99_ms_each": each_p99,
         "expected": expected,
         "all_committed": all(c["past_window"] for c in consoles)
         and all(count == expected for count in counts),
