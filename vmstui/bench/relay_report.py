@@ -65,8 +65,10 @@ def chart(result: dict[str, Any]) -> list[str]:
         by_count = {c["consoles"]: c["relay"]["p99_ms"] for c in cells if c["rate"] == rate}
         points = ", ".join(_ms(by_count.get(n)) for n in consoles)
         lines.append(f"    line [{points}]")
+    lines.append(f"    line [{', '.join(['250'] * len(consoles))}]")
     lines.append("```")
+    named = [f"{rate:,g} events/s" for rate in rates]
     lines.append(
-        "Lines, top to bottom in the legend order: " + ", ".join(f"{r:g} events/s" for r in rates)
+        f"Lines in order (the chart has no legend): {', '.join(named)}; the p99 target, 250."
     )
     return lines
