@@ -219,12 +219,14 @@ async def _phase(
         await _each(mine, "stop")
     consoles = [console for answer in results for console in answer]
     latencies = array("d")
+    waits = array("d")
     counts = []
     each_p99 = []  # where the tail is: in a few consoles (a worker late), or in all
     for console in consoles:
         values = array("d")
         values.frombytes(console["latencies"])
         latencies.extend(values)
+        waits.frombytes(console["waits"])
         counts.append(len(values))
         each_p99.append(round(percentile(sorted(values), 0.99) * 1000, 1) if values else None)
     ordered = sorted(latencies)
@@ -236,6 +238,8 @@ async def _phase(
         "p50_ms": round(percentile(ordered, 0.5) * 1000, 1) if ordered else None,
         "p99_ms": round(percentile(ordered, 0.99) * 1000, 1) if ordered else None,
         "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
+        # The cache's share: from the source handing the events to the hub to their commit.
+        "commit_p99_ms": round(percentile(sorted(waits), 0.99) * 1000, 1) if waits else None,
         "events_per_s_per_console": round(sum(counts) / len(counts) / p.seconds, 1),
         "counts": counts,
         "p99_ms_each": each_p99,

@@ -57,6 +57,8 @@ class Console:
         self.runtime = runtime
         self.window = (float("inf"), float("inf"))
         self.latencies = array("d")
+        self.waits = array("d")  # of the same events: from the hub (the source handing them
+        # on, `received`) to the commit, the cache's share of each latency
         self.newest = 0.0  # the newest event time committed (the streams are in order)
         self.first = 0.0  # when its first batch was committed (wall clock)
         assert runtime.store is not None
@@ -69,13 +71,18 @@ class Console:
             for update in await self._updates.next_updates():
                 if isinstance(update, EventsArrived):
                     stamps = [event.time.timestamp() for event in update.events]
-                    update.committed.add_done_callback(functools.partial(self._committed, stamps))
+                    received = update.events[0].received if update.events else None
+                    handed = received.timestamp() if received is not None else time.time()
+                    done = functools.partial(self._committed, stamps, handed)
+                    update.committed.add_done_callback(done)
 
-    def _committed(self, stamps: list[float], _: asyncio.Future[None]) -> None:
+    def _committed(self, stamps: list[float], handed: float, _: asyncio.Future[None]) -> None:
         now = time.time()
         self.first = self.first or now
         start, end = self.window
-        self.latencies.extend(now - stamp for stamp in stamps if start <= stamp < end)
+        inside = [stamp for stamp in stamps if start <= stamp < end]
+        self.latencies.extend(now - stamp for stamp in inside)
+        self.waits.extend([now - handed] * len(inside))
         self.newest = max(self.newest, *stamps) if stamps else self.newest
 
     async def close(self) -> None:
@@ -130,7 +137,11 @@ def _worker(conn: Connection) -> None:
             with contextlib.suppress(TimeoutError):
                 await _wait(lambda: all(c.newest >= end for c in consoles), timeout, "")
             return [
-                {"latencies": c.latencies.tobytes(), "past_window": c.newest >= end}
+                {
+                    "latencies": c.latencies.tobytes(),
+                    "waits": c.waits.tobytes(),
+                    "past_window": c.newest >= end,
+                }
                 for c in consoles
             ]
         if kind == "until":  # each console's first commit, and when it had `count` events
