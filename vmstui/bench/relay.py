@@ -33,15 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import orjson
+from pydantic import SecretStr
 
 from vmstui.bench import relay_procs
 from vmstui.bench.ingest import SUBSCRIPTION
 from vmstui.bench.simproc import SimulatorProcess, bench_config
 from vmstui.bench.terminal import cpu_seconds
+from vmstui.config_relay import AmqpAddress
 from vmstui.relay.lock import lock_name
-from vmstui.sources.relay import wire
+from vmstui.sources.relay import amqp, wire
 
 RELAY_SOURCE = "relay"  # the consoles' source on the relay
 FILL_TIMEOUT_S = 600.0  # for the relay to publish the catch-up burst
@@ -58,7 +59,7 @@ class Params:
     per_process: int
     url: str
     login: str
-    password: str
+    password: SecretStr
 
 
 class Workers:
@@ -102,8 +103,8 @@ def _direct_console(base_url: str, cache: Path) -> dict[str, Any]:
 async def forget(p: Params, name: str) -> None:
     """The relay's stream, exchanges and queues, deleted (each on a channel of its own: a
     delete the broker refuses closes its channel)."""
-    url = p.url.replace("://", f"://{p.login}:{p.password}@", 1)
-    connection = await aio_pika.connect(url)
+    address = AmqpAddress(url=p.url, username=p.login)
+    connection = await amqp.connect(address, p.password, what="bench relay")
     async with connection:
         queues = (wire.commands_name, wire.dead_letters_name, lock_name)
         for queue in (wire.stream_name(name), *(f(name) for f in queues)):
@@ -165,7 +166,10 @@ async def running_relay(
     p: Params, sim: SimulatorProcess, cache: Path, name: str
 ) -> AsyncIterator[relay_procs.Child]:
     """`vmstui relay` (a Runtime with relay=True) in its own process, live; stopped after."""
-    secrets = {"relay.password": p.password, "sources.bench.password": sim.password}
+    secrets = {
+        "relay.password": p.password.get_secret_value(),
+        "sources.bench.password": sim.password,
+    }
     with relay_procs.relay(_relay_config(p, sim.base_url, cache, name), secrets) as relay:
         await relay.ask("live")
         yield relay
@@ -279,7 +283,7 @@ async def _cell(
             running_relay(p, sim, folder / "relay.db", name) as relay,
         ):
             configs = [_relay_console(p, folder / f"relayed{i}.db", name) for i in range(n)]
-            secrets = {f"sources.{RELAY_SOURCE}.password": p.password}
+            secrets = {f"sources.{RELAY_SOURCE}.password": p.password.get_secret_value()}
             relayed = await _phase(p, configs, secrets, workers, relay, pid)
         configs = [_direct_console(sim.base_url, folder / f"direct{i}.db") for i in range(n)]
         secrets = {"sources.bench.password": sim.password}
@@ -336,7 +340,7 @@ async def _catchup(p: Params, workers: Workers, folder: Path) -> dict[str, Any]:
                 filled_s = time.time() - begun
             # The relay has stopped: what the console reads is in the stream alone.
             started = time.time()
-            secrets = {f"sources.{RELAY_SOURCE}.password": p.password}
+            secrets = {f"sources.{RELAY_SOURCE}.password": p.password.get_secret_value()}
             config = _relay_console(p, folder / "away.db", name)
             first, reached, committed = await _read_all(p, worker, config, secrets)
         # The same burst from the simulator, to a console whose stream is open before it.

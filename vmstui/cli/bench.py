@@ -421,10 +421,12 @@ def relay(
     """N headless consoles on one `vmstui relay` fed by the simulator, against the same
     consoles on the simulator directly: event-to-commit latency, events/s, the relay's CPU
     an event against a console's, the broker's memory; then a console catching up."""
+    from pydantic import SecretStr
+
     from vmstui.bench.relay import Params, run_relay
     from vmstui.bench.relay_report import chart, table
 
-    password = os.environ.get(password_env, "guest")
+    password = SecretStr(os.environ.get(password_env, "guest"))
     params = Params(consoles, rates, seconds, warmup, catchup, per_process, url, login, password)
     result = run(run_relay(params))
     if as_json:
