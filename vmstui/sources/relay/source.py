@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -92,7 +92,6 @@ class RelaySource(Runner):
         self._recent_order: deque[str] = deque()
         self._asking: asyncio.Task[None] | None = None  # the relay's active alarms, asked for
         self.alarms_asked = 0
-        self._settling: asyncio.Future[None] | None = None  # the last round's commit and ack
 
     def _learn(self, alarms: Iterable[Alarm]) -> None:
         for alarm in alarms:
@@ -191,37 +190,26 @@ class RelaySource(Runner):
         inbox: asyncio.Queue[AbstractIncomingMessage | None],
         control: SessionControl,
     ) -> None:
-        # While messages queue up (a console catching up), the next round is decoded while
-        # the last one commits: one round settling (commit, offset, ack) at a time, in order
-        # (none is left over from a session before: each one's end settles its last).
-        try:
-            while True:
-                if self._settling is not None and inbox.empty():
-                    await self._finish(self._settling)  # nothing waiting: settle, then idle
-                    self._settling = None
-                try:
-                    taken = [await asyncio.wait_for(inbox.get(), self.cfg.watchdog_s)]
-                except TimeoutError:
-                    self._silent()
-                    raise amqp.BrokerUnreachable(
-                        f"the relay has said nothing for {self.cfg.watchdog_s:g} s"
-                        " (is `vmstui relay` running?)"
-                    ) from None
-                while len(taken) < TAKE_MAX and not inbox.empty():
-                    taken.append(inbox.get_nowait())
-                messages = [message for message in taken if message is not None]
-                if messages:
-                    control.seen_data()
-                    await self._finish(self._handle(messages, control))
-                if len(messages) < len(taken):
-                    raise amqp.BrokerUnreachable("the broker closed the channel")
-        finally:
-            if self._settling is not None:
-                settling, self._settling = self._settling, None
-                await self._finish(settling)
+        while True:
+            try:
+                taken = [await asyncio.wait_for(inbox.get(), self.cfg.watchdog_s)]
+            except TimeoutError:
+                self._silent()
+                raise amqp.BrokerUnreachable(
+                    f"the relay has said nothing for {self.cfg.watchdog_s:g} s"
+                    " (is `vmstui relay` running?)"
+                ) from None
+            while len(taken) < TAKE_MAX and not inbox.empty():
+                taken.append(inbox.get_nowait())
+            messages = [message for message in taken if message is not None]
+            if messages:
+                control.seen_data()
+                await self._finish(self._handle(messages, control))
+            if len(messages) < len(taken):
+                raise amqp.BrokerUnreachable("the broker closed the channel")
 
     @staticmethod
-    async def _finish(handling: Awaitable[None]) -> None:
+    async def _finish(handling: Coroutine[Any, Any, None]) -> None:
         """Run `handling` to its end even when the session is stopped meanwhile (up to
         STOP_WAIT_S): what was handed to the hub gets its offset kept, so the next start
         resumes after it rather than handing it on again."""
@@ -242,8 +230,6 @@ class RelaySource(Runner):
     async def _handle(
         self, messages: list[AbstractIncomingMessage], control: SessionControl
     ) -> None:
-        """Hand the messages' items to the hub in order; once the round before has settled,
-        start settling these (`_settling`): their commit (their offset with it), and ack."""
         events: list[Event] = []
         commits: list[asyncio.Future[None]] = []
         last: StreamOffset | None = None  # the last message taken
@@ -298,23 +284,12 @@ class RelaySource(Runner):
             else None
         )
         control.count(events=len(events), malformed=malformed)
-        if self._settling is not None:
-            await self._settling  # in order: its offset kept and its ack before these
-        self._settling = asyncio.ensure_future(self._settle(committed, alone, last, messages[-1]))
-
-    async def _settle(
-        self,
-        committed: Awaitable[Any] | None,
-        alone: Awaitable[Any] | None,
-        last: StreamOffset | None,
-        final: AbstractIncomingMessage,
-    ) -> None:
         for done in (committed, alone):
             if done is not None:
                 await done  # a failed commit raises: the offset stays, the session restarts
         if last is not None:
             self.offset, self.published = last.offset, last.published
-        await final.ack(multiple=True)  # a stream's acks are its consumer's credit
+        await messages[-1].ack(multiple=True)  # a stream's acks are its consumer's credit
 
     async def _named(self, item: wire.Names) -> None:
         """Names for the screen now, and kept in the cache (a restart shows them at once)."""
