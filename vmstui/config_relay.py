@@ -82,6 +82,11 @@ class RelayConfig(SecretSource, AmqpAddress):
     """The size of one segment file of the stream: retention drops whole segments, so the
     stream holds up to this much more than `max_bytes` and an age past `max_age_h` by as
     much as a segment takes to fill."""
+    topic_copies: bool = True
+    """Each event also to the topic exchange `{name}.topics` under its topic, for other tools
+    that bind with topic patterns. One message an event: most of the relay's CPU over a
+    console's (`vmstui bench relay`); a site with no such tool may turn it off (the consoles
+    read the stream, not the exchange)."""
 
     @property
     def password_ref(self) -> SecretRef:

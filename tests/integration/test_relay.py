@@ -255,6 +255,26 @@ async def test_the_topic_exchange_routes_each_event_by_its_topic(
     assert [event.id for event in doors] == [i for i in relayed if i in {e.id for e in doors}]
 
 
+async def test_without_topic_copies_only_the_stream_gets_the_events(
+    sim: Simulator, tmp_path: Path, relay_name: str
+) -> None:
+    data = relay_settings(sim, tmp_path, relay_name).model_dump(mode="json", exclude_defaults=True)
+    data["relay"]["topic_copies"] = False
+    async with running(parse_settings(data), relay=True) as relay:
+        await live(relay, "hq")
+        await live(relay, "relay")
+        with amqp() as broker:
+            queue = broker.channel.queue_declare("", exclusive=True).method.queue
+            broker.channel.queue_bind(queue, wire.exchange_name(relay_name), "#")
+            async with running(console_settings(tmp_path, relay_name)) as console:
+                at_console = console.hub.subscribe(lossless=True)
+                await live(console, "site")
+                await emit(sim, 3)
+                received: list[str] = []
+                await collect(at_console, received, 3)  # the stream has them
+            assert broker.queue_depth(queue) == 0  # the exchange had none
+
+
 async def test_the_relay_losing_its_broker_mid_stream_loses_nothing(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:

@@ -60,6 +60,7 @@ class Params:
     url: str
     login: str
     password: SecretStr
+    topic_copies: bool = True  # the relay's [relay] topic_copies
 
 
 class Workers:
@@ -80,7 +81,13 @@ class Workers:
 
 def _relay_config(p: Params, base_url: str, cache: Path, name: str) -> dict[str, Any]:
     config = bench_config(base_url, cache, [SUBSCRIPTION], alarm_monitoring=False)
-    config["relay"] = {"url": p.url, "username": p.login, "password_env": "UNUSED", "name": name}
+    config["relay"] = {
+        "url": p.url,
+        "username": p.login,
+        "password_env": "UNUSED",
+        "name": name,
+        "topic_copies": p.topic_copies,
+    }
     return config
 
 
@@ -393,6 +400,7 @@ async def run_relay(p: Params) -> dict[str, Any]:
         "seconds": p.seconds,
         "warmup": p.warmup,
         "consoles_per_process": p.per_process,
+        "topic_copies": p.topic_copies,
         "cpus": len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),

@@ -397,6 +397,12 @@ def _counts(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[i
     type=click.IntRange(1, 100),
     help="Consoles in each worker process.",
 )
+@click.option(
+    "--topic-copies/--no-topic-copies",
+    default=True,
+    show_default=True,
+    help="The relay's [relay] topic_copies: each event also to the topic exchange.",
+)
 @click.option("--url", default="amqp://127.0.0.1:5672/", show_default=True, help="RabbitMQ.")
 @click.option("--login", default="guest", show_default=True)
 @click.option(
@@ -413,6 +419,7 @@ def relay(
     warmup: float,
     catchup: int,
     per_process: int,
+    topic_copies: bool,
     url: str,
     login: str,
     password_env: str,
@@ -427,7 +434,9 @@ def relay(
     from vmstui.bench.relay_report import chart, table
 
     password = SecretStr(os.environ.get(password_env, "guest"))
-    params = Params(consoles, rates, seconds, warmup, catchup, per_process, url, login, password)
+    params = Params(
+        consoles, rates, seconds, warmup, catchup, per_process, url, login, password, topic_copies
+    )
     result = run(run_relay(params))
     if as_json:
         click.echo(orjson.dumps(result).decode())

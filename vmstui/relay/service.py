@@ -420,7 +420,7 @@ class Relay:
             )
             self._streamed = True  # a link lost now sends only the topic copies again
             self.published += 1
-        if isinstance(item, wire.Events):
+        if isinstance(item, wire.Events) and self.cfg.topic_copies:
             # Each event under its topic, for tools bound with topic patterns: a message of
             # one event each, confirmed together. Straight on the AMQP channel, with one set
             # of properties: aio-pika's per-message objects cost more than the rest
