@@ -16,7 +16,7 @@ Catch-up: the relay fed a burst of `catchup` events (and stopped once the broker
 them all), then a console with a new cache reads them from the stream; against a console
 taking the same burst from the simulator directly. Rates from each one's first commit.
 
-Just over 400 lines: the run's order (rates, console counts, relay then direct, catch-up) and
+Just over 400 lines, long because the run's order (rates, consoles, relay then direct, catch-up) and
 the checks that every console committed every event are one procedure; its processes are in
 relay_procs.py and its table and chart in relay_report.py.
 """

@@ -22,7 +22,7 @@ The relay's outbox, one concept in two parts:
 A message the broker had kept after all does no harm: a console stores an event id once, and
 alarms, statuses and names are latest-state.
 
-Just over 400 lines: the live updates, the outbox's catch-up and the confirms share one
+Just over 400 lines, long because the live updates, the catch-up and the confirms share one
 channel and its state; split, they would hand the channel and the confirmed seq back and forth.
 
 The session runs under the one reconnect supervisor and reports as the source `relay`.
