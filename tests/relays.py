@@ -84,6 +84,18 @@ def console_settings(tmp_path: Path, name: str, cache: str = "console.db") -> Se
     return parse_settings({"cache": {"path": str(tmp_path / cache)}, "sources": [source]})
 
 
+@asynccontextmanager
+async def proxied() -> AsyncIterator[TcpProxy]:
+    """A proxy on loopback to the real RabbitMQ, started, and stopped at the end: a relay's
+    link through it (`through`) is cut, frozen and restored as a network is."""
+    proxy = TcpProxy(HOST, AMQP_PORT)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
 def through(proxy: TcpProxy, settings: Settings) -> Settings:
     """The relay's settings with its broker behind `proxy` (cut and restored by the test)."""
     data = settings.model_dump(mode="json", exclude_defaults=True)

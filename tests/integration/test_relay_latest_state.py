@@ -14,9 +14,7 @@ from vmstui.runtime import Runtime
 from vmstui.simulator import Simulator
 from vmstui.sources.genetec.qexpr import AlarmRef
 
-from ..brokers import AMQP_PORT, HOST
-from ..relays import console_settings, down, live, quick, relay_settings, running, through
-from ..tcp_proxy import TcpProxy
+from ..relays import console_settings, down, live, proxied, quick, relay_settings, running, through
 
 BOUND = 20  # alarm instances waiting per source before the full list goes instead
 
@@ -44,44 +42,40 @@ async def test_alarm_changes_while_the_broker_is_away_wait_bounded_and_arrive_wh
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
     alarms = sim.entities["Alarm"]
-    proxy = TcpProxy(HOST, AMQP_PORT)
-    await proxy.start()
-    try:
-        async with running(
-            through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True
-        ) as relay:
-            quick(relay)
-            assert relay.relay is not None
-            pending = relay.relay.pending
-            pending.changes_max = BOUND
-            await live(relay, "hq")
-            await live(relay, "relay")
-            async with running(console_settings(tmp_path, relay_name)) as console:
-                await live(console, "site")
-                early = [await sim.trigger_alarm(alarms[i % len(alarms)].guid) for i in range(3)]
-                await until(relay, 3)
-                await same_alarms(relay, console)
-                await proxy.stop()
-                await down(relay)
-                # Many changes while away: new alarms, one investigated, one acknowledged.
-                most = 0
-                for i in range(120):
-                    await sim.trigger_alarm(alarms[i % len(alarms)].guid)
-                    most = max(most, len(pending))
-                guid = alarms[0].guid
-                await relay.desk.investigate("hq", [AlarmRef(early[0], guid)])
-                await relay.desk.acknowledge("hq", [AlarmRef(early[1], alarms[1].guid)])
-                await until(relay, 3 + 120 - 1)
-                await asyncio.sleep(0.3)  # the last changes reach the relay's hub
+    async with (
+        proxied() as proxy,
+        running(through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True) as relay,
+    ):
+        quick(relay)
+        assert relay.relay is not None
+        pending = relay.relay.pending
+        pending.changes_max = BOUND
+        await live(relay, "hq")
+        await live(relay, "relay")
+        async with running(console_settings(tmp_path, relay_name)) as console:
+            await live(console, "site")
+            early = [await sim.trigger_alarm(alarms[i % len(alarms)].guid) for i in range(3)]
+            await until(relay, 3)
+            await same_alarms(relay, console)
+            await proxy.stop()
+            await down(relay)
+            # Many changes while away: new alarms, one investigated, one acknowledged.
+            most = 0
+            for i in range(120):
+                await sim.trigger_alarm(alarms[i % len(alarms)].guid)
                 most = max(most, len(pending))
-                assert relay.hub.statuses["relay"].state != "live"
-                assert len(await active(console)) == 3  # nothing reached it meanwhile
-                await proxy.start()
-                await live(relay, "relay")
-                await same_alarms(relay, console)
-                shown = await active(console)
-    finally:
-        await proxy.stop()
+            guid = alarms[0].guid
+            await relay.desk.investigate("hq", [AlarmRef(early[0], guid)])
+            await relay.desk.acknowledge("hq", [AlarmRef(early[1], alarms[1].guid)])
+            await until(relay, 3 + 120 - 1)
+            await asyncio.sleep(0.3)  # the last changes reach the relay's hub
+            most = max(most, len(pending))
+            assert relay.hub.statuses["relay"].state != "live"
+            assert len(await active(console)) == 3  # nothing reached it meanwhile
+            await proxy.start()
+            await live(relay, "relay")
+            await same_alarms(relay, console)
+            shown = await active(console)
     # Bounded: one source's changes (at most BOUND) or its full list, and a few statuses.
     assert 0 < most <= BOUND + len(relay.hub.statuses)
     assert pending.collapsed >= 1
@@ -97,9 +91,7 @@ def gap(reason: str) -> Gap:
 async def test_gaps_made_while_the_broker_is_away_arrive_also_across_a_relay_restart(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
-    proxy = TcpProxy(HOST, AMQP_PORT)
-    await proxy.start()
-    try:
+    async with proxied() as proxy:
         settings = through(proxy, relay_settings(sim, tmp_path, relay_name))
         async with running(console_settings(tmp_path, relay_name)) as console:
             assert console.store is not None
@@ -137,8 +129,6 @@ async def test_gaps_made_while_the_broker_is_away_arrive_also_across_a_relay_res
                     "drill: while away",
                     "drill: away, restarted",
                 ]
-    finally:
-        await proxy.stop()
 
 
 async def test_a_gap_after_retention_emptied_the_relays_gaps_still_goes_out(

@@ -27,12 +27,12 @@ from ..relays import (
     gaps,
     live,
     open_streams,
+    proxied,
     relay_settings,
     running,
     stored_ids,
     through,
 )
-from ..tcp_proxy import TcpProxy
 
 
 async def test_a_standby_relay_takes_over_when_the_active_one_goes(
@@ -88,9 +88,7 @@ async def test_a_standby_relay_takes_over_when_the_active_one_goes(
 async def test_an_active_relay_takes_its_lock_again_or_stops_if_another_holds_it(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
-    proxy = TcpProxy(HOST, AMQP_PORT)  # the relay's link to RabbitMQ, cut as a network is
-    await proxy.start()
-    try:
+    async with proxied() as proxy:
         settings = through(proxy, relay_settings(sim, tmp_path, relay_name))
         async with running(settings, relay=True) as relay:
             assert relay.relay is not None
@@ -117,8 +115,6 @@ async def test_an_active_relay_takes_its_lock_again_or_stops_if_another_holds_it
                 assert relay.hub.statuses["relay-lock"].state == "failed"
             finally:
                 await other.close()
-    finally:
-        await proxy.stop()
 
 
 async def test_a_partitioned_active_relay_is_replaced_within_its_heartbeat(
@@ -128,10 +124,8 @@ async def test_a_partitioned_active_relay_is_replaced_within_its_heartbeat(
     the missing heartbeats and frees its lock; the standby takes over within a few beats. The
     old one notices too and, the lock held by another, stops: one relay talks to the VMS."""
     heartbeat = 1
-    proxy = TcpProxy(HOST, AMQP_PORT)
-    await proxy.start()
     (tmp_path / "b").mkdir()
-    try:
+    async with proxied() as proxy:
         first = through(proxy, relay_settings(sim, tmp_path, relay_name))
         data = first.model_dump(mode="json", exclude_defaults=True)
         data["relay"]["heartbeat_s"] = heartbeat
@@ -157,8 +151,6 @@ async def test_a_partitioned_active_relay_is_replaced_within_its_heartbeat(
                 proxy.frozen = False
                 await wait_for(lambda: active.failed_task() is not None, 30, what="a stop")
                 assert isinstance(active.failed_task(), LockLost)
-    finally:
-        await proxy.stop()
 
 
 async def take(connection: AbstractConnection, lock: str) -> None:

@@ -19,9 +19,18 @@ from vmstui.ui.widgets.details import describe_alarm
 from vmstui.ui.widgets.feed import EventFeed
 from vmstui.ui.widgets.status import StatusBar
 
-from ..brokers import AMQP_PORT, HOST, LOGIN
-from ..relays import SECRET, console_settings, down, live, quick, relay_settings, running, through
-from ..tcp_proxy import TcpProxy
+from ..brokers import LOGIN
+from ..relays import (
+    SECRET,
+    console_settings,
+    down,
+    live,
+    proxied,
+    quick,
+    relay_settings,
+    running,
+    through,
+)
 from .test_console import until
 
 
@@ -127,56 +136,50 @@ async def test_a_command_the_relay_did_not_answer_in_time_is_sent_again_and_said
     settings = settings.model_copy(
         update={"ui": settings.ui.model_copy(update={"clock": False, "bell": False})}
     )
-    proxy = TcpProxy(HOST, AMQP_PORT)
-    await proxy.start()
-    try:
-        async with running(
-            through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True
-        ) as relay:
-            quick(relay)
-            assert relay.relay is not None
-            await live(relay, "hq")
-            await live(relay, "relay")
-            runtime = Runtime(settings, secrets=SECRET)
-            await runtime.open()
-            try:
-                source = runtime.runners["site"]
-                assert isinstance(source, RelaySource)
-                source.commands.wait_s = 1.5  # for the relay's answer, before sending again
-                app = VmstuiApp(runtime)
-                async with app.run_test(size=(160, 50)) as pilot:
-                    instance = await sim.trigger_alarm(alarm.guid)
-                    table = app.query_one(AlarmTable)
-                    key = f"hq:{instance}"
-                    await until(pilot, lambda: key in table.alarms, "the alarm in the table", 20)
-                    await until(pilot, lambda: runtime.desk.can_act("hq"), "hq takes actions")
-                    await proxy.stop()  # the relay no longer hears its command queue
-                    await down(relay)
-                    table.focus()
-                    await pilot.press("i")
+    async with (
+        proxied() as proxy,
+        running(through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True) as relay,
+    ):
+        quick(relay)
+        assert relay.relay is not None
+        await live(relay, "hq")
+        await live(relay, "relay")
+        runtime = Runtime(settings, secrets=SECRET)
+        await runtime.open()
+        try:
+            source = runtime.runners["site"]
+            assert isinstance(source, RelaySource)
+            source.commands.wait_s = 1.5  # for the relay's answer, before sending again
+            app = VmstuiApp(runtime)
+            async with app.run_test(size=(160, 50)) as pilot:
+                instance = await sim.trigger_alarm(alarm.guid)
+                table = app.query_one(AlarmTable)
+                key = f"hq:{instance}"
+                await until(pilot, lambda: key in table.alarms, "the alarm in the table", 20)
+                await until(pilot, lambda: runtime.desk.can_act("hq"), "hq takes actions")
+                await proxy.stop()  # the relay no longer hears its command queue
+                await down(relay)
+                table.focus()
+                await pilot.press("i")
 
-                    def said() -> list[str]:
-                        return [str(n.message) for n in app._notifications]
+                def said() -> list[str]:
+                    return [str(n.message) for n in app._notifications]
 
-                    await until(pilot, lambda: any("sent again" in s for s in said()), "resent")
-                    await proxy.start()
-                    await until(
-                        pilot,
-                        lambda: any(s.startswith("Investigating #") for s in said()),
-                        "the outcome said",
-                        20,
-                    )
-            finally:
-                await runtime.close()
-            assert relay.relay.commands.run_count == 1  # the VMS called once
-            assert relay.store is not None
-            outcomes = [
-                event
-                async for event in relay.store.iter_events(source="hq")
-                if event.vendor == "relay"
-            ]
-    finally:
-        await proxy.stop()
+                await until(pilot, lambda: any("sent again" in s for s in said()), "resent")
+                await proxy.start()
+                await until(
+                    pilot,
+                    lambda: any(s.startswith("Investigating #") for s in said()),
+                    "the outcome said",
+                    20,
+                )
+        finally:
+            await runtime.close()
+        assert relay.relay.commands.run_count == 1  # the VMS called once
+        assert relay.store is not None
+        outcomes = [
+            event async for event in relay.store.iter_events(source="hq") if event.vendor == "relay"
+        ]
     first, again, done = (s for s in said() if "#" in s)
     named = f"Investigate #{instance} {alarm.name}"
     assert first.startswith(named) and first.endswith(": sent to the relay")
