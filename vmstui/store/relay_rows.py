@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -21,18 +21,15 @@ from vmstui.store.writer import Writer
 
 
 class RelayRows:
-    # The Store's own (its reader, its writer queue).
-    def _db(self) -> aiosqlite.Connection:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the Store's own (its reader, its writer queue), declared for the types
 
-    def _reading(self) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
+        def _db(self) -> aiosqlite.Connection: ...
 
-    def _writing(self) -> Writer:
-        raise NotImplementedError
+        def _reading(self) -> contextlib.AbstractContextManager[None]: ...
 
-    async def _execute(self, sql: str, params: Sequence[Any]) -> None:
-        raise NotImplementedError
+        def _writing(self) -> Writer: ...
+
+        async def _execute(self, sql: str, params: Sequence[Any]) -> None: ...
 
     def save_relay_offset(
         self, offset: StreamOffset, after: asyncio.Future[Any] | None = None
