@@ -7,6 +7,7 @@ and remembering when it emitted each event, and the caches read back through the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -162,28 +163,34 @@ async def until(
 
 class Feeder:
     """The VMS going on: one CameraMotion event every `every_s`, each one's time remembered
-    (the event's own Timestamp, as the relay's normalizer reads it)."""
+    (the event's own Timestamp, as the relay's normalizer reads it).
+
+    Stopped by a flag, not by cancelling: a cancel landing inside `emit_event`, after the
+    event went out and before its time was kept, made an event reach the console that the
+    drill did not know it had emitted (a CI run failed on exactly that)."""
 
     def __init__(self, sim: Simulator, every_s: float = 0.01) -> None:
         self.sim = sim
         self.every_s = every_s
         self.emitted: list[datetime] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
         camera = self.sim.entities["Camera"][0].guid
-        while True:
+        while not self._stopping.is_set():
             payload = await self.sim.emit_event("CameraMotion", camera)
             stamp = parse_time(payload["Rsp"]["Result"]["Timestamp"])
             assert stamp is not None
             self.emitted.append(stamp)
-            await asyncio.sleep(self.every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.every_s)
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            self._stopping.set()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
