@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from vmstui.models import utcnow
 from vmstui.simulator import Simulator
@@ -149,3 +151,50 @@ async def test_what_the_broker_never_had_is_sent_by_the_relay_started_again(
                 received.extend(arrived(at_console))
     assert received == relayed
     assert await stored_ids(tmp_path / "console.db") == relayed
+
+
+async def test_the_mark_is_kept_once_a_second_and_at_the_stop(
+    sim: Simulator, tmp_path: Path, relay_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker-confirmed mark goes to the cache at most once a second while events flow
+    (not a transaction each batch), within a second of the flow stopping, and at the
+    relay's stop: a relay started again resends only what came after it."""
+    async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
+        publisher, store = relay.relay, relay.store
+        assert publisher is not None and store is not None
+        at_relay = relay.hub.subscribe(lossless=True)
+        await live(relay, "hq")
+        await live(relay, "relay")
+        kept: list[int] = []
+        saving = store.save_relay_published
+
+        async def counted(name: str, seq: int, time: datetime) -> None:
+            kept.append(seq)
+            await saving(name, seq, time)
+
+        monkeypatch.setattr(store, "save_relay_published", counted)
+        relayed: list[str] = []
+        began = asyncio.get_running_loop().time()
+        for _ in range(25):  # 2.5 s of batches, each one published on its own
+            await emit(sim, 4)
+            await asyncio.sleep(0.1)
+        await collect(at_relay, relayed, 100)
+        busy_s = asyncio.get_running_loop().time() - began
+        await wait_for(lambda: publisher.published >= 1 and publisher._mark[0] == len(relayed))
+        assert publisher.published >= 10  # many batches...
+        assert 1 <= len(kept) <= busy_s + 1  # ...the mark kept about once a second
+        last = await store.last_seq()
+        await asyncio.sleep(1.5)  # idle: the last mark is kept within a second
+        assert kept[-1] == last
+        mark = await store.relay_published(relay_name)
+        assert mark is not None and mark[0] == last
+        for more in (3, 6):  # the first batch after a quiet second is kept at once; the
+            await emit(sim, 3)  # next one, within the second, only by the stop
+            await collect(at_relay, relayed, 100 + more)
+            await wait_for(lambda: publisher._mark[0] == last + more)  # noqa: B023
+        assert last < kept[-1] < last + 6  # not yet kept: only the stop can
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        ((seq,),) = db.execute(
+            "SELECT seq FROM relay_published WHERE relay = ?", (relay_name,)
+        ).fetchall()
+    assert seq == last + 6

@@ -9,7 +9,8 @@ bind with the patterns the console uses.
 The relay's outbox, one concept in two parts:
 - What must not be lost goes from the cache. Every event and every gap is committed there
   first (the hub's writer, as in a console), and the publisher sends on, in order, after the
-  last seq (and gap id) the broker confirmed (kept in the cache, `relay_published`). While the
+  last seq (and gap id) the broker confirmed (kept in the cache, `relay_published`, at most
+  once a second and at the stop: after a crash a console skips what is sent again). While the
   broker is away they keep landing in the cache and the sources are not held back; when it
   returns the publisher catches up in order, with no gap, and across a restart of the relay
   too. Its bound is the cache's (retention and max_mb): events it deleted before the broker
@@ -38,7 +39,6 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
-import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from pydantic import SecretStr
 
@@ -56,6 +56,7 @@ from vmstui.hub import (
 )
 from vmstui.models import Gap, utcnow
 from vmstui.relay.commands import CommandRunner
+from vmstui.relay.copies import publish_copies
 from vmstui.relay.lock import RelayLock
 from vmstui.relay.pending import Pending
 from vmstui.relay.takeover import Stream, TakeoverGaps
@@ -70,10 +71,13 @@ RELAY = "relay"  # the status chip of the relay's own link to its broker
 BATCH_MAX = 500  # events in one stream message
 GAPS_MAX = 100  # gaps read from the cache at a time
 PENDING_MAX = 100_000  # updates taken off the hub and not yet sorted (the events are cached)
-_COPY = aiormq.spec.Basic.Properties(content_type=wire.CONTENT_TYPE, message_type=wire.STREAM_TYPE)
 STOP_SAY_S = 2.0  # for the sources' last "stopped" statuses when the relay stops
 NAMES_MAX = 2000  # names in one stream message
 STATUS_EVERY_S = 30.0  # the sources' statuses again, for consoles that start meanwhile
+# The mark is kept in the cache at most this often: a mark not kept only sends batches again
+# after a crash (a console stores an event id once), and keeping it with every batch was a
+# transaction a batch, half of the relay's cache writes at 100 events/s.
+MARK_EVERY_S = 1.0
 
 
 class Relay:
@@ -108,6 +112,8 @@ class Relay:
         self._wake = asyncio.Event()  # events committed, or items taken
         self._moved = asyncio.Event()  # the mark moved on
         self._saving: asyncio.Future[None] | None = None  # the last mark, being kept
+        self._kept = self._mark  # the last mark handed to the cache, and when
+        self._kept_at = 0.0
         self.outbox_gaps = 0  # spans the cache dropped before the broker confirmed them
         self.commands = CommandRunner(
             cfg.name, hub, desk, on_stream=self.on_stream, alarm=self.pending.active.get
@@ -115,6 +121,7 @@ class Relay:
         self.commands.resend_alarms = self.resend_alarms
         self.lock = RelayLock(cfg, password, hub)
         self.published = 0  # stream messages the broker confirmed
+        self.copies_skipped = 0  # events with no topic copy (a topic too long for a key)
         self.connection: AbstractConnection | None = None  # while a session has one
         # A lost link costs no event (the cache holds them until confirmed; what it
         # dropped meanwhile is a gap of its own, `_from_cache`): no gap for the link itself.
@@ -154,6 +161,10 @@ class Relay:
         finally:
             await cancel_all(tasks)
             self._updates.close()
+            with contextlib.suppress(Exception):  # a stop keeps the mark it got to
+                await self._keep_mark(now=True)
+                if self._saving is not None:
+                    await self._saving
             await self.lock.release()
 
     async def resend_alarms(self) -> int:
@@ -241,6 +252,7 @@ class Relay:
             self._mark = (0, stored[1])
         else:
             self._mark = stored
+        self._kept = self._mark
         self._gap_mark = await store.relay_gap_mark(self.cfg.name) or 0
 
     async def _drain(self) -> None:
@@ -308,22 +320,15 @@ class Relay:
         self._gaps_maybe = True
         self._names_sent.clear()
         self._names_due = set(self._sources)
-        store = self._store()
         while True:
             if self._batch:
                 await self._publish(channel, exchange, wire.Events(self._batch))
                 last = self._batch[-1]
                 self._mark = (last.seq, last.time)
                 self._moved.set()
-                # Kept in the writer's order; the next batch need not wait for it (one in
-                # flight: a mark not kept yet is only a batch sent again after a crash).
-                if self._saving is not None:
-                    await self._saving
-                self._saving = asyncio.ensure_future(
-                    store.save_relay_published(self.cfg.name, *self._mark)
-                )
                 self._batch = []
                 self._streamed = False
+                await self._keep_mark()
             self._wake.clear()  # before the reads: what comes after them wakes `_wait`
             sent = await self._send_gaps(channel, exchange) if self._gaps_maybe else False
             due, self._names_due = self._names_due, set()
@@ -334,6 +339,20 @@ class Relay:
             self._batch = await self._from_cache()
             if not self._batch and not sent:
                 await self._wait(closed)
+
+    async def _keep_mark(self, *, now: bool = False) -> None:
+        """Hand the mark to the cache if it moved and MARK_EVERY_S passed since the last
+        time (`now`: whenever it moved). Kept in the writer's order; the publisher need not
+        wait for it (one in flight)."""
+        clock = asyncio.get_running_loop().time()
+        if self._mark == self._kept or (not now and clock < self._kept_at + MARK_EVERY_S):
+            return
+        if self._saving is not None:
+            await self._saving
+        self._kept, self._kept_at = self._mark, clock
+        self._saving = asyncio.ensure_future(
+            self._store().save_relay_published(self.cfg.name, *self._mark)
+        )
 
     async def _send_gaps(self, channel: AbstractChannel, exchange: AbstractExchange) -> bool:
         """The gaps the cache recorded after the last one confirmed; whether there were."""
@@ -397,20 +416,34 @@ class Relay:
         return out
 
     async def _wait(self, closed: asyncio.Future[Any]) -> None:
-        """Until there is more to send; the statuses when nothing came for STATUS_EVERY_S."""
+        """Until there is more to send; the mark kept when it is due meanwhile; the statuses
+        when nothing came for STATUS_EVERY_S."""
+        loop = asyncio.get_running_loop()
+        statuses_at = loop.time() + STATUS_EVERY_S
         woken = asyncio.ensure_future(self._wake.wait())
         try:
-            waits: list[asyncio.Future[Any]] = [woken, closed]
-            await asyncio.wait(waits, timeout=STATUS_EVERY_S, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                due = statuses_at
+                if self._mark != self._kept:
+                    due = min(due, self._kept_at + MARK_EVERY_S)
+                await asyncio.wait(
+                    [woken, closed],
+                    timeout=max(0.0, due - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if closed.done():
+                    raise amqp.BrokerUnreachable(
+                        "[relay]: the broker closed the channel (or the command consumer ended)"
+                    )
+                if woken.done():
+                    return
+                await self._keep_mark(now=True)
+                if loop.time() >= statuses_at:
+                    for status in self.hub.statuses.values():
+                        self.pending.status(status)
+                    return
         finally:
             woken.cancel()
-        if closed.done():
-            raise amqp.BrokerUnreachable(
-                "[relay]: the broker closed the channel (or the command consumer ended)"
-            )
-        if not self._wake.is_set():
-            for status in self.hub.statuses.values():
-                self.pending.status(status)
 
     async def _publish(
         self, channel: AbstractChannel, exchange: AbstractExchange, item: wire.Item
@@ -434,19 +467,7 @@ class Relay:
             self._streamed = True  # a link lost now sends only the topic copies again
             self.published += 1
         if isinstance(item, wire.Events) and self.cfg.topic_copies:
-            # Each event under its topic, for tools bound with topic patterns: a message of
-            # one event each, confirmed together. Straight on the AMQP channel, with one set
-            # of properties: aio-pika's per-message objects cost more than the rest
-            # (measured: ~3x the events/s of publishing each through `exchange.publish`).
-            amqp_channel = await channel.get_underlay_channel()
-            await asyncio.gather(
-                *(
-                    amqp_channel.basic_publish(
-                        wire.events_body([body]),
-                        exchange=exchange.name,
-                        routing_key=event.topic,
-                        properties=_COPY,
-                    )
-                    for event, body in zip(item.events, encoded, strict=True)
-                )
+            # Each event under its topic, for tools bound with topic patterns (copies.py).
+            self.copies_skipped += await publish_copies(
+                await channel.get_underlay_channel(), exchange.name, item.events, encoded
             )
