@@ -41,11 +41,13 @@ async def serve(settings: Settings) -> None:
             if (failure := runtime.failed_task()) is not None:
                 raise failure
             log.info(
-                "relay: %d message(s) published, %d command(s) run, %d repeated, %d refused",
+                "relay: %d message(s) published, %d command(s) run, %d repeated, %d refused,"
+                " %d event(s) without a topic copy",
                 relay.published,
                 relay.commands.run_count,
                 relay.commands.repeated,
                 relay.commands.refused,
+                relay.copies_skipped,
             )
         log.warning("relay %s stopping", settings.relay.name)
 

@@ -41,15 +41,7 @@ def _properties(event: Event) -> aiormq.spec.Basic.Properties:
 
 
 def _fits(event: Event) -> bool:
-    if len(event.topic.encode()) <= KEY_MAX:
-        return True
-    log.warning(
-        "relay: event %s has no topic copy: its topic is longer than a routing key may be"
-        " (%d bytes); the stream has it",
-        event.id[:80],
-        KEY_MAX,
-    )
-    return False
+    return len(event.topic.encode()) <= KEY_MAX
 
 
 async def publish_copies(
@@ -63,6 +55,15 @@ async def publish_copies(
     with the number of events left without a copy (a topic too long for a routing key)."""
     kept = [(event, body) for event, body in zip(events, bodies, strict=True) if _fits(event)]
     skipped = len(events) - len(kept)
+    if skipped:  # one line a batch, however many: hostile topics cannot flood the log
+        first = next(event for event in events if not _fits(event))
+        log.warning(
+            "relay: %d event(s) without a topic copy (first: %s): a topic longer than a"
+            " routing key may be (%d bytes); the stream has them",
+            skipped,
+            first.id[:80],
+            KEY_MAX,
+        )
     events = [event for event, _ in kept]
     messages = [wire.events_body([body]) for _, body in kept]
     if not kept:
