@@ -137,6 +137,22 @@ async def live(runtime: Runtime, name: str) -> None:
     await wait_for(lambda: state().startswith("live"), 20, what=f"{name} live ({state()})")
 
 
+async def relay_live(relay: Runtime) -> Subscriber:
+    """A relay's updates, subscribed to before its source and its broker link are live (so
+    none is missed), once both are."""
+    updates = relay.hub.subscribe(lossless=True)
+    await live(relay, "hq")
+    await live(relay, "relay")
+    return updates
+
+
+async def console_live(console: Runtime) -> Subscriber:
+    """A relay console's updates, subscribed to before its source `site` is live."""
+    updates = console.hub.subscribe(lossless=True)
+    await live(console, "site")
+    return updates
+
+
 def arrived(updates: Subscriber) -> list[str]:
     """The ids of the events a subscriber has been handed so far, in order."""
     ids: list[str] = []

@@ -28,11 +28,13 @@ from ..relays import (
     SECRET,
     arrived,
     collect,
+    console_live,
     console_settings,
     emit,
     first_offset,
     gaps,
     live,
+    relay_live,
     relay_settings,
     running,
     stored_ids,
@@ -44,12 +46,9 @@ async def test_events_reach_a_relay_console_in_order_with_their_ids(
 ) -> None:
     relay_cfg = relay_settings(sim, tmp_path, relay_name)
     async with running(relay_cfg, relay=True) as relay:
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 300)
             relayed: list[str] = []
             await collect(at_relay, relayed, 300)
@@ -69,14 +68,11 @@ async def test_a_console_away_backfills_what_it_missed_once_and_with_no_gap(
     # The relay says its sources' statuses again this often: a console back learns them.
     monkeypatch.setattr(service, "STATUS_EVERY_S", 0.2)
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         relayed: list[str] = []
         before: list[str] = []
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 200)
             await collect(at_console, before, 200)
         # The console is gone; the relay goes on.
@@ -85,8 +81,7 @@ async def test_a_console_away_backfills_what_it_missed_once_and_with_no_gap(
         assert relayed[:200] == before
         after: list[str] = []
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 100)
             await collect(at_relay, relayed, 800)
             await collect(at_console, after, 600)
@@ -103,9 +98,7 @@ async def test_a_message_that_does_not_read_is_counted_and_the_rest_flow(
     sim: Simulator, tmp_path: Path, relay_name: str
 ) -> None:
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         with amqp() as broker:
             broker.publish("", wire.stream_name(relay_name), b"not what the relay writes")
             broker.publish("", wire.stream_name(relay_name), b'{"v": 99, "what": "events"}')
@@ -113,8 +106,7 @@ async def test_a_message_that_does_not_read_is_counted_and_the_rest_flow(
         relayed: list[str] = []
         await collect(at_relay, relayed, 20)
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             received: list[str] = []
             await collect(at_console, received, 20)
             status = console.hub.statuses["site"]
@@ -146,13 +138,10 @@ async def test_a_console_the_retention_passed_records_a_gap_and_reads_the_alarms
     data["relay"].update(max_bytes=1024 * 1024, max_segment_bytes=64 * 1024)
     door_forced, tamper = sim.entities["Alarm"][0].guid, sim.entities["Alarm"][1].guid
     async with running(parse_settings(data), relay=True) as relay:
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         before: list[str] = []
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             first = await sim.trigger_alarm(door_forced)
             await emit(sim, 10)
             await collect(at_console, before, 10)
@@ -189,8 +178,7 @@ async def test_a_console_the_retention_passed_records_a_gap_and_reads_the_alarms
                 await asyncio.sleep(0.1)
         after: list[str] = []
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             # The newest: counted from all the relay has by now (more than 8010: the alarms'
             # own events and the acknowledge's outcome came too), not from 8010.
             await asyncio.sleep(0.5)
@@ -230,9 +218,7 @@ async def test_the_topic_exchange_routes_each_event_by_its_topic(
 ) -> None:
     door, camera = sim.entities["Door"][0].guid, sim.entities["Camera"][0].guid
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         with amqp() as broker:
             # Another tool, bound with the console's own kind of pattern.
             queue = broker.channel.queue_declare("", exclusive=True).method.queue
@@ -267,8 +253,7 @@ async def test_without_topic_copies_only_the_stream_gets_the_events(
             queue = broker.channel.queue_declare("", exclusive=True).method.queue
             broker.channel.queue_bind(queue, wire.exchange_name(relay_name), "#")
             async with running(console_settings(tmp_path, relay_name)) as console:
-                at_console = console.hub.subscribe(lossless=True)
-                await live(console, "site")
+                at_console = await console_live(console)
                 await emit(sim, 3)
                 received: list[str] = []
                 await collect(at_console, received, 3)  # the stream has them
@@ -283,12 +268,9 @@ async def test_the_relay_losing_its_broker_mid_stream_loses_nothing(
         assert relay.relay is not None
         publisher = relay.relay
         publisher.supervisor.backoff.initial = publisher.supervisor.backoff.maximum = 0.1
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             feeding = asyncio.create_task(emit(sim, 600))
             for _ in range(3):  # the broker's side of the relay's link goes, three times
                 await asyncio.sleep(0.1)

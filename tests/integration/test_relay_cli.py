@@ -17,7 +17,7 @@ from vmstui.config import Settings
 from vmstui.simulator import Simulator
 
 from ..brokers import AMQP_PORT, HOST, LOGIN, PASSWORD
-from ..relays import collect, live, relay_settings, running, stored_ids
+from ..relays import collect, relay_live, relay_settings, running, stored_ids
 from .test_cli import vmstui, write_config
 from .test_process_faults import Tail
 
@@ -121,9 +121,7 @@ async def test_a_console_killed_mid_backfill_hands_on_nothing_twice(
     total = 20_000
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
         assert relay.relay is not None and relay.store is not None
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         await sim.burst(total)
         relayed: list[str] = []
         await collect(at_relay, relayed, total)

@@ -26,6 +26,7 @@ from vmstui.store import Store
 from ..brokers import LOGIN, PASSWORD, amqp
 from ..conftest import wait_for
 from ..relays import (
+    console_live,
     console_settings,
     live,
     relay_settings,
@@ -77,8 +78,7 @@ async def test_a_relay_console_acts_on_an_alarm_through_the_relay(
         await live(relay, "hq")
         await live(relay, "relay")
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             instance = await sim.trigger_alarm(alarm.guid)
             # The alarm reaches the console, and with it the desk's way to act on hq.
             await wait_for(lambda: console.desk.can_act("hq"), 20, what="hq takes actions")

@@ -22,7 +22,16 @@ from vmstui.sources.camio.source import CamioSource
 from .. import camio_payloads
 from ..brokers import PASSWORD, STOMP_URL, Amqp, amqp
 from ..conftest import wait_for
-from ..relays import SECRET, console_settings, emit, live, relay_settings, running, stored_ids
+from ..relays import (
+    SECRET,
+    console_live,
+    console_settings,
+    emit,
+    live,
+    relay_settings,
+    running,
+    stored_ids,
+)
 from .test_een_broker import detection_body
 
 TOKEN = "token relay-kinds-for-tests-only-7c2d"
@@ -80,8 +89,7 @@ async def test_a_relay_holds_sources_of_every_kind_for_its_consoles(
         camio = relay.runners["camio"]
         assert isinstance(camio, CamioSource) and camio.port is not None
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 5)
             for number in range(5):
                 broker.publish(exchange, "1.12345.32.create.objectDetected", detection_body(number))

@@ -20,6 +20,7 @@ from ..conftest import wait_for
 from ..relays import (
     arrived,
     collect,
+    console_live,
     console_settings,
     down,
     emit,
@@ -27,6 +28,7 @@ from ..relays import (
     live,
     proxied,
     quick,
+    relay_live,
     relay_settings,
     running,
     stored_ids,
@@ -42,12 +44,9 @@ async def test_rabbitmq_unreachable_for_a_while_loses_nothing_and_keeps_the_orde
         running(through(proxy, relay_settings(sim, tmp_path, relay_name)), relay=True) as relay,
     ):
         quick(relay)
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 200)
             relayed: list[str] = []
             received: list[str] = []
@@ -85,12 +84,9 @@ async def test_events_the_cache_deleted_before_the_broker_had_them_are_a_gap_mar
     ):
         quick(relay)
         assert relay.store is not None and relay.store.retention_days is not None
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         async with running(console_settings(tmp_path, relay_name)) as console:
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             await emit(sim, 50)
             received: list[str] = []
             await collect(at_console, received, 50)
@@ -132,9 +128,7 @@ async def test_what_the_broker_never_had_is_sent_by_the_relay_started_again(
             at_console = console.hub.subscribe(lossless=True)
             async with running(settings, relay=True) as relay:
                 quick(relay)
-                at_relay = relay.hub.subscribe(lossless=True)
-                await live(relay, "hq")
-                await live(relay, "relay")
+                at_relay = await relay_live(relay)
                 await live(console, "site")
                 await emit(sim, 50)
                 await collect(at_console, received, 50)
@@ -162,9 +156,7 @@ async def test_the_mark_is_kept_once_a_second_and_at_the_stop(
     async with running(relay_settings(sim, tmp_path, relay_name), relay=True) as relay:
         publisher, store = relay.relay, relay.store
         assert publisher is not None and store is not None
-        at_relay = relay.hub.subscribe(lossless=True)
-        await live(relay, "hq")
-        await live(relay, "relay")
+        at_relay = await relay_live(relay)
         kept: list[int] = []
         saving = store.save_relay_published
 

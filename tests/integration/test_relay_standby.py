@@ -22,6 +22,7 @@ from ..conftest import wait_for
 from ..relays import (
     SECRET,
     collect,
+    console_live,
     console_settings,
     emit,
     gaps,
@@ -50,8 +51,7 @@ async def test_a_standby_relay_takes_over_when_the_active_one_goes(
             running(console_settings(tmp_path, relay_name)) as console,
             running(second, relay=True) as standby,
         ):
-            at_console = console.hub.subscribe(lossless=True)
-            await live(console, "site")
+            at_console = await console_live(console)
             # The one that came second waits, with no session of its own to the VMS.
             await wait_for(
                 lambda: "standby" in getattr(standby.hub.statuses.get("relay-lock"), "detail", ""),
