@@ -133,11 +133,12 @@ def event_rows(events: Iterable[Event]) -> list[EventRow]:
         data = values["raw_json"]
         raw_at = _RAW_AT_INDEX.get(values["raw_at"]) if data is not None else 0
         if data is None or raw_at is None:
-            # Given as a dict (a relay console's events): read it as such, not through the
-            # `raw` property: its cached_property takes a lock on each read, which showed in
-            # the profile of a console catching up from a relay.
-            given = values["raw_dict"] if data is None else None
-            raw = given if given is not None else event.raw
+            # A dict given (a relay console's events) is what `raw` returns: read it as such,
+            # not through the property, whose cached_property takes a lock on each read
+            # (it showed in the profile of a console catching up from a relay).
+            raw = values["raw_dict"]
+            if raw is None:
+                raw = event.raw
             stored, raw_at = orjson.dumps(raw, default=_default), 0
         else:
             stored = _utf8(data)
