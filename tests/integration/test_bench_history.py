@@ -3,13 +3,10 @@ store's pages, counts and export are bare sqlite3's, event for event and byte fo
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import orjson
+from ..benches import bench_json
 
-VMSTUI = Path(sys.executable).with_name("vmstui")
 CASES = (
     "first_page",
     "first_page_all_doors",
@@ -23,15 +20,7 @@ CASES = (
 
 
 def test_bench_history_reads_what_bare_sqlite_reads(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(VMSTUI), "bench", "history", "--events", "20000", "--keep", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    figures = orjson.loads(result.stdout)
-    assert figures["benchmark"] == "history"
+    figures, _ = bench_json("history", "--events", "20000", "--keep", str(tmp_path), timeout=600)
     (run,) = figures["runs"]
     assert run["events"] == 20_000 and run["built"]["events"] == 20_000
     reads = run["reads"]
@@ -50,22 +39,8 @@ def test_bench_history_reads_what_bare_sqlite_reads(tmp_path: Path) -> None:
     for key in ("events_per_s", "bare_events_per_s", "events_per_cpu_s", "ratio", "cpu_ratio"):
         assert export[key] > 0, key
     # The cache was kept, and a second run reuses it rather than build it again.
-    again = subprocess.run(
-        [
-            str(VMSTUI),
-            "bench",
-            "history",
-            "--events",
-            "20000",
-            "--keep",
-            str(tmp_path),
-            "--no-export",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    again, _ = bench_json(
+        "history", "--events", "20000", "--keep", str(tmp_path), "--no-export", timeout=600
     )
-    assert again.returncode == 0, again.stderr
-    (second,) = orjson.loads(again.stdout)["runs"]
+    (second,) = again["runs"]
     assert "built" not in second and "export" not in second and second["same_pages"]

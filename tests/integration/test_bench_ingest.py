@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-import orjson
 import pytest
 
 from vmstui.store.writer import LINGER_S
 
-VMSTUI = Path(sys.executable).with_name("vmstui")
+from ..benches import bench_json
 
 
 def test_bench_ingest_commits_every_event_and_reports_its_figures() -> None:
-    result = subprocess.run(
-        [
-            str(VMSTUI),
-            "bench",
-            "ingest",
-            "--events",
-            "3000",
-            "--rounds",
-            "2",
-            "--paced-seconds",
-            "4",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    figures = orjson.loads(result.stdout)
-    assert figures["benchmark"] == "ingest"
+    figures, _ = bench_json("ingest", "--events", "3000", "--rounds", "2", "--paced-seconds", "4")
     # Every round's cache holds every event of the replayed stream.
     assert figures["events"] == figures["committed"] == 3000
     for key in ("events_per_s", "raw_events_per_s", "ratio", "peak_rss_mb"):

@@ -4,46 +4,19 @@ consistent with each other."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-import orjson
-
+from ..benches import bench_json
 from ..brokers import AMQP_PORT, require
 
-VMSTUI = Path(sys.executable).with_name("vmstui")
 SECONDS = 3.0
 
 
 def test_bench_relay_commits_every_event_on_every_console() -> None:
     require("RabbitMQ (AMQP)", AMQP_PORT)
-    result = subprocess.run(
-        [
-            str(VMSTUI),
-            "bench",
-            "relay",
-            "--consoles",
-            "1,2",
-            "--rates",
-            "100",
-            "--seconds",
-            str(SECONDS),
-            "--warmup",
-            "1",
-            "--catchup",
-            "5000",
-            "--per-process",
-            "2",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    figures, printed = bench_json(
+        "relay",
+        *("--consoles", "1,2", "--rates", "100", "--seconds", str(SECONDS), "--warmup", "1"),
+        *("--catchup", "5000", "--per-process", "2"),
     )
-    assert result.returncode == 0, result.stderr
-    figures = orjson.loads(result.stdout)
-    assert figures["benchmark"] == "relay"
     cells = figures["cells"]
     assert [(c["consoles"], c["rate"]) for c in cells] == [(1, 100), (2, 100)]
     for cell in cells:
@@ -82,4 +55,4 @@ def test_bench_relay_commits_every_event_on_every_console() -> None:
     assert catchup["events"] == catchup["committed"] == catchup["direct_committed"] == 5000
     for key in ("events_per_s", "direct_events_per_s", "relay_fill_events_per_s"):
         assert catchup[key] > 0, key
-    assert "guest" not in result.stdout + result.stderr  # the password is never printed
+    assert "guest" not in printed  # the password is never printed

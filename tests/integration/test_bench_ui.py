@@ -4,27 +4,15 @@ carries no more than its rate."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-import orjson
+from ..benches import bench_json
 
-VMSTUI = Path(sys.executable).with_name("vmstui")
 PROBES = 3
 
 
 def bench_ui(*args: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [str(VMSTUI), "bench", "ui", "--seconds", "2", "--probes", str(PROBES), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert result.returncode == 0, result.stderr
-    figures: dict[str, Any] = orjson.loads(result.stdout)
-    assert figures["benchmark"] == "ui"
+    figures, _ = bench_json("ui", "--seconds", "2", "--probes", str(PROBES), *args, timeout=400)
     return figures
 
 
